@@ -1,0 +1,67 @@
+"""The Brette et al. (2007) CUBA benchmark network (benchmark 2 of J. Comput. Neurosci.
+23:349), as in Brian2's ``examples/CUBA.py``.
+
+4000 CuBa-LIF neurons (3200 excitatory, 800 inhibitory), random connectivity with
+probability p = 0.02, tau_mem = 20 ms, tau_e = 5 ms, tau_i = 10 ms, V_t = -50 mV,
+V_r = -60 mV, E_l = -49 mV, 5 ms refractory period, w_e = 1.62 mV, w_i = -9 mV (as jumps of
+the synaptic "conductances" written in volts), initial V uniform in [V_r, V_t], no delay
+(Brian2's 0 delay: a spike acts on the next step, our 1-step delay).
+
+Our CuBa-LIF takes synaptic currents in amperes; with c_mem = 200 pF (Brette et al. 2007:
+20,000 um^2 at 1 uF/cm^2), R = tau_mem / c_mem = 100 MOhm, and a weight of ``w_volts / R``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from neurosim import CubaLIF, Network, Population, Projection
+
+__all__ = ["CUBA_PARAMS", "cuba_model", "cuba_network", "cuba_connectivity"]
+
+CUBA_PARAMS = dict(
+    tau_mem=20e-3, tau_syn_e=5e-3, tau_syn_i=10e-3, v_th=-50e-3, v_reset=-60e-3, v_rest=-49e-3,
+    t_ref=5e-3, c_mem=200e-12,
+)
+W_E = 60 * 0.27 / 10 * 1e-3  # V
+W_I = -20 * 4.5 / 10 * 1e-3  # V
+
+
+def cuba_model() -> CubaLIF:
+    return CubaLIF(**CUBA_PARAMS)
+
+
+def cuba_connectivity(n: int, p: float, seed: int):
+    """Fixed-probability connectivity as in Brian2 ``connect(p=p)`` (no self-exclusion):
+    returns (pre, post) index arrays over n x n, drawn row by row with geometric skips so
+    memory stays O(synapses)."""
+    rng = np.random.default_rng(seed)
+    pres, posts = [], []
+    block = max(1, int(2_000_000 / max(1, n)))
+    for start in range(0, n, block):
+        rows = min(block, n - start)
+        k = rng.binomial(n, p, size=rows)
+        post = np.concatenate([np.sort(rng.choice(n, size=c, replace=False)) for c in k]) if k.sum() else np.zeros(0, np.int64)
+        pres.append(np.repeat(np.arange(start, start + rows), k))
+        posts.append(post)
+    return np.concatenate(pres), np.concatenate(posts)
+
+
+def cuba_network(n: int = 4000, p: float = 0.02, seed: int = 0, n_inputs: float | None = None) -> Network:
+    """The CUBA network with ``n`` neurons (80% excitatory) and connection probability ``p``
+    (or ``n_inputs`` expected inputs per neuron, which sets p = n_inputs / n). Weights are
+    scaled by 80 / (p n) so that a larger network keeps the input of the 4000-neuron one
+    (as Brian2's benchmark suite scales CUBA)."""
+    if n_inputs is not None:
+        p = n_inputs / n
+    model = cuba_model()
+    r = model.tau_mem / model.c_mem
+    scale = 80.0 / (p * n)
+    n_exc = int(round(0.8 * n))
+    rng = np.random.default_rng(seed)
+    v0 = model.v_reset + rng.random(n) * (model.v_th - model.v_reset)
+    pop = Population("cuba", model, n, {"v": v0})
+    pre, post = cuba_connectivity(n, p, seed + 1)
+    exc = pre < n_exc
+    proj_e = Projection.from_pairs("cuba", "cuba", pre[exc], post[exc], np.float32(W_E / r * scale), n, 1, "exc", name="exc")
+    proj_i = Projection.from_pairs("cuba", "cuba", pre[~exc], post[~exc], np.float32(W_I / r * scale), n, 1, "inh", name="inh")
+    return Network(populations=[pop], projections=[proj_e, proj_i], max_delay_steps=1)

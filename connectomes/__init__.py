@@ -1,0 +1,1 @@
+"""Connectome and neural-activity data (cect, wormneuroatlas loaders); filled in by the C. elegans work."""

@@ -1,0 +1,1 @@
+"""Neuromorphic backends that consume a neurosim Network (Loihi/Lava, SpiNNaker, NIR, PyNN)."""

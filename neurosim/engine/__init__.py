@@ -1,0 +1,1 @@
+"""Engines that run a Network: the Numba kernels and their array layout."""

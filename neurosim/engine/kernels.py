@@ -1,0 +1,299 @@
+"""Numba kernels of the simulation engine.
+
+Pure step functions over structure-of-arrays state, one per model, plus ``run_chunk``,
+which advances the whole network a number of steps. The per-model coefficient rows come
+from each model's ``discretize(dt)`` (see ``neurosim.engine.layout``); nothing here knows a
+model's parameters by name.
+
+Order of work in a step ``n`` (time ``t = n dt``):
+
+1. record monitored state (values at ``t``);
+2. external currents for the step: constant bias + time-varying table + gap-junction
+   coupling (from start-of-step voltages); graded synaptic conductances from
+   start-of-step activations;
+3. per population: add spikes arriving in this step (delay ring buffer row ``n % L``),
+   advance one step, detect threshold crossings and reset (branch-free, so it vectorises);
+4. input sources fire (spike-time schedules and Poisson trains);
+5. collect the spiking neurons, record them, and push each one's synapses into the ring
+   buffer row ``(n + delay) % L`` (event-driven, CSR over the presynaptic neuron).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+# Model codes (engine-side names of neurosim.models kinds).
+LIF, IZHIKEVICH, ADEX, GRADED = 0, 1, 2, 3
+MODEL_CODES = {"cuba_lif": LIF, "izhikevich": IZHIKEVICH, "adex": ADEX, "graded": GRADED}
+
+# State-variable codes for monitors (index into the state tuple).
+VAR_CODES = {"v": 0, "u": 1, "w": 1, "i_e": 2, "i_i": 3, "s": 4}
+
+_NJIT = dict(cache=True, nogil=True, error_model="numpy")
+
+
+@njit(**_NJIT)
+def lif_step(c, v, ie, ii, refrac, iext, arr_e, arr_i, spiked):
+    """CuBa-LIF (``neurosim.models.CubaLIF``): exact step, refractory clamp, threshold, reset.
+
+    ``c`` is the coefficient row: a_m, a_e, a_i, k_e, k_i, k_ext, v_rest, v_th, v_reset,
+    ref_steps. ``arr_e``/``arr_i`` are this step's ring-buffer rows (cleared here).
+    All arrays are views of one population; the loop starts at 0 so that LLVM vectorises it.
+    """
+    a_m, a_e, a_i, k_e, k_i, k_ext = c[0], c[1], c[2], c[3], c[4], c[5]
+    v_rest, v_th, v_reset = c[6], c[7], c[8]
+    ref_steps = np.int32(c[9])
+    zero = arr_e.dtype.type(0)
+    for n in range(v.shape[0]):
+        e = ie[n] + arr_e[n]
+        i = ii[n] + arr_i[n]
+        arr_e[n] = zero
+        arr_i[n] = zero
+        r = refrac[n]
+        r = r - np.int32(r > 0)
+        vn = v_rest + (v[n] - v_rest) * a_m + k_e * e + k_i * i + k_ext * iext[n]
+        vn = vn if r == 0 else v[n]
+        s = vn > v_th
+        v[n] = v_reset if s else vn
+        refrac[n] = ref_steps if s else r
+        spiked[n] = s
+        ie[n] = e * a_e
+        ii[n] = i * a_i
+
+
+@njit(**_NJIT)
+def izhikevich_step(c, v, u, ie, ii, refrac, iext, arr_e, arr_i, spiked):
+    """Izhikevich (2003) in SI (``neurosim.models.Izhikevich``): forward Euler for (v, u).
+
+    Coefficient row: dt, a, b, c, d, v_peak, inv_c, a_e, a_i, ref_steps.
+    """
+    dt, a, b, cr, d, v_peak, inv_c, a_e, a_i = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]
+    ref_steps = np.int32(c[9])
+    k2, k1, k0 = c.dtype.type(4e4), c.dtype.type(5e3), c.dtype.type(140.0)
+    zero = arr_e.dtype.type(0)
+    for n in range(v.shape[0]):
+        e = ie[n] + arr_e[n]
+        i = ii[n] + arr_i[n]
+        arr_e[n] = zero
+        arr_i[n] = zero
+        r = refrac[n]
+        r = r - np.int32(r > 0)
+        vo = v[n]
+        uo = u[n]
+        vn = vo + dt * (k2 * vo * vo + k1 * vo + k0 - uo + (e + i + iext[n]) * inv_c)
+        un = uo + dt * (a * (b * vo - uo))
+        vn = vn if r == 0 else vo
+        s = vn >= v_peak
+        v[n] = cr if s else vn
+        u[n] = un + d if s else un
+        refrac[n] = ref_steps if s else r
+        spiked[n] = s
+        ie[n] = e * a_e
+        ii[n] = i * a_i
+
+
+@njit(**_NJIT)
+def adex_step(c, v, w, ie, ii, refrac, iext, arr_e, arr_i, spiked):
+    """AdEx (``neurosim.models.AdEx``): forward Euler for (v, w).
+
+    Coefficient row: dt/c_mem, g_leak, v_rest, v_t, delta_t, dt/tau_w, a, b, v_reset,
+    v_peak, a_e, a_i, ref_steps.
+    """
+    dt_c, g_l, e_l, v_t, d_t, dt_tw, a, b = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
+    v_reset, v_peak, a_e, a_i = c[8], c[9], c[10], c[11]
+    ref_steps = np.int32(c[12])
+    zero = arr_e.dtype.type(0)
+    for n in range(v.shape[0]):
+        e = ie[n] + arr_e[n]
+        i = ii[n] + arr_i[n]
+        arr_e[n] = zero
+        arr_i[n] = zero
+        r = refrac[n]
+        r = r - np.int32(r > 0)
+        vo = v[n]
+        wo = w[n]
+        # exp() of a capped argument: past v_peak the neuron resets anyway.
+        x = (min(vo, v_peak) - v_t) / d_t
+        vn = vo + dt_c * (-g_l * (vo - e_l) + g_l * d_t * np.exp(x) - wo + e + i + iext[n])
+        wn = wo + dt_tw * (a * (vo - e_l) - wo)
+        vn = vn if r == 0 else vo
+        s = vn > v_peak
+        v[n] = v_reset if s else vn
+        w[n] = wn + b if s else wn
+        refrac[n] = ref_steps if s else r
+        spiked[n] = s
+        ie[n] = e * a_e
+        ii[n] = i * a_i
+
+
+@njit(**_NJIT)
+def graded_step(c, v, s, iext, g_gap_sum, gap_drive, g_syn, g_syn_e):
+    """Graded neuron + graded synapse activation (``neurosim.models.GradedNeuron``),
+    exponential Euler with start-of-step coupling.
+
+    Coefficient row: dt, inv_c, g_leak, e_leak, a_r, a_d, beta, v_half.
+    """
+    dt, inv_c, g_l, e_l, a_r, a_d, beta, v_half = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
+    one = c.dtype.type(1.0)
+    for n in range(v.shape[0]):
+        vo = v[n]
+        g = g_l + g_gap_sum[n] + g_syn[n]
+        v_inf = (g_l * e_l + gap_drive[n] + g_syn_e[n] + iext[n]) / g
+        phi = one / (one + np.exp(-beta * (vo - v_half)))
+        k = a_r * phi + a_d
+        s_inf = a_r * phi / k
+        v[n] = v_inf + (vo - v_inf) * np.exp(-g * dt * inv_c)
+        s[n] = s_inf + (s[n] - s_inf) * np.exp(-k * dt)
+
+
+@njit(**_NJIT)
+def splitmix64(state):
+    """Next uniform float64 in [0, 1) from a one-element uint64 ``state`` (SplitMix64)."""
+    state[0] += np.uint64(0x9E3779B97F4A7C15)
+    z = state[0]
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    z = z ^ (z >> np.uint64(31))
+    return (z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
+
+
+@njit(**_NJIT)
+def run_chunk(
+    step0, n_steps,
+    # populations
+    pop_code, pop_lo, pop_hi, coef,
+    # state (length n_neurons) and spike flags (uint8, n_neurons + n_source_neurons, padded to 8)
+    v, w, ie, ii, s, refrac, iext, spiked,
+    # external currents: bias (n_neurons,), table (n_steps, n_cols) into neurons tab_idx
+    has_ext, bias, tab, tab_idx,
+    # gap junctions (pairs, both directions applied) and their per-neuron conductance sums
+    gap_i, gap_j, gap_g, g_gap_sum, gap_drive,
+    # graded synapses, CSR over the postsynaptic neuron
+    gs_indptr, gs_pre, gs_w, gs_erev, g_syn, g_syn_e,
+    # spike propagation: CSR over presynaptic (global) neurons; index = post + channel * N
+    indptr, indices, weights, delays, uniform_delay, ring,
+    # input sources
+    src_lo, sched_step, sched_id, sched_ptr, pois_lo, pois_p, rng_state,
+    # monitors
+    rec_mask, rec_step, rec_id, rec_count, mon_step0, mon_var, mon_idx, mon_every, mon_buf, mon_count,
+    # scratch
+    spike_list,
+):
+    """Advance ``n_steps`` steps from global step ``step0``. Returns the number of steps done
+    (fewer when the spike record buffer fills; the caller empties it and calls again)."""
+    n_neurons = v.shape[0]
+    n_total = spike_list.shape[0]  # neurons + source neurons
+    words = spiked.view(np.uint64)  # 8 flags at a time: most steps have few spikes
+    n_pops = pop_code.shape[0]
+    n_gap = gap_i.shape[0]
+    n_graded_post = gs_indptr.shape[0] - 1
+    L = ring.shape[0]
+    rec_cap = rec_step.shape[0]
+    n_mon = mon_var.shape[0]
+    n_pois = pois_p.shape[0]
+    n_sched = sched_step.shape[0]
+    for k in range(n_steps):
+        n = step0 + k
+        # 1. monitors record the state at the start of the step
+        for m in range(n_mon):
+            if (n - mon_step0) % mon_every[m] == 0:
+                code = mon_var[m]
+                j = mon_idx[m]
+                if code == 0:
+                    val = v[j]
+                elif code == 1:
+                    val = w[j]
+                elif code == 2:
+                    val = ie[j]
+                elif code == 3:
+                    val = ii[j]
+                elif code == 4:
+                    val = s[j]
+                else:
+                    val = iext[j]
+                mon_buf[m, mon_count[m]] = val
+                mon_count[m] += 1
+        # 2. currents of this step
+        if has_ext:
+            for j in range(n_neurons):
+                iext[j] = bias[j]
+            if tab.shape[1] > 0:
+                for c in range(tab.shape[1]):
+                    iext[tab_idx[c]] += tab[k, c]
+        if n_gap > 0:
+            for j in range(n_neurons):
+                gap_drive[j] = 0.0
+            for q in range(n_gap):
+                a = gap_i[q]
+                b = gap_j[q]
+                gap_drive[a] += gap_g[q] * v[b]
+                gap_drive[b] += gap_g[q] * v[a]
+        if n_graded_post > 0:
+            for j in range(n_graded_post):
+                acc_g = 0.0
+                acc_ge = 0.0
+                for q in range(gs_indptr[j], gs_indptr[j + 1]):
+                    gq = gs_w[q] * s[gs_pre[q]]
+                    acc_g += gq
+                    acc_ge += gq * gs_erev[q]
+                g_syn[j] = acc_g
+                g_syn_e[j] = acc_ge
+        # 3. neuron updates
+        row = n % L
+        arr_e = ring[row, :n_neurons]
+        arr_i = ring[row, n_neurons:]
+        for p in range(n_pops):
+            code = pop_code[p]
+            lo = pop_lo[p]
+            hi = pop_hi[p]
+            c = coef[p]
+            if code != GRADED and n_gap > 0:
+                # gap-junction current into spiking neurons: sum g (V_j - V_i)
+                for j in range(lo, hi):
+                    iext[j] += gap_drive[j] - g_gap_sum[j] * v[j]
+            if code == LIF:
+                lif_step(c, v[lo:hi], ie[lo:hi], ii[lo:hi], refrac[lo:hi], iext[lo:hi],
+                         arr_e[lo:hi], arr_i[lo:hi], spiked[lo:hi])
+            elif code == IZHIKEVICH:
+                izhikevich_step(c, v[lo:hi], w[lo:hi], ie[lo:hi], ii[lo:hi], refrac[lo:hi], iext[lo:hi],
+                                arr_e[lo:hi], arr_i[lo:hi], spiked[lo:hi])
+            elif code == ADEX:
+                adex_step(c, v[lo:hi], w[lo:hi], ie[lo:hi], ii[lo:hi], refrac[lo:hi], iext[lo:hi],
+                          arr_e[lo:hi], arr_i[lo:hi], spiked[lo:hi])
+            else:
+                graded_step(c, v[lo:hi], s[lo:hi], iext[lo:hi], g_gap_sum[lo:hi], gap_drive[lo:hi],
+                            g_syn[lo:hi], g_syn_e[lo:hi])
+        # 4. input sources
+        for j in range(src_lo, n_total):
+            spiked[j] = 0
+        while sched_ptr[0] < n_sched and sched_step[sched_ptr[0]] <= n:
+            if sched_step[sched_ptr[0]] == n:
+                spiked[sched_id[sched_ptr[0]]] = 1
+            sched_ptr[0] += 1
+        for q in range(n_pois):
+            if splitmix64(rng_state) < pois_p[q]:
+                spiked[pois_lo + q] = 1
+        # 5. collect, record, propagate
+        n_spk = 0
+        for q in range(words.shape[0]):
+            if words[q] != 0:
+                for j in range(8 * q, 8 * q + 8):
+                    if spiked[j]:
+                        spike_list[n_spk] = j
+                        n_spk += 1
+        for q in range(n_spk):
+            j = spike_list[q]
+            if rec_mask[j]:
+                rec_step[rec_count[0]] = n
+                rec_id[rec_count[0]] = j
+                rec_count[0] += 1
+            if uniform_delay > 0:
+                target = ring[(n + uniform_delay) % L]
+                for syn in range(indptr[j], indptr[j + 1]):
+                    target[indices[syn]] += weights[syn]
+            else:
+                for syn in range(indptr[j], indptr[j + 1]):
+                    ring[(n + delays[syn]) % L, indices[syn]] += weights[syn]
+        if rec_count[0] + n_total > rec_cap:
+            return k + 1
+    return n_steps

@@ -1,0 +1,160 @@
+"""Flatten a ``Network`` into the structure-of-arrays layout the kernels run on.
+
+Global numbering: the neurons of all populations in order (0 .. N-1), then the neurons of
+all input sources (N .. N+S-1). Spiking projections are merged into one CSR over that
+global presynaptic index whose ``indices`` encode ``post + channel * N`` (channel 0:
+excitatory, 1: inhibitory), so the ring buffer has 2N columns and no per-synapse channel
+needs storing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..network import Network, PoissonSource, SpikeSource
+from .kernels import MODEL_CODES
+
+__all__ = ["Layout", "build_layout"]
+
+
+@dataclass
+class Layout:
+    n_neurons: int
+    n_total: int
+    offsets: dict  # population/source name -> first global index
+    pop_code: np.ndarray
+    pop_lo: np.ndarray
+    pop_hi: np.ndarray
+    coef: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    weights: np.ndarray
+    delays: np.ndarray
+    uniform_delay: int
+    ring_len: int
+    gap_i: np.ndarray
+    gap_j: np.ndarray
+    gap_g: np.ndarray
+    g_gap_sum: np.ndarray
+    gs_indptr: np.ndarray
+    gs_pre: np.ndarray
+    gs_w: np.ndarray
+    gs_erev: np.ndarray
+    src_lo: int
+    sched_step_times: np.ndarray  # seconds, sorted
+    sched_id: np.ndarray
+    pois_lo: int
+    pois_rate: np.ndarray
+
+    def synapse_bytes(self) -> int:
+        """Bytes the engine holds per the spiking synapse arrays (indices, weights, delays)."""
+        return self.indices.nbytes + self.weights.nbytes + self.delays.nbytes
+
+
+def build_layout(net: Network, dt: float, dtype) -> Layout:
+    dtype = np.dtype(dtype)
+    offsets, lo = {}, 0
+    for p in net.populations:
+        offsets[p.name] = lo
+        lo += p.size
+    n_neurons = lo
+    src_lo = lo
+    for s in net.sources:
+        offsets[s.name] = lo
+        lo += s.size
+    n_total = lo
+
+    coefs = [list(p.model.discretize(dt).values()) for p in net.populations]
+    width = max(len(c) for c in coefs)
+    coef = np.zeros((len(coefs), width), dtype)
+    for k, c in enumerate(coefs):
+        coef[k, : len(c)] = c
+    pop_code = np.array([MODEL_CODES[p.model.kind] for p in net.populations], np.int64)
+    pop_lo = np.array([offsets[p.name] for p in net.populations], np.int64)
+    pop_hi = pop_lo + np.array([p.size for p in net.populations], np.int64)
+
+    # spiking projections -> one CSR over global presynaptic neurons
+    spiking = [pr for pr in net.projections if pr.target != "graded"]
+    counts = np.zeros(n_total, np.int64)
+    for pr in spiking:
+        counts[offsets[pr.pre] : offsets[pr.pre] + pr.n_pre] += np.diff(pr.indptr)
+    indptr = np.zeros(n_total + 1, np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    nnz = int(indptr[-1])
+    idx_dtype = np.int32 if 2 * n_neurons < 2**31 else np.int64
+    indices = np.empty(nnz, idx_dtype)
+    weights = np.empty(nnz, dtype)
+    dmax = max((int(pr.delays.max()) for pr in spiking if pr.n_synapses), default=1)
+    delays = np.empty(nnz, np.uint8 if dmax < 256 else np.uint16)
+    fill = indptr[:-1].copy()
+    for pr in spiking:
+        base = offsets[pr.pre]
+        channel = 0 if pr.target == "exc" else 1
+        pre = pr.pre_indices() + base
+        # position of each synapse inside its presynaptic neuron's row in the merged CSR
+        within = np.arange(pr.n_synapses) - np.repeat(pr.indptr[:-1], np.diff(pr.indptr))
+        pos = fill[pre] + within
+        indices[pos] = pr.indices + offsets[pr.post] + channel * n_neurons
+        weights[pos] = pr.weights
+        delays[pos] = pr.delays
+        fill[base : base + pr.n_pre] += np.diff(pr.indptr)
+    uniform = int(delays[0]) if nnz and np.all(delays == delays[0]) else (1 if nnz == 0 else 0)
+    if uniform:
+        delays = np.zeros(0, delays.dtype)  # not needed: every synapse has the same delay
+    ring_len = dmax + 1
+
+    # gap junctions (global pairs) and per-neuron conductance sums
+    gi, gj, gg = [], [], []
+    for gap in net.gap_junctions:
+        gi.append(gap.i + offsets[gap.pop_a])
+        gj.append(gap.j + offsets[gap.pop_b])
+        gg.append(gap.g)
+    gap_i = np.concatenate(gi).astype(np.int64) if gi else np.zeros(0, np.int64)
+    gap_j = np.concatenate(gj).astype(np.int64) if gj else np.zeros(0, np.int64)
+    gap_g = np.concatenate(gg).astype(dtype) if gg else np.zeros(0, dtype)
+    g_gap_sum = np.zeros(n_neurons, np.float64)
+    np.add.at(g_gap_sum, gap_i, gap_g)
+    np.add.at(g_gap_sum, gap_j, gap_g)
+
+    # graded projections -> CSR over global postsynaptic neurons
+    graded = [pr for pr in net.projections if pr.target == "graded"]
+    if graded:
+        post = np.concatenate([pr.indices.astype(np.int64) + offsets[pr.post] for pr in graded])
+        pre = np.concatenate([pr.pre_indices() + offsets[pr.pre] for pr in graded])
+        w = np.concatenate([pr.weights.astype(np.float64) for pr in graded])
+        erev = np.concatenate([np.full(pr.n_synapses, pr.e_rev) for pr in graded])
+        order = np.argsort(post, kind="stable")
+        gs_indptr = np.zeros(n_neurons + 1, np.int64)
+        np.cumsum(np.bincount(post, minlength=n_neurons), out=gs_indptr[1:])
+        gs_pre, gs_w, gs_erev = pre[order], w[order].astype(dtype), erev[order].astype(dtype)
+    else:
+        gs_indptr = np.zeros(1, np.int64)
+        gs_pre, gs_w, gs_erev = np.zeros(0, np.int64), np.zeros(0, dtype), np.zeros(0, dtype)
+
+    # input sources
+    times, ids, rates, pois_lo = [], [], [], -1
+    for s in net.sources:
+        if isinstance(s, SpikeSource):
+            times.append(s.times)
+            ids.append(s.ids + offsets[s.name])
+    poisson = [s for s in net.sources if isinstance(s, PoissonSource)]
+    if poisson:
+        # Poisson sources are numbered contiguously when listed after all spike-time sources;
+        # otherwise give each its own global ids through a rate table over all sources.
+        pois_lo = src_lo
+        rates_all = np.zeros(n_total - src_lo)
+        for s in poisson:
+            rates_all[offsets[s.name] - src_lo : offsets[s.name] - src_lo + s.size] = s.rate
+        rates = rates_all
+    sched_t = np.concatenate(times) if times else np.zeros(0)
+    sched_id = np.concatenate(ids).astype(np.int64) if ids else np.zeros(0, np.int64)
+    order = np.argsort(sched_t, kind="stable")
+    return Layout(
+        n_neurons, n_total, offsets, pop_code, pop_lo, pop_hi, coef,
+        indptr, indices, weights, delays, uniform, ring_len,
+        gap_i, gap_j, gap_g, g_gap_sum.astype(dtype),
+        gs_indptr, gs_pre, gs_w, gs_erev,
+        src_lo, sched_t[order], sched_id[order], pois_lo if poisson else src_lo,
+        np.asarray(rates, np.float64) if poisson else np.zeros(0),
+    )

@@ -1,0 +1,103 @@
+"""Shared machinery of the model definitions: validation and the coefficient record.
+
+A model is *what* a neuron is: a frozen dataclass of parameters in SI units whose
+``discretize(dt)`` returns the per-step coefficients every engine consumes (the Numba
+kernels, the PyTorch layers, the fixed-point mappings). *How* an engine runs it lives
+elsewhere.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import ClassVar
+
+import numpy as np
+
+__all__ = ["NeuronModel", "check_finite", "check_positive", "check_nonnegative", "check_dt"]
+
+
+def _fail(model: str, field: str, value, allowed: str) -> None:
+    raise ValueError(f"{model}.{field} = {value!r} is invalid: {allowed}")
+
+
+def check_finite(model: str, field: str, value) -> None:
+    """Raise ``ValueError`` naming ``field`` unless every value is a finite real number."""
+    arr = np.asarray(value, dtype=float) if _is_number_like(value) else None
+    if arr is None or not np.all(np.isfinite(arr)):
+        _fail(model, field, value, "must be a finite real number")
+
+
+def check_positive(model: str, field: str, value) -> None:
+    check_finite(model, field, value)
+    if not np.all(np.asarray(value, dtype=float) > 0):
+        _fail(model, field, value, "must be > 0")
+
+
+def check_nonnegative(model: str, field: str, value) -> None:
+    check_finite(model, field, value)
+    if not np.all(np.asarray(value, dtype=float) >= 0):
+        _fail(model, field, value, "must be >= 0")
+
+
+def check_dt(dt) -> float:
+    """Validate a time step in seconds and return it as a float."""
+    if not _is_number_like(dt) or np.ndim(dt) != 0 or not math.isfinite(float(dt)) or float(dt) <= 0:
+        raise ValueError(f"dt = {dt!r} is invalid: must be a finite time step > 0 in seconds")
+    return float(dt)
+
+
+def _is_number_like(value) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    try:
+        arr = np.asarray(value)
+    except Exception:
+        return False
+    return arr.dtype.kind in "iuf"
+
+
+class NeuronModel:
+    """Base of all neuron models (a mix-in for frozen dataclasses).
+
+    Subclasses set:
+
+    * ``kind`` -- the engine's name for the model (``"cuba_lif"``, ``"izhikevich"``, ...);
+    * ``spiking`` -- whether the model emits spikes;
+    * ``state_vars`` -- names of the per-neuron state variables (SI units);
+    * ``units`` -- the unit of every state variable;
+
+    and implement ``_validate()``, ``initial_state()`` and ``discretize(dt)``.
+    """
+
+    kind: ClassVar[str] = ""
+    spiking: ClassVar[bool] = True
+    state_vars: ClassVar[tuple[str, ...]] = ()
+    units: ClassVar[dict[str, str]] = {}
+
+    def __post_init__(self):
+        name = type(self).__name__
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            check_finite(name, f.name, value)
+            if np.ndim(value) != 0:
+                _fail(name, f.name, value, "must be a scalar (one value for the whole population)")
+        self._validate()
+
+    def _validate(self) -> None:  # pragma: no cover - overridden
+        pass
+
+    def replace(self, **changes):
+        """A copy with some parameters changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, float]:
+        """Parameters as plain floats (for saving without pickle)."""
+        return {f.name: float(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    def initial_state(self) -> dict[str, float]:
+        """Resting values of every state variable."""
+        raise NotImplementedError
+
+    def discretize(self, dt: float) -> dict[str, float]:
+        """Per-step coefficients for time step ``dt`` (s)."""
+        raise NotImplementedError

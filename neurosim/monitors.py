@@ -1,0 +1,57 @@
+"""Monitor requests: what to record during a run. They are validated against the network
+when the run starts (unknown population, variable or neuron -> ``ValueError``)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["SpikeMonitor", "StateMonitor"]
+
+
+@dataclass(frozen=True, eq=False)
+class SpikeMonitor:
+    """Record the spikes of ``population`` (a population or source name), optionally only of
+    ``neurons`` (indices within it). ``max_spikes`` bounds memory: recording stops there and
+    ``Results.spikes[name].truncated`` is set (8 bytes per recorded spike)."""
+
+    population: str
+    neurons: np.ndarray | None = None
+    max_spikes: int | None = None
+
+    def __post_init__(self):
+        if self.max_spikes is not None and (not isinstance(self.max_spikes, (int, np.integer)) or self.max_spikes < 1):
+            raise ValueError(f"SpikeMonitor({self.population!r}): max_spikes = {self.max_spikes!r} must be an integer >= 1")
+
+
+@dataclass(frozen=True, eq=False)
+class StateMonitor:
+    """Record state ``variables`` (names, e.g. ``("v", "i_e")``) of ``neurons`` (indices
+    within ``population``; default all) every ``every`` steps, starting at the first step of
+    the run. Memory is ``n_samples x n_neurons x len(variables)`` values, fixed in advance."""
+
+    population: str
+    variables: tuple = ("v",)
+    neurons: np.ndarray | None = None
+    every: int = 1
+
+    def __post_init__(self):
+        vars_ = (self.variables,) if isinstance(self.variables, str) else tuple(self.variables)
+        if not vars_:
+            raise ValueError(f"StateMonitor({self.population!r}): variables is empty; name at least one")
+        object.__setattr__(self, "variables", vars_)
+        if isinstance(self.every, bool) or not isinstance(self.every, (int, np.integer)) or self.every < 1:
+            raise ValueError(f"StateMonitor({self.population!r}): every = {self.every!r} must be an integer >= 1 (steps)")
+
+
+def resolve_neurons(where: str, neurons, size: int) -> np.ndarray:
+    """Validate neuron indices within a population of ``size``; ``None`` means all."""
+    if neurons is None:
+        return np.arange(size, dtype=np.int64)
+    idx = np.asarray(neurons)
+    if idx.dtype.kind not in "iu" or idx.ndim != 1:
+        raise ValueError(f"{where}: neurons must be a 1-D sequence of integer indices, got {idx.dtype} with shape {idx.shape}")
+    if idx.size and (idx.min() < 0 or idx.max() >= size):
+        bad = idx[(idx < 0) | (idx >= size)][0]
+        raise ValueError(f"{where}: neuron index {bad} out of range 0..{size - 1}")
+    return idx.astype(np.int64)

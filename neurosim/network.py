@@ -1,0 +1,625 @@
+"""The Network description: populations, sources, projections, gap junctions, inputs.
+
+A ``Network`` is plain data (NIR-style frozen dataclasses), validated on construction and
+saved/loaded as ``.npz`` without pickle. Engines (the Numba ``Simulator``, the torch layers,
+the hardware mappings) read it; it knows nothing of them.
+
+Index conventions: neurons are numbered within their population (0 .. size-1). Projection
+weights are CSR over the presynaptic neurons: the synapses of presynaptic neuron ``j`` are
+``indices[indptr[j]:indptr[j+1]]`` (postsynaptic neurons) with ``weights`` and ``delays``
+(integer steps, >= 1) at the same positions.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from typing import Callable, Union
+
+import numpy as np
+
+from .models import MODELS, NeuronModel
+
+__all__ = [
+    "Population",
+    "SpikeSource",
+    "PoissonSource",
+    "Projection",
+    "GapJunctions",
+    "CurrentInjection",
+    "Network",
+    "TARGETS",
+    "DEFAULT_MAX_DELAY_STEPS",
+]
+
+TARGETS = ("exc", "inh", "graded")
+"""Projection targets: excitatory current, inhibitory current, graded conductance."""
+
+DEFAULT_MAX_DELAY_STEPS = 4096
+"""Default length of the delay ring buffer, in steps."""
+
+_FORMAT_VERSION = 1
+
+
+def _check_name(kind: str, name) -> None:
+    if not isinstance(name, str) or not name or not name.replace("_", "a").replace("-", "a").isalnum():
+        raise ValueError(f"{kind} name {name!r} is invalid: use a non-empty name of letters, digits, '_' or '-'")
+
+
+def _check_size(kind: str, name: str, size) -> int:
+    if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)) or size < 1:
+        raise ValueError(f"{kind} {name!r}: size = {size!r} is invalid: must be an integer >= 1")
+    return int(size)
+
+
+def _float_array(where: str, what: str, values, dtype=np.float64) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "iuf":
+        raise ValueError(f"{where}: {what} must be numeric, got dtype {arr.dtype}")
+    arr = arr.astype(dtype, copy=False)
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        first = np.argwhere(bad)[0]
+        raise ValueError(f"{where}: {what} contains {arr[tuple(first)]} at index {tuple(int(i) for i in first)}; all values must be finite")
+    return arr
+
+
+def _int_array(where: str, what: str, values) -> np.ndarray:
+    arr = np.asarray(values)
+    if arr.size and arr.dtype.kind not in "iu":
+        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+            arr = arr.astype(np.int64)
+        else:
+            raise ValueError(f"{where}: {what} must be integers, got dtype {arr.dtype}")
+    return arr.astype(np.int64, copy=False)
+
+
+@dataclass(frozen=True, eq=False)
+class Population:
+    """``size`` neurons of one ``model`` (a ``neurosim.models`` parameter dataclass).
+
+    ``initial`` overrides the model's resting initial state: ``{state variable: scalar or
+    array of shape (size,)}`` in the variable's SI unit.
+
+    Raises ``ValueError`` for a bad name or size, a model that is not a ``NeuronModel``,
+    unknown state variables, wrong shapes or non-finite initial values.
+    """
+
+    name: str
+    model: NeuronModel
+    size: int
+    initial: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        _check_name("population", self.name)
+        object.__setattr__(self, "size", _check_size("population", self.name, self.size))
+        if not isinstance(self.model, NeuronModel):
+            raise ValueError(
+                f"population {self.name!r}: model must be one of {sorted(MODELS)} "
+                f"(a neurosim.models instance), got {type(self.model).__name__}"
+            )
+        init = {}
+        for var, value in dict(self.initial).items():
+            if var not in self.model.state_vars:
+                raise ValueError(
+                    f"population {self.name!r}: unknown state variable {var!r} in initial; "
+                    f"{type(self.model).__name__} has {list(self.model.state_vars)}"
+                )
+            arr = _float_array(f"population {self.name!r}", f"initial[{var!r}]", value)
+            if arr.ndim > 1 or (arr.ndim == 1 and arr.shape[0] != self.size):
+                raise ValueError(
+                    f"population {self.name!r}: initial[{var!r}] has shape {arr.shape}; "
+                    f"expected a scalar or shape ({self.size},)"
+                )
+            init[var] = arr
+        object.__setattr__(self, "initial", init)
+
+    @property
+    def spiking(self) -> bool:
+        return self.model.spiking
+
+    def initial_state(self) -> dict[str, np.ndarray]:
+        """Every state variable as an array of shape (size,)."""
+        base = self.model.initial_state()
+        return {k: np.broadcast_to(np.asarray(self.initial.get(k, v), float), (self.size,)).copy() for k, v in base.items()}
+
+
+@dataclass(frozen=True, eq=False)
+class SpikeSource:
+    """``size`` input neurons that fire at given times (Brian2's ``SpikeGeneratorGroup``).
+
+    ``times`` (s, shape (n_spikes,)) and ``ids`` (shape (n_spikes,), 0 .. size-1). A spike at
+    time t is emitted in the step ``floor(t/dt)`` (as Brian2 does).
+    """
+
+    name: str
+    size: int
+    times: np.ndarray
+    ids: np.ndarray
+
+    def __post_init__(self):
+        _check_name("source", self.name)
+        object.__setattr__(self, "size", _check_size("source", self.name, self.size))
+        where = f"spike source {self.name!r}"
+        times = _float_array(where, "times", self.times).ravel()
+        ids = _int_array(where, "ids", self.ids).ravel()
+        if times.shape != ids.shape:
+            raise ValueError(f"{where}: times has {times.size} entries but ids has {ids.size}; they must match")
+        if times.size and times.min() < 0:
+            raise ValueError(f"{where}: spike times must be >= 0 s, got {times.min()}")
+        if ids.size and (ids.min() < 0 or ids.max() >= self.size):
+            bad = ids[(ids < 0) | (ids >= self.size)][0]
+            raise ValueError(f"{where}: id {bad} out of range 0..{self.size - 1}")
+        order = np.lexsort((ids, times))
+        object.__setattr__(self, "times", times[order])
+        object.__setattr__(self, "ids", ids[order])
+
+
+@dataclass(frozen=True, eq=False)
+class PoissonSource:
+    """``size`` independent Poisson spike trains of ``rate`` (Hz, scalar or shape (size,)).
+
+    In each step a source fires with probability ``rate * dt`` (must be <= 1), drawn from the
+    simulator's seeded generator.
+    """
+
+    name: str
+    size: int
+    rate: Union[float, np.ndarray]
+
+    def __post_init__(self):
+        _check_name("source", self.name)
+        object.__setattr__(self, "size", _check_size("source", self.name, self.size))
+        rate = _float_array(f"Poisson source {self.name!r}", "rate", self.rate)
+        if rate.ndim > 1 or (rate.ndim == 1 and rate.shape[0] != self.size):
+            raise ValueError(f"Poisson source {self.name!r}: rate has shape {rate.shape}; expected a scalar or ({self.size},)")
+        if np.any(rate < 0):
+            raise ValueError(f"Poisson source {self.name!r}: rate must be >= 0 Hz, got {rate.min()}")
+        object.__setattr__(self, "rate", rate)
+
+    @property
+    def spiking(self) -> bool:
+        return True
+
+
+@dataclass(frozen=True, eq=False)
+class Projection:
+    """Synapses from population/source ``pre`` to population ``post``, in CSR over ``pre``.
+
+    ``indptr`` (n_pre + 1,), ``indices`` (n_syn,) postsynaptic neuron of each synapse,
+    ``weights`` (n_syn,), ``delays`` (n_syn,) integer steps >= 1 (or one integer for all).
+    ``target``: ``"exc"``/``"inh"`` add the weight (A) to the excitatory/inhibitory synaptic
+    current of a spiking neuron when a spike arrives, ``delay`` steps after it was emitted;
+    ``"graded"`` makes a continuous graded synapse of conductance ``weight`` (S) and reversal
+    potential ``e_rev`` (V) between graded neurons (delays are ignored).
+
+    Build with ``from_dense`` or ``from_pairs`` rather than by hand.
+    """
+
+    pre: str
+    post: str
+    indptr: np.ndarray
+    indices: np.ndarray
+    weights: np.ndarray
+    delays: np.ndarray
+    target: str = "exc"
+    e_rev: float | None = None
+    name: str = ""
+
+    def __post_init__(self):
+        if not self.name:
+            object.__setattr__(self, "name", f"{self.pre}->{self.post}:{self.target}")
+        where = f"projection {self.name!r}"
+        if self.target not in TARGETS:
+            raise ValueError(f"{where}: target {self.target!r} is unknown; allowed: {list(TARGETS)}")
+        if self.target == "graded":
+            if self.e_rev is None or not math.isfinite(float(self.e_rev)):
+                raise ValueError(f"{where}: a graded projection needs a finite reversal potential e_rev (V), got {self.e_rev!r}")
+            object.__setattr__(self, "e_rev", float(self.e_rev))
+        elif self.e_rev is not None:
+            raise ValueError(f"{where}: e_rev is only for graded projections (target {self.target!r} is current-based)")
+        indptr = _int_array(where, "indptr", self.indptr).ravel()
+        indices = _int_array(where, "indices", self.indices).ravel()
+        weights = np.asarray(self.weights)
+        weights = _float_array(where, "weights", weights, np.float32 if weights.dtype == np.float32 else np.float64).ravel()
+        n_syn = indices.size
+        if indptr.size < 2 or indptr[0] != 0 or np.any(np.diff(indptr) < 0) or indptr[-1] != n_syn:
+            raise ValueError(
+                f"{where}: indptr must start at 0, never decrease and end at len(indices) = {n_syn}"
+            )
+        if weights.size != n_syn:
+            raise ValueError(f"{where}: weights has {weights.size} entries but indices has {n_syn}; they must match")
+        if self.target == "graded" and np.any(weights < 0):
+            raise ValueError(f"{where}: graded conductances must be >= 0 S, got {weights.min()}")
+        delays = _int_array(where, "delays", self.delays)
+        if delays.ndim == 0 or delays.size == 1:
+            delays = np.full(n_syn, int(delays.ravel()[0]) if delays.size else 1)
+        delays = delays.ravel()
+        if delays.size != n_syn:
+            raise ValueError(f"{where}: delays has {delays.size} entries but indices has {n_syn}; they must match")
+        if n_syn and delays.min() < 1:
+            raise ValueError(f"{where}: delays must be >= 1 step, got {delays.min()} (a spike acts on the step after it is emitted at the earliest)")
+        dmax = int(delays.max()) if n_syn else 1
+        ddtype = np.uint8 if dmax <= np.iinfo(np.uint8).max else np.uint16 if dmax <= np.iinfo(np.uint16).max else np.int64
+        object.__setattr__(self, "indptr", indptr)
+        object.__setattr__(self, "indices", indices.astype(np.int32) if (n_syn == 0 or indices.max() < 2**31) else indices)
+        object.__setattr__(self, "weights", weights)
+        object.__setattr__(self, "delays", delays.astype(ddtype))
+
+    @property
+    def n_pre(self) -> int:
+        return self.indptr.size - 1
+
+    @property
+    def n_synapses(self) -> int:
+        return int(self.indices.size)
+
+    def pre_indices(self) -> np.ndarray:
+        """Presynaptic neuron of each synapse, shape (n_syn,)."""
+        return np.repeat(np.arange(self.n_pre, dtype=np.int64), np.diff(self.indptr))
+
+    @classmethod
+    def from_pairs(cls, pre: str, post: str, i, j, weights, n_pre: int, delays=1, target="exc", e_rev=None, name=""):
+        """From synapse lists: presynaptic ``i`` (n_syn,), postsynaptic ``j`` (n_syn,),
+        ``weights`` (scalar or (n_syn,)), ``delays`` in steps (scalar or (n_syn,))."""
+        where = f"projection {name or f'{pre}->{post}:{target}'}"
+        i = _int_array(where, "i", i).ravel()
+        j = _int_array(where, "j", j).ravel()
+        if i.shape != j.shape:
+            raise ValueError(f"{where}: i has {i.size} entries but j has {j.size}; they must match")
+        n_pre = _check_size("projection", where, n_pre)
+        if i.size and (i.min() < 0 or i.max() >= n_pre):
+            raise ValueError(f"{where}: presynaptic index {i[(i < 0) | (i >= n_pre)][0]} out of range 0..{n_pre - 1}")
+        w = np.asarray(weights)
+        w = np.broadcast_to(w, i.shape) if w.ndim == 0 else w.ravel()
+        if w.size != i.size:
+            raise ValueError(f"{where}: weights has {w.size} entries but there are {i.size} synapses")
+        d = np.asarray(delays)
+        d = np.broadcast_to(d, i.shape) if d.ndim == 0 else d.ravel()
+        if d.size != i.size:
+            raise ValueError(f"{where}: delays has {d.size} entries but there are {i.size} synapses")
+        order = np.lexsort((j, i))
+        indptr = np.zeros(n_pre + 1, np.int64)
+        np.cumsum(np.bincount(i, minlength=n_pre), out=indptr[1:])
+        return cls(pre, post, indptr, j[order], w[order], d[order], target, e_rev, name)
+
+    @classmethod
+    def from_dense(cls, pre: str, post: str, w, delays=1, target="exc", e_rev=None, name=""):
+        """From a dense matrix ``w`` of shape (n_pre, n_post); zeros mean no synapse.
+        ``delays``: scalar or (n_pre, n_post) in steps."""
+        w = np.asarray(w)
+        if w.ndim != 2:
+            raise ValueError(f"projection {name or f'{pre}->{post}'}: dense weights must be 2-D (n_pre, n_post), got shape {w.shape}")
+        i, j = np.nonzero(w)
+        d = np.asarray(delays)
+        d = d[i, j] if d.ndim == 2 else d
+        return cls.from_pairs(pre, post, i, j, w[i, j], w.shape[0], d, target, e_rev, name)
+
+
+@dataclass(frozen=True, eq=False)
+class GapJunctions:
+    """Electrical synapses between neurons ``i`` of population ``pop_a`` and ``j`` of
+    ``pop_b`` with conductance ``g`` (S, >= 0), each pair listed once and acting both ways:
+    ``I_gap,i = sum g (V_i - V_j)`` flows out of ``i`` and into ``j``."""
+
+    pop_a: str
+    pop_b: str
+    i: np.ndarray
+    j: np.ndarray
+    g: np.ndarray
+
+    def __post_init__(self):
+        where = f"gap junctions {self.pop_a}<->{self.pop_b}"
+        i = _int_array(where, "i", self.i).ravel()
+        j = _int_array(where, "j", self.j).ravel()
+        g = _float_array(where, "g", self.g)
+        g = np.broadcast_to(g, i.shape).copy() if g.ndim == 0 else g.ravel()
+        if not (i.size == j.size == g.size):
+            raise ValueError(f"{where}: i, j and g must have the same length, got {i.size}, {j.size}, {g.size}")
+        if np.any(g < 0):
+            raise ValueError(f"{where}: conductances must be >= 0 S, got {g.min()}")
+        if self.pop_a == self.pop_b and np.any(i == j):
+            raise ValueError(f"{where}: a neuron cannot be coupled to itself (i == j == {i[i == j][0]})")
+        object.__setattr__(self, "i", i)
+        object.__setattr__(self, "j", j)
+        object.__setattr__(self, "g", g)
+
+
+@dataclass(frozen=True, eq=False)
+class CurrentInjection:
+    """External current (A) into neurons of population ``target``.
+
+    One of three forms:
+
+    * ``CurrentInjection(target, amplitude, neurons, start, stop)``: a step of ``amplitude``
+      (scalar or (n_neurons,)) from ``start`` to ``stop`` (s);
+    * ``CurrentInjection.from_array(target, values, dt, neurons, start)``: samples ``values``
+      of shape (T,) or (T, n_neurons), each held for ``dt`` seconds from ``start``;
+    * ``CurrentInjection.from_function(target, fn, neurons)``: ``fn(t)`` with ``t`` of shape
+      (n_steps,) in s returns (n_steps,) or (n_steps, n_neurons) amperes (cannot be saved).
+
+    ``neurons`` (indices within the population) defaults to all. The current in the step
+    starting at time t is its value at t.
+    """
+
+    target: str
+    amplitude: Union[float, np.ndarray] = 0.0
+    neurons: np.ndarray | None = None
+    start: float = 0.0
+    stop: float = math.inf
+    values: np.ndarray | None = None
+    sample_dt: float | None = None
+    function: Callable | None = None
+
+    def __post_init__(self):
+        where = f"current injection into {self.target!r}"
+        if self.neurons is not None:
+            object.__setattr__(self, "neurons", _int_array(where, "neurons", self.neurons).ravel())
+        amp = _float_array(where, "amplitude", self.amplitude)
+        if amp.ndim > 1:
+            raise ValueError(f"{where}: amplitude must be a scalar or 1-D, got shape {amp.shape}")
+        object.__setattr__(self, "amplitude", amp)
+        for name in ("start", "stop"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float, np.floating, np.integer)) or math.isnan(v):
+                raise ValueError(f"{where}: {name} = {v!r} must be a number of seconds")
+        if self.stop < self.start or self.start < 0:
+            raise ValueError(f"{where}: need 0 <= start <= stop, got start={self.start}, stop={self.stop}")
+        if self.values is not None:
+            vals = _float_array(where, "values", self.values)
+            if vals.ndim not in (1, 2):
+                raise ValueError(f"{where}: values must have shape (T,) or (T, n_neurons), got {vals.shape}")
+            if self.sample_dt is None or not (float(self.sample_dt) > 0 and math.isfinite(self.sample_dt)):
+                raise ValueError(f"{where}: sample_dt = {self.sample_dt!r} must be a finite time > 0 s")
+            object.__setattr__(self, "values", vals)
+        if self.function is not None and not callable(self.function):
+            raise ValueError(f"{where}: function must be callable f(t) -> amperes")
+
+    @property
+    def kind(self) -> str:
+        return "function" if self.function is not None else "array" if self.values is not None else "step"
+
+    @classmethod
+    def from_array(cls, target, values, dt, neurons=None, start=0.0):
+        return cls(target, 0.0, neurons, float(start), math.inf, values, float(dt), None)
+
+    @classmethod
+    def from_function(cls, target, fn, neurons=None):
+        return cls(target, 0.0, neurons, 0.0, math.inf, None, None, fn)
+
+    def sample(self, t: np.ndarray, n: int) -> np.ndarray:
+        """Current at the step start times ``t`` (s, shape (n_steps,)): shape (n_steps, n)."""
+        where = f"current injection into {self.target!r}"
+        if self.kind == "step":
+            on = ((t >= self.start) & (t < self.stop)).astype(float)
+            out = on[:, None] * np.broadcast_to(self.amplitude, (n,))[None, :]
+        elif self.kind == "array":
+            k = np.floor((t - self.start) / self.sample_dt + 1e-9).astype(np.int64)
+            valid = (k >= 0) & (k < self.values.shape[0])
+            vals = self.values if self.values.ndim == 2 else self.values[:, None]
+            out = np.where(valid[:, None], vals[np.clip(k, 0, self.values.shape[0] - 1)], 0.0)
+            out = np.broadcast_to(out, (t.size, n))
+        else:
+            out = np.asarray(self.function(t), dtype=float)
+            if out.ndim == 1:
+                out = out[:, None]
+            if out.shape[0] != t.size or out.shape[1] not in (1, n):
+                raise ValueError(f"{where}: function returned shape {out.shape} for {t.size} times; expected ({t.size},) or ({t.size}, {n})")
+            if not np.all(np.isfinite(out)):
+                raise ValueError(f"{where}: function returned non-finite currents")
+            out = np.broadcast_to(out, (t.size, n))
+        return out
+
+
+Node = Union[Population, SpikeSource, PoissonSource]
+
+
+@dataclass(frozen=True, eq=False)
+class Network:
+    """A complete model: populations and sources (by name), projections, gap junctions and
+    current injections.
+
+    ``max_delay_steps`` is the length of the engines' delay ring buffer: every synaptic
+    delay must be in 1 .. max_delay_steps.
+
+    Raises ``ValueError`` naming the offending element for duplicate or unknown names,
+    indices out of range, CSR shape mismatches, delays beyond the buffer, projection targets
+    that do not fit the pre/post models, and current injections into unknown neurons.
+    """
+
+    populations: tuple = ()
+    sources: tuple = ()
+    projections: tuple = ()
+    gap_junctions: tuple = ()
+    inputs: tuple = ()
+    max_delay_steps: int = DEFAULT_MAX_DELAY_STEPS
+
+    def __post_init__(self):
+        for attr in ("populations", "sources", "projections", "gap_junctions", "inputs"):
+            object.__setattr__(self, attr, tuple(getattr(self, attr)))
+        names: dict[str, Node] = {}
+        for p in self.populations:
+            if not isinstance(p, Population):
+                raise ValueError(f"populations must be Population objects, got {type(p).__name__}")
+        for s in self.sources:
+            if not isinstance(s, (SpikeSource, PoissonSource)):
+                raise ValueError(f"sources must be SpikeSource or PoissonSource objects, got {type(s).__name__}")
+        for node in (*self.populations, *self.sources):
+            if node.name in names:
+                raise ValueError(f"duplicate population/source name {node.name!r}")
+            names[node.name] = node
+        if not self.populations:
+            raise ValueError("a Network needs at least one Population")
+        mds = self.max_delay_steps
+        if isinstance(mds, bool) or not isinstance(mds, (int, np.integer)) or not 1 <= mds <= 65535:
+            raise ValueError(f"max_delay_steps = {mds!r} is invalid: must be an integer in 1..65535")
+        pops = {p.name: p for p in self.populations}
+        seen = set()
+        for pr in self.projections:
+            if not isinstance(pr, Projection):
+                raise ValueError(f"projections must be Projection objects, got {type(pr).__name__}")
+            where = f"projection {pr.name!r}"
+            if pr.name in seen:
+                raise ValueError(f"duplicate projection name {pr.name!r}")
+            seen.add(pr.name)
+            if pr.pre not in names:
+                raise ValueError(f"{where}: unknown pre {pr.pre!r}; known: {sorted(names)}")
+            if pr.post not in pops:
+                raise ValueError(f"{where}: unknown post population {pr.post!r}; known: {sorted(pops)}")
+            pre, post = names[pr.pre], pops[pr.post]
+            if pr.n_pre != pre.size:
+                raise ValueError(f"{where}: indptr has {pr.n_pre + 1} entries; {pr.pre!r} has {pre.size} neurons, so it needs {pre.size + 1}")
+            if pr.n_synapses and (pr.indices.min() < 0 or pr.indices.max() >= post.size):
+                bad = pr.indices[(pr.indices < 0) | (pr.indices >= post.size)][0]
+                raise ValueError(f"{where}: postsynaptic index {bad} out of range 0..{post.size - 1} of {pr.post!r}")
+            if pr.target == "graded":
+                if getattr(pre, "spiking", True) or post.spiking:
+                    raise ValueError(f"{where}: graded projections connect graded (non-spiking) populations; {pr.pre!r} -> {pr.post!r} is not graded -> graded")
+            else:
+                if not getattr(pre, "spiking", True):
+                    raise ValueError(f"{where}: {pr.pre!r} does not spike; use target='graded' for graded neurons")
+                if not post.spiking:
+                    raise ValueError(f"{where}: {pr.post!r} is graded; current-based targets 'exc'/'inh' need a spiking post population")
+                if pr.n_synapses and int(pr.delays.max()) > mds:
+                    raise ValueError(
+                        f"{where}: delay of {int(pr.delays.max())} steps is beyond the delay buffer "
+                        f"(max_delay_steps = {mds}); raise Network.max_delay_steps"
+                    )
+        for gj in self.gap_junctions:
+            if not isinstance(gj, GapJunctions):
+                raise ValueError(f"gap_junctions must be GapJunctions objects, got {type(gj).__name__}")
+            for popname, idx in ((gj.pop_a, gj.i), (gj.pop_b, gj.j)):
+                if popname not in pops:
+                    raise ValueError(f"gap junctions: unknown population {popname!r}; known: {sorted(pops)}")
+                if idx.size and (idx.min() < 0 or idx.max() >= pops[popname].size):
+                    raise ValueError(f"gap junctions {gj.pop_a}<->{gj.pop_b}: index {idx[(idx < 0) | (idx >= pops[popname].size)][0]} out of range 0..{pops[popname].size - 1} of {popname!r}")
+        for inj in self.inputs:
+            if not isinstance(inj, CurrentInjection):
+                raise ValueError(f"inputs must be CurrentInjection objects, got {type(inj).__name__}")
+            if inj.target not in pops:
+                raise ValueError(f"current injection: unknown population {inj.target!r}; known: {sorted(pops)}")
+            n = pops[inj.target].size
+            idx = inj.neurons if inj.neurons is not None else np.arange(n)
+            if idx.size and (idx.min() < 0 or idx.max() >= n):
+                raise ValueError(f"current injection into {inj.target!r}: neuron {idx[(idx < 0) | (idx >= n)][0]} out of range 0..{n - 1}")
+            m = idx.size
+            if inj.amplitude.ndim == 1 and inj.amplitude.size != m:
+                raise ValueError(f"current injection into {inj.target!r}: amplitude has {inj.amplitude.size} values for {m} neurons")
+            if inj.values is not None and inj.values.ndim == 2 and inj.values.shape[1] != m:
+                raise ValueError(f"current injection into {inj.target!r}: values has {inj.values.shape[1]} columns for {m} neurons")
+
+    # ------------------------------------------------------------------ queries
+    def node(self, name: str) -> Node:
+        """The population or source called ``name`` (``KeyError`` listing the names)."""
+        for n in (*self.populations, *self.sources):
+            if n.name == name:
+                return n
+        raise KeyError(f"no population or source named {name!r}; known: {[n.name for n in (*self.populations, *self.sources)]}")
+
+    def population(self, name: str) -> Population:
+        for p in self.populations:
+            if p.name == name:
+                return p
+        raise KeyError(f"no population named {name!r}; known: {[p.name for p in self.populations]}")
+
+    @property
+    def n_neurons(self) -> int:
+        return sum(p.size for p in self.populations)
+
+    @property
+    def n_synapses(self) -> int:
+        return sum(p.n_synapses for p in self.projections)
+
+    # ------------------------------------------------------------------ save / load
+    def save(self, path: str | os.PathLike) -> None:
+        """Write to ``path`` (``.npz``) atomically, without pickle. Function-valued current
+        injections cannot be saved (``ValueError``)."""
+        arrays: dict[str, np.ndarray] = {}
+        meta: dict = {"format": "neurosim.Network", "version": _FORMAT_VERSION, "max_delay_steps": int(self.max_delay_steps)}
+        meta["populations"] = []
+        for k, p in enumerate(self.populations):
+            meta["populations"].append({"name": p.name, "kind": p.model.kind, "params": p.model.to_dict(), "size": p.size, "initial": sorted(p.initial)})
+            for var, val in p.initial.items():
+                arrays[f"pop{k}_init_{var}"] = val
+        meta["sources"] = []
+        for k, s in enumerate(self.sources):
+            if isinstance(s, SpikeSource):
+                meta["sources"].append({"type": "spikes", "name": s.name, "size": s.size})
+                arrays[f"src{k}_times"], arrays[f"src{k}_ids"] = s.times, s.ids
+            else:
+                meta["sources"].append({"type": "poisson", "name": s.name, "size": s.size})
+                arrays[f"src{k}_rate"] = s.rate
+        meta["projections"] = []
+        for k, pr in enumerate(self.projections):
+            meta["projections"].append({"name": pr.name, "pre": pr.pre, "post": pr.post, "target": pr.target, "e_rev": pr.e_rev})
+            for a in ("indptr", "indices", "weights", "delays"):
+                arrays[f"proj{k}_{a}"] = getattr(pr, a)
+        meta["gap_junctions"] = []
+        for k, gj in enumerate(self.gap_junctions):
+            meta["gap_junctions"].append({"pop_a": gj.pop_a, "pop_b": gj.pop_b})
+            arrays[f"gap{k}_i"], arrays[f"gap{k}_j"], arrays[f"gap{k}_g"] = gj.i, gj.j, gj.g
+        meta["inputs"] = []
+        for k, inj in enumerate(self.inputs):
+            if inj.kind == "function":
+                raise ValueError(f"current injection #{k} into {inj.target!r} is a Python function and cannot be saved; sample it with CurrentInjection.from_array")
+            meta["inputs"].append({"target": inj.target, "start": inj.start, "stop": inj.stop if math.isfinite(inj.stop) else None,
+                                   "sample_dt": inj.sample_dt, "has_neurons": inj.neurons is not None, "has_values": inj.values is not None})
+            arrays[f"inp{k}_amplitude"] = inj.amplitude
+            if inj.neurons is not None:
+                arrays[f"inp{k}_neurons"] = inj.neurons
+            if inj.values is not None:
+                arrays[f"inp{k}_values"] = inj.values
+        arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+        atomic_savez(path, arrays)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "Network":
+        """Read a network written by ``save`` (``ValueError`` for a corrupt or foreign file)."""
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                data = {k: z[k] for k in z.files}
+            meta = json.loads(bytes(data.pop("__meta__")).decode())
+        except (OSError, ValueError, KeyError, EOFError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{os.fspath(path)!r} is not a readable neurosim network file: {exc}") from exc
+        if meta.get("format") != "neurosim.Network" or meta.get("version") != _FORMAT_VERSION:
+            raise ValueError(f"{os.fspath(path)!r}: unsupported format {meta.get('format')!r} version {meta.get('version')!r}")
+        pops = []
+        for k, m in enumerate(meta["populations"]):
+            if m["kind"] not in MODELS:
+                raise ValueError(f"{os.fspath(path)!r}: unknown neuron model {m['kind']!r}")
+            init = {var: data[f"pop{k}_init_{var}"] for var in m["initial"]}
+            pops.append(Population(m["name"], MODELS[m["kind"]](**m["params"]), m["size"], init))
+        srcs = []
+        for k, m in enumerate(meta["sources"]):
+            if m["type"] == "spikes":
+                srcs.append(SpikeSource(m["name"], m["size"], data[f"src{k}_times"], data[f"src{k}_ids"]))
+            else:
+                srcs.append(PoissonSource(m["name"], m["size"], data[f"src{k}_rate"]))
+        projs = [Projection(m["pre"], m["post"], data[f"proj{k}_indptr"], data[f"proj{k}_indices"], data[f"proj{k}_weights"],
+                            data[f"proj{k}_delays"], m["target"], m["e_rev"], m["name"]) for k, m in enumerate(meta["projections"])]
+        gaps = [GapJunctions(m["pop_a"], m["pop_b"], data[f"gap{k}_i"], data[f"gap{k}_j"], data[f"gap{k}_g"])
+                for k, m in enumerate(meta["gap_junctions"])]
+        inps = []
+        for k, m in enumerate(meta["inputs"]):
+            inps.append(CurrentInjection(m["target"], data[f"inp{k}_amplitude"], data.get(f"inp{k}_neurons"), m["start"],
+                                         math.inf if m["stop"] is None else m["stop"], data.get(f"inp{k}_values"), m["sample_dt"]))
+        return cls(tuple(pops), tuple(srcs), tuple(projs), tuple(gaps), tuple(inps), meta["max_delay_steps"])
+
+
+def atomic_savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
+    """``np.savez_compressed`` to a temporary file beside ``path``, then rename over it."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp.npz")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez_compressed(f, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,269 @@
+"""The clock-driven, event-driven Numba simulator."""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from .engine import kernels
+from .engine.layout import build_layout
+from .models.base import check_dt
+from .monitors import SpikeMonitor, StateMonitor, resolve_neurons
+from .network import Network
+from .results import Results, SpikeTrains, Traces
+
+__all__ = ["Simulator"]
+
+_STATE_ARRAYS = {"v": "v", "u": "w", "w": "w", "i_e": "ie", "i_i": "ii", "s": "s"}
+_MAX_TRACE_VALUES = 500_000_000  # 4 GB in float64: beyond this a StateMonitor is refused
+
+
+class Simulator:
+    """Runs a ``Network`` with the Numba engine (``neurosim.engine.kernels``).
+
+    ``dt`` is the time step (s); ``dtype`` ``np.float32`` or ``np.float64`` sets the precision
+    of state, coefficients and weights; ``seed`` seeds the Poisson sources (same seed, same
+    result, bit for bit). State persists across ``run`` calls, which continue in time.
+
+    Raises ``ValueError`` for a bad ``dt``, ``dtype``, ``seed`` or network.
+    """
+
+    def __init__(self, network: Network, dt: float = 1e-4, dtype=np.float64, seed: int = 0):
+        if not isinstance(network, Network):
+            raise ValueError(f"network must be a neurosim Network, got {type(network).__name__}")
+        self.dt = check_dt(dt)
+        self.dtype = np.dtype(dtype)
+        if self.dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise ValueError(f"dtype = {dtype!r} is invalid: use numpy.float32 or numpy.float64")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed = {seed!r} is invalid: must be an integer >= 0")
+        self.network = network
+        self.seed = int(seed)
+        self.layout = build_layout(network, self.dt, self.dtype)
+        self.reset()
+
+    # ------------------------------------------------------------------ state
+    def reset(self) -> None:
+        """Back to the network's initial state at t = 0."""
+        lay, dt = self.layout, self.dtype
+        n = lay.n_neurons
+        self.v, self.w, self.ie, self.ii, self.s = (np.zeros(n, dt) for _ in range(5))
+        self.refrac = np.zeros(n, np.int32)
+        self.iext = np.zeros(n, dt)
+        self.spiked = np.zeros(-(-lay.n_total // 8) * 8, np.uint8)  # padded: the kernel scans 8 flags at a time
+        self.ring = np.zeros((lay.ring_len, 2 * n), dt)
+        self.gap_drive = np.zeros(n, dt)
+        self.g_syn = np.zeros(n, dt)
+        self.g_syn_e = np.zeros(n, dt)
+        for pop in self.network.populations:
+            lo = lay.offsets[pop.name]
+            for var, values in pop.initial_state().items():
+                getattr(self, _STATE_ARRAYS[var])[lo : lo + pop.size] = values
+        self.sched_step = np.floor(lay.sched_step_times / self.dt + 1e-3).astype(np.int64)
+        self.sched_ptr = np.zeros(1, np.int64)
+        self.rng_state = np.array([self.seed * 0x9E3779B97F4A7C15 % 2**64], np.uint64)
+        self.pois_p = lay.pois_rate * self.dt
+        if np.any(self.pois_p > 1):
+            raise ValueError(f"Poisson rate x dt = {self.pois_p.max():.3g} > 1: lower the rate or dt")
+        self.step = 0
+
+    @property
+    def t(self) -> float:
+        """Current time (s)."""
+        return self.step * self.dt
+
+    def state(self, population: str) -> dict[str, np.ndarray]:
+        """Copies of the state variables of ``population``: ``{name: array (size,)}``."""
+        pop = self.network.population(population)
+        lo = self.layout.offsets[population]
+        return {var: getattr(self, _STATE_ARRAYS[var])[lo : lo + pop.size].copy() for var in pop.model.state_vars}
+
+    # ------------------------------------------------------------------ running
+    def run(self, duration: float, monitors=(), progress: bool = False, chunk_steps: int = 10_000) -> Results:
+        """Advance ``duration`` seconds (rounded to whole steps) recording ``monitors``.
+
+        Returns ``Results`` with ``spikes`` and ``traces`` keyed by population name.
+        Raises ``ValueError`` for a bad duration or monitor request.
+        """
+        if isinstance(duration, bool) or not isinstance(duration, (int, float, np.floating, np.integer)) or not math.isfinite(duration) or duration <= 0:
+            raise ValueError(f"duration = {duration!r} is invalid: must be a finite time > 0 s")
+        n_steps = int(round(duration / self.dt))
+        if n_steps < 1:
+            raise ValueError(f"duration = {duration} s is shorter than one step (dt = {self.dt} s)")
+        chunk_steps = max(1, int(chunk_steps))
+        lay = self.layout
+        spk_mons, st_mons = self._check_monitors(monitors, n_steps)
+        step0 = self.step
+
+        rec_mask = np.zeros(lay.n_total, np.bool_)
+        caps = {}  # population -> [global lo, hi, max_spikes, recorded so far]
+        for m in spk_mons:
+            node = self.network.node(m.population)
+            idx = resolve_neurons(f"SpikeMonitor({m.population!r})", m.neurons, node.size)
+            rec_mask[lay.offsets[m.population] + idx] = True
+            if m.max_spikes is not None:
+                lo = lay.offsets[m.population]
+                caps[m.population] = [lo, lo + node.size, m.max_spikes, 0]
+        rec_cap = max(4 * lay.n_total, 1 << 18)
+        rec_step = np.zeros(rec_cap, np.int64)
+        rec_id = np.zeros(rec_cap, np.int64)
+        rec_count = np.zeros(1, np.int64)
+        got_steps, got_ids = [], []
+
+        cols = []  # (monitor k, variable, global index)
+        traces = {}
+        for k, m in enumerate(st_mons):
+            pop = self.network.population(m.population)
+            idx = resolve_neurons(f"StateMonitor({m.population!r})", m.neurons, pop.size)
+            n_samp = len(range(0, n_steps, m.every))
+            tr = Traces(m.population, (step0 + np.arange(0, n_steps, m.every)) * self.dt, idx,
+                        {var: np.zeros((n_samp, idx.size), self.dtype) for var in m.variables})
+            traces[m.population] = tr
+            for var in m.variables:
+                for c, j in enumerate(idx):
+                    cols.append((tr, var, c, m.every, lay.offsets[m.population] + j))
+        mon_var = np.array([kernels.VAR_CODES[c[1]] for c in cols], np.int64)
+        mon_idx = np.array([c[4] for c in cols], np.int64)
+        mon_every = np.array([c[3] for c in cols], np.int64)
+        min_every = int(mon_every.min()) if cols else 1
+        mon_buf = np.zeros((len(cols), chunk_steps // min_every + 2), self.dtype)
+        mon_count = np.zeros(len(cols), np.int64)
+        mon_written = np.zeros(len(cols), np.int64)
+
+        has_ext = bool(self.network.inputs) or lay.gap_i.size > 0
+        spike_list = np.zeros(lay.n_total, np.int64)
+        empty_tab = np.zeros((0, 0), self.dtype)
+
+        def call(steps, bias, tab, tab_idx, at_step):
+            return kernels.run_chunk(
+                at_step, steps,
+                lay.pop_code, lay.pop_lo, lay.pop_hi, lay.coef,
+                self.v, self.w, self.ie, self.ii, self.s, self.refrac, self.iext, self.spiked,
+                has_ext, bias, tab, tab_idx,
+                lay.gap_i, lay.gap_j, lay.gap_g, lay.g_gap_sum, self.gap_drive,
+                lay.gs_indptr, lay.gs_pre, lay.gs_w, lay.gs_erev, self.g_syn, self.g_syn_e,
+                lay.indptr, lay.indices, lay.weights, lay.delays, lay.uniform_delay, self.ring,
+                lay.src_lo, self.sched_step, lay.sched_id, self.sched_ptr, lay.pois_lo, self.pois_p, self.rng_state,
+                rec_mask, rec_step, rec_id, rec_count, step0, mon_var, mon_idx, mon_every, mon_buf, mon_count,
+                spike_list,
+            )
+
+        # Compile (or load from cache) with a zero-step call, timed apart from the run.
+        t0 = time.perf_counter()
+        call(0, np.zeros(lay.n_neurons, self.dtype), empty_tab, np.zeros(0, np.int64), self.step)
+        compile_time = time.perf_counter() - t0
+
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=n_steps, unit="step", desc="simulating", leave=False)
+        wall = 0.0
+        done = 0
+        try:
+            while done < n_steps:
+                steps = min(chunk_steps, n_steps - done)
+                bias, tab, tab_idx = self._external(self.step, steps)
+                t0 = time.perf_counter()
+                ran = call(steps, bias, tab, tab_idx, self.step)
+                wall += time.perf_counter() - t0
+                self.step += ran
+                done += ran
+                if rec_count[0]:
+                    got_steps.append(rec_step[: rec_count[0]].copy())
+                    got_ids.append(rec_id[: rec_count[0]].copy())
+                    rec_count[0] = 0
+                    self._apply_caps(caps, got_ids[-1], rec_mask)
+                for c, (tr, var, col, _, _) in enumerate(cols):
+                    cnt = mon_count[c]
+                    tr.data[var][mon_written[c] : mon_written[c] + cnt, col] = mon_buf[c, :cnt]
+                    mon_written[c] += cnt
+                mon_count[:] = 0
+                if bar is not None:
+                    bar.update(ran)
+        finally:
+            if bar is not None:
+                bar.close()
+
+        all_steps = np.concatenate(got_steps) if got_steps else np.zeros(0, np.int64)
+        all_ids = np.concatenate(got_ids) if got_ids else np.zeros(0, np.int64)
+        spikes = {}
+        for m in spk_mons:
+            node = self.network.node(m.population)
+            lo = lay.offsets[m.population]
+            sel = (all_ids >= lo) & (all_ids < lo + node.size)
+            st, ids = all_steps[sel], all_ids[sel] - lo
+            truncated = m.max_spikes is not None and st.size >= m.max_spikes
+            if m.max_spikes is not None:
+                st, ids = st[: m.max_spikes], ids[: m.max_spikes]
+            n_mon = resolve_neurons("", m.neurons, node.size).size
+            spikes[m.population] = SpikeTrains(m.population, st * self.dt, ids, node.size, n_steps * self.dt, n_mon, truncated, step0 * self.dt)
+        return Results(spikes, traces, step0 * self.dt, n_steps * self.dt, self.dt, wall, compile_time)
+
+    # ------------------------------------------------------------------ helpers
+    def _check_monitors(self, monitors, n_steps):
+        if isinstance(monitors, (SpikeMonitor, StateMonitor)):
+            monitors = [monitors]
+        spk, st = [], []
+        names = {n.name for n in (*self.network.populations, *self.network.sources)}
+        for m in monitors:
+            if isinstance(m, SpikeMonitor):
+                if m.population not in names:
+                    raise ValueError(f"SpikeMonitor: unknown population {m.population!r}; known: {sorted(names)}")
+                if any(o.population == m.population for o in spk):
+                    raise ValueError(f"SpikeMonitor: {m.population!r} is monitored twice; use one monitor per population")
+                node = self.network.node(m.population)
+                if not getattr(node, "spiking", True):
+                    raise ValueError(f"SpikeMonitor: {m.population!r} is a graded (non-spiking) population; record its 'v' with a StateMonitor")
+                resolve_neurons(f"SpikeMonitor({m.population!r})", m.neurons, node.size)
+                spk.append(m)
+            elif isinstance(m, StateMonitor):
+                pops = {p.name: p for p in self.network.populations}
+                if m.population not in pops:
+                    raise ValueError(f"StateMonitor: unknown population {m.population!r}; known: {sorted(pops)}")
+                if any(o.population == m.population for o in st):
+                    raise ValueError(f"StateMonitor: {m.population!r} is monitored twice; list all variables in one monitor")
+                model = pops[m.population].model
+                for var in m.variables:
+                    if var not in model.state_vars:
+                        raise ValueError(f"StateMonitor({m.population!r}): unknown variable {var!r}; {type(model).__name__} has {list(model.state_vars)}")
+                idx = resolve_neurons(f"StateMonitor({m.population!r})", m.neurons, pops[m.population].size)
+                total = len(range(0, n_steps, m.every)) * idx.size * len(m.variables)
+                if total > _MAX_TRACE_VALUES:
+                    raise ValueError(f"StateMonitor({m.population!r}) would store {total:,} values; record fewer neurons or raise every")
+                st.append(m)
+            else:
+                raise ValueError(f"monitors must be SpikeMonitor or StateMonitor objects, got {type(m).__name__}")
+        return spk, st
+
+    def _external(self, step, steps):
+        """Bias (constant over the chunk) and time-varying table of external current."""
+        lay = self.layout
+        bias = np.zeros(lay.n_neurons, np.float64)
+        cols, idx = [], []
+        if self.network.inputs:
+            t = (step + np.arange(steps)) * self.dt
+            for inj in self.network.inputs:
+                pop = self.network.population(inj.target)
+                neurons = inj.neurons if inj.neurons is not None else np.arange(pop.size)
+                vals = inj.sample(t, neurons.size)
+                gidx = lay.offsets[inj.target] + neurons
+                if np.all(vals == vals[:1]):
+                    np.add.at(bias, gidx, vals[0])
+                else:
+                    cols.append(np.asarray(vals))
+                    idx.append(gidx)
+        tab = np.ascontiguousarray(np.concatenate(cols, axis=1), self.dtype) if cols else np.zeros((steps, 0), self.dtype)
+        tab_idx = np.concatenate(idx).astype(np.int64) if idx else np.zeros(0, np.int64)
+        return bias.astype(self.dtype), tab, tab_idx
+
+    @staticmethod
+    def _apply_caps(caps, new_ids, rec_mask):
+        """Stop recording a population once its ``max_spikes`` is reached (memory bound:
+        at most one chunk's spikes beyond the cap are held until results are trimmed)."""
+        for cap in caps.values():
+            lo, hi, limit, seen = cap
+            cap[3] = seen + int(np.count_nonzero((new_ids >= lo) & (new_ids < hi)))
+            if cap[3] >= limit:
+                rec_mask[lo:hi] = False
