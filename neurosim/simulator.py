@@ -56,6 +56,8 @@ class Simulator:
         self.gap_drive = np.zeros(n, dt)
         self.g_syn = np.zeros(n, dt)
         self.g_syn_e = np.zeros(n, dt)
+        self.has_graded = any(not p.spiking for p in self.network.populations)
+        self.graded_scratch = [np.zeros(n if self.has_graded else 0, dt) for _ in range(11)]
         for pop in self.network.populations:
             lo = lay.offsets[pop.name]
             for var, values in pop.initial_state().items():
@@ -146,6 +148,7 @@ class Simulator:
                 lay.indptr, lay.indices, lay.weights, lay.delays, lay.uniform_delay, self.ring,
                 lay.src_lo, self.sched_step, lay.sched_id, self.sched_ptr, lay.pois_lo, self.pois_p, self.rng_state,
                 rec_mask, rec_step, rec_id, rec_count, step0, mon_var, mon_idx, mon_every, mon_buf, mon_count,
+                self.has_graded, *self.graded_scratch,
                 spike_list,
             )
 

@@ -127,23 +127,52 @@ def adex_step(c, v, w, ie, ii, refrac, iext, arr_e, arr_i, spiked):
 
 
 @njit(**_NJIT)
-def graded_step(c, v, s, iext, g_gap_sum, gap_drive, g_syn, g_syn_e):
-    """Graded neuron + graded synapse activation (``neurosim.models.GradedNeuron``),
-    exponential Euler with start-of-step coupling.
-
-    Coefficient row: dt, inv_c, g_leak, e_leak, a_r, a_d, beta, v_half.
-    """
-    dt, inv_c, g_l, e_l, a_r, a_d, beta, v_half = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
+def graded_rates(c, v, s, iext, g_gap_sum, gap_drive, g_syn, g_syn_e, g_tot, num, r_act):
+    """Linearised rates of the graded model (``neurosim.models.GradedNeuron``) at one state:
+    total conductance ``g_tot``, drive ``num`` (so that V_inf = num / g_tot) and the
+    activation drive ``r_act = a_r phi(V)``. Coefficient row: dt, inv_c, g_leak, e_leak, a_r,
+    a_d, beta, v_half."""
+    g_l, e_l, a_r, beta, v_half = c[2], c[3], c[4], c[6], c[7]
     one = c.dtype.type(1.0)
     for n in range(v.shape[0]):
-        vo = v[n]
-        g = g_l + g_gap_sum[n] + g_syn[n]
-        v_inf = (g_l * e_l + gap_drive[n] + g_syn_e[n] + iext[n]) / g
-        phi = one / (one + np.exp(-beta * (vo - v_half)))
-        k = a_r * phi + a_d
-        s_inf = a_r * phi / k
-        v[n] = v_inf + (vo - v_inf) * np.exp(-g * dt * inv_c)
-        s[n] = s_inf + (s[n] - s_inf) * np.exp(-k * dt)
+        g_tot[n] = g_l + g_gap_sum[n] + g_syn[n]
+        num[n] = g_l * e_l + gap_drive[n] + g_syn_e[n] + iext[n]
+        r_act[n] = a_r / (one + np.exp(-beta * (v[n] - v_half)))
+
+
+@njit(**_NJIT)
+def graded_advance(c, v, s, g_tot, num, r_act, v_out, s_out):
+    """Advance (v, s) one step with frozen linear rates: both equations are then linear in
+    the neuron's own variable and are solved exactly (exponential integrator)."""
+    dt, inv_c, a_d = c[0], c[1], c[5]
+    for n in range(v.shape[0]):
+        v_inf = num[n] / g_tot[n]
+        k = r_act[n] + a_d
+        s_inf = r_act[n] / k
+        v_out[n] = v_inf + (v[n] - v_inf) * np.exp(-g_tot[n] * dt * inv_c)
+        s_out[n] = s_inf + (s[n] - s_inf) * np.exp(-k * dt)
+
+
+@njit(**_NJIT)
+def couple(v, s, gap_i, gap_j, gap_g, gs_indptr, gs_pre, gs_w, gs_erev, gap_drive, g_syn, g_syn_e):
+    """Coupling terms at state (v, s): ``gap_drive = sum_j g_ij V_j`` and the graded synaptic
+    conductance ``g_syn = sum_j w_ij s_j`` and ``g_syn_e = sum_j w_ij s_j E_j``."""
+    if gap_i.shape[0] > 0:
+        gap_drive[:] = 0.0
+        for q in range(gap_i.shape[0]):
+            a = gap_i[q]
+            b = gap_j[q]
+            gap_drive[a] += gap_g[q] * v[b]
+            gap_drive[b] += gap_g[q] * v[a]
+    for j in range(gs_indptr.shape[0] - 1):
+        acc_g = 0.0
+        acc_ge = 0.0
+        for q in range(gs_indptr[j], gs_indptr[j + 1]):
+            gq = gs_w[q] * s[gs_pre[q]]
+            acc_g += gq
+            acc_ge += gq * gs_erev[q]
+        g_syn[j] = acc_g
+        g_syn_e[j] = acc_ge
 
 
 @njit(**_NJIT)
@@ -176,6 +205,8 @@ def run_chunk(
     src_lo, sched_step, sched_id, sched_ptr, pois_lo, pois_p, rng_state,
     # monitors
     rec_mask, rec_step, rec_id, rec_count, mon_step0, mon_var, mon_idx, mon_every, mon_buf, mon_count,
+    # graded-model scratch (n_neurons each; empty when there is no graded population)
+    has_graded, v_pred, s_pred, gap_drive1, g_syn1, g_syn_e1, g_tot0, num0, r_act0, g_tot1, num1, r_act1,
     # scratch
     spike_list,
 ):
@@ -220,24 +251,22 @@ def run_chunk(
             if tab.shape[1] > 0:
                 for c in range(tab.shape[1]):
                     iext[tab_idx[c]] += tab[k, c]
-        if n_gap > 0:
-            for j in range(n_neurons):
-                gap_drive[j] = 0.0
-            for q in range(n_gap):
-                a = gap_i[q]
-                b = gap_j[q]
-                gap_drive[a] += gap_g[q] * v[b]
-                gap_drive[b] += gap_g[q] * v[a]
-        if n_graded_post > 0:
-            for j in range(n_graded_post):
-                acc_g = 0.0
-                acc_ge = 0.0
-                for q in range(gs_indptr[j], gs_indptr[j + 1]):
-                    gq = gs_w[q] * s[gs_pre[q]]
-                    acc_g += gq
-                    acc_ge += gq * gs_erev[q]
-                g_syn[j] = acc_g
-                g_syn_e[j] = acc_ge
+        if n_gap > 0 or n_graded_post > 0:
+            couple(v, s, gap_i, gap_j, gap_g, gs_indptr, gs_pre, gs_w, gs_erev, gap_drive, g_syn, g_syn_e)
+        if has_graded:
+            # graded populations: exponential-Euler predictor for the whole network first,
+            # then the coupling at the predicted state (trapezoidal corrector below)
+            v_pred[:] = v
+            s_pred[:] = s
+            for p in range(n_pops):
+                if pop_code[p] == GRADED:
+                    lo = pop_lo[p]
+                    hi = pop_hi[p]
+                    graded_rates(coef[p], v[lo:hi], s[lo:hi], iext[lo:hi], g_gap_sum[lo:hi], gap_drive[lo:hi],
+                                 g_syn[lo:hi], g_syn_e[lo:hi], g_tot0[lo:hi], num0[lo:hi], r_act0[lo:hi])
+                    graded_advance(coef[p], v[lo:hi], s[lo:hi], g_tot0[lo:hi], num0[lo:hi], r_act0[lo:hi],
+                                   v_pred[lo:hi], s_pred[lo:hi])
+            couple(v_pred, s_pred, gap_i, gap_j, gap_g, gs_indptr, gs_pre, gs_w, gs_erev, gap_drive1, g_syn1, g_syn_e1)
         # 3. neuron updates
         row = n % L
         arr_e = ring[row, :n_neurons]
@@ -248,6 +277,7 @@ def run_chunk(
             hi = pop_hi[p]
             c = coef[p]
             if code != GRADED and n_gap > 0:
+                # start-of-step coupling (first order) for spiking neurons
                 # gap-junction current into spiking neurons: sum g (V_j - V_i)
                 for j in range(lo, hi):
                     iext[j] += gap_drive[j] - g_gap_sum[j] * v[j]
@@ -261,8 +291,14 @@ def run_chunk(
                 adex_step(c, v[lo:hi], w[lo:hi], ie[lo:hi], ii[lo:hi], refrac[lo:hi], iext[lo:hi],
                           arr_e[lo:hi], arr_i[lo:hi], spiked[lo:hi])
             else:
-                graded_step(c, v[lo:hi], s[lo:hi], iext[lo:hi], g_gap_sum[lo:hi], gap_drive[lo:hi],
-                            g_syn[lo:hi], g_syn_e[lo:hi])
+                # corrector: rates averaged between the start and the predicted state
+                graded_rates(c, v_pred[lo:hi], s_pred[lo:hi], iext[lo:hi], g_gap_sum[lo:hi], gap_drive1[lo:hi],
+                             g_syn1[lo:hi], g_syn_e1[lo:hi], g_tot1[lo:hi], num1[lo:hi], r_act1[lo:hi])
+                for j in range(lo, hi):
+                    g_tot1[j] = 0.5 * (g_tot0[j] + g_tot1[j])
+                    num1[j] = 0.5 * (num0[j] + num1[j])
+                    r_act1[j] = 0.5 * (r_act0[j] + r_act1[j])
+                graded_advance(c, v[lo:hi], s[lo:hi], g_tot1[lo:hi], num1[lo:hi], r_act1[lo:hi], v[lo:hi], s[lo:hi])
         # 4. input sources
         for j in range(src_lo, n_total):
             spiked[j] = 0

@@ -27,15 +27,17 @@ class GradedNeuron(NeuronModel):
     G_c = 10 pS, E_c = -35 mV, a_r = 1 /s, a_d = 5 /s, beta = 0.125 /mV; ``v_half`` defaults to
     E_c (Kunert et al. set it per neuron from the network's equilibrium).
 
-    Integration (exponential Euler, first order): over a step, the presynaptic activations
-    and the neighbours' voltages are held at their start-of-step values, which makes both
-    equations linear in the neuron's own variable; each is then advanced exactly::
+    Integration (second order, exponential trapezoid): with the coupling terms (neighbours'
+    voltages, presynaptic activations) frozen, both equations are linear in the neuron's own
+    variable, ``c_mem dV/dt = -G (V - num/G)`` and ``ds/dt = -k (s - r/k)`` with::
 
-        G = g_leak + sum_j g_ij + sum_j w_ij s_j,   V_inf = (g_leak e_leak + sum_j g_ij V_j
-            + sum_j w_ij s_j E_j + I_ext) / G,      V' = V_inf + (V - V_inf) exp(-G dt / c_mem)
-        k = a_r phi(V) + a_d,  s_inf = a_r phi(V) / k,  s' = s_inf + (s - s_inf) exp(-k dt)
+        G = g_leak + sum_j g_ij + sum_j w_ij s_j,  num = g_leak e_leak + sum_j g_ij V_j
+            + sum_j w_ij s_j E_j + I_ext,          r = a_r phi(V),  k = r + a_d
 
-    The scheme is unconditionally stable for the leak and keeps ``s`` within [0, 1].
+    and are advanced exactly over the step. A predictor step does this with the rates at
+    the start of the step; the corrector repeats it from the start state with the rates
+    averaged between the start and the predicted state, which makes the scheme second order
+    (exact for constant rates), keeps ``s`` in [0, 1] and the leak unconditionally stable.
 
     Raises ``ValueError`` (naming the field) for non-finite values or non-positive
     ``c_mem``, ``g_leak``, ``a_r``, ``a_d``, ``beta``.

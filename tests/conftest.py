@@ -1,0 +1,35 @@
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"../shared/data not found at {SHARED_DATA}: the tests need the shared data beside the repository")
+    return SHARED_DATA
+
+
+def match_fraction(t_a, i_a, t_b, i_b, tol):
+    """Fraction of spikes paired one-to-one (same neuron, |dt| <= tol) over the larger count."""
+    matched = 0
+    for n in np.union1d(i_a, i_b):
+        a = np.sort(t_a[i_a == n])
+        b = np.sort(t_b[i_b == n])
+        p = q = 0
+        while p < a.size and q < b.size:
+            if abs(a[p] - b[q]) <= tol:
+                matched += 1
+                p += 1
+                q += 1
+            elif a[p] < b[q]:
+                p += 1
+            else:
+                q += 1
+    total = max(t_a.size, t_b.size)
+    return matched / total if total else 1.0
