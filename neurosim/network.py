@@ -16,6 +16,7 @@ import json
 import math
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from typing import Callable, Union
 
@@ -582,7 +583,7 @@ class Network:
             with np.load(path, allow_pickle=False) as z:
                 data = {k: z[k] for k in z.files}
             meta = json.loads(bytes(data.pop("__meta__")).decode())
-        except (OSError, ValueError, KeyError, EOFError, json.JSONDecodeError) as exc:
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
             raise ValueError(f"{os.fspath(path)!r} is not a readable neurosim network file: {exc}") from exc
         if meta.get("format") != "neurosim.Network" or meta.get("version") != _FORMAT_VERSION:
             raise ValueError(f"{os.fspath(path)!r}: unsupported format {meta.get('format')!r} version {meta.get('version')!r}")

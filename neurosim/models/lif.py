@@ -17,11 +17,13 @@ def exp_kernel_gain(dt: float, tau_mem: float, tau_syn: float) -> float:
     ``x = x0`` over ``dt``: ``v(dt) = x0 * k`` with
     ``k = tau_syn / (tau_syn - tau_mem) * (exp(-dt/tau_syn) - exp(-dt/tau_mem))``,
     and its limit ``(dt / tau_mem) exp(-dt/tau_mem)`` when ``tau_syn == tau_mem``.
+    Written as ``(dt/tau_mem) exp(-dt/tau_mem) expm1(x)/x`` with
+    ``x = dt (tau_syn - tau_mem) / (tau_mem tau_syn)``, which has no cancellation when the
+    two time constants are close.
     """
-    a_m = math.exp(-dt / tau_mem)
-    if abs(tau_syn - tau_mem) <= 1e-12 * tau_mem:
-        return dt / tau_mem * a_m
-    return tau_syn / (tau_syn - tau_mem) * (math.exp(-dt / tau_syn) - a_m)
+    x = dt * (tau_syn - tau_mem) / (tau_mem * tau_syn)
+    ratio = math.expm1(x) / x if x != 0.0 else 1.0
+    return dt / tau_mem * math.exp(-dt / tau_mem) * ratio
 
 
 @dataclass(frozen=True)
