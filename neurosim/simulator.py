@@ -48,11 +48,14 @@ class Simulator:
         """Back to the network's initial state at t = 0."""
         lay, dt = self.layout, self.dtype
         n = lay.n_neurons
-        self.v, self.w, self.ie, self.ii, self.s = (np.zeros(n, dt) for _ in range(5))
+        self.v, self.w, self.s = (np.zeros(n, dt) for _ in range(3))
+        self.isyn = np.zeros(2 * n, dt)  # [i_e | i_i]: the spike-propagation target
+        self.ie, self.ii = self.isyn[:n], self.isyn[n:]
         self.refrac = np.zeros(n, np.int32)
         self.iext = np.zeros(n, dt)
         self.spiked = np.zeros(-(-lay.n_total // 8) * 8, np.uint8)  # padded: the kernel scans 8 flags at a time
-        self.ring = np.zeros((lay.ring_len, 2 * n), dt)
+        # no ring buffer is needed when every delay is one step (see kernels.run_chunk)
+        self.ring = np.zeros((lay.ring_len, 2 * n) if lay.uniform_delay != 1 else (1, 0), dt)
         self.gap_drive = np.zeros(n, dt)
         self.g_syn = np.zeros(n, dt)
         self.g_syn_e = np.zeros(n, dt)
@@ -141,7 +144,7 @@ class Simulator:
             return kernels.run_chunk(
                 at_step, steps,
                 lay.pop_code, lay.pop_lo, lay.pop_hi, lay.coef,
-                self.v, self.w, self.ie, self.ii, self.s, self.refrac, self.iext, self.spiked,
+                self.v, self.w, self.isyn, self.s, self.refrac, self.iext, self.spiked,
                 has_ext, bias, tab, tab_idx,
                 lay.gap_i, lay.gap_j, lay.gap_g, lay.g_gap_sum, self.gap_drive,
                 lay.gs_indptr, lay.gs_pre, lay.gs_w, lay.gs_erev, self.g_syn, self.g_syn_e,

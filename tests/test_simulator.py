@@ -17,9 +17,10 @@ def test_spike_arrives_after_its_delay(delay):
     res = Simulator(net, dt=DT).run(60 * DT, [StateMonitor("p", ("i_e",))])
     i_e = res.traces["p"]["i_e"][:, 0]
     first = np.flatnonzero(i_e)[0]
-    # emitted in step 10, added at the start of step 10 + delay, visible at the start of the next
-    assert first == 10 + delay + 1
-    assert i_e[first] == pytest.approx(1e-12 * np.exp(-DT / CubaLIF().tau_syn_e))
+    # emitted in step 10, part of i_e at the start of step 10 + delay, decaying from there
+    assert first == 10 + delay
+    assert i_e[first] == pytest.approx(1e-12)
+    assert i_e[first + 1] == pytest.approx(1e-12 * np.exp(-DT / CubaLIF().tau_syn_e))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -187,3 +188,27 @@ def test_plots_are_written(tmp_path):
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
     with pytest.raises(KeyError, match="not recorded"):
         res.plot_traces(tmp_path / "x.png", variable="i_i")
+
+
+def test_direct_delivery_equals_ring_buffer():
+    """All delays of one step take the direct path; one extra zero-weight synapse with a
+    2-step delay forces the ring buffer. Both give the same dynamics."""
+    rng = np.random.default_rng(5)
+    src = PoissonSource("noise", 60, 40.0)
+    w_in = (rng.random((60, 40)) < 0.3) * 300e-12
+    w_rec = (rng.random((40, 40)) < 0.1) * rng.choice([200e-12, -400e-12], (40, 40))
+    np.fill_diagonal(w_rec, 0)
+    def net(force_ring):
+        projs = [Projection.from_dense("noise", "p", w_in, name="in"),
+                 Projection.from_dense("p", "p", np.where(w_rec > 0, w_rec, 0), name="rec_e"),
+                 Projection.from_dense("p", "p", np.where(w_rec < 0, w_rec, 0), target="inh", name="rec_i")]
+        if force_ring:
+            projs.append(Projection.from_pairs("p", "p", [0], [1], 0.0, 40, delays=2, name="dummy"))
+        return Network([Population("p", CubaLIF(), 40)], [src], projs, max_delay_steps=4)
+    runs = [Simulator(net(f), dt=DT, seed=2).run(0.3, [SpikeMonitor("p"), StateMonitor("p", ("v", "i_e"))]) for f in (False, True)]
+    assert Simulator(net(False), dt=DT).layout.uniform_delay == 1
+    assert Simulator(net(True), dt=DT).layout.uniform_delay == 0
+    assert len(runs[0].spikes["p"]) > 50
+    np.testing.assert_array_equal(runs[0].spikes["p"].times, runs[1].spikes["p"].times)
+    np.testing.assert_allclose(runs[0].traces["p"]["v"], runs[1].traces["p"]["v"], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(runs[0].traces["p"]["i_e"], runs[1].traces["p"]["i_e"], rtol=1e-9, atol=1e-21)

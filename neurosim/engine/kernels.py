@@ -7,15 +7,17 @@ model's parameters by name.
 
 Order of work in a step ``n`` (time ``t = n dt``):
 
-1. record monitored state (values at ``t``);
+1. add the spikes arriving in this step (delay ring buffer row ``n % L``) to the synaptic
+   currents, then record monitored state (values at ``t``, arrivals included);
 2. external currents for the step: constant bias + time-varying table + gap-junction
    coupling (from start-of-step voltages); graded synaptic conductances from
    start-of-step activations;
-3. per population: add spikes arriving in this step (delay ring buffer row ``n % L``),
-   advance one step, detect threshold crossings and reset (branch-free, so it vectorises);
+3. per population, advance one step, detect threshold crossings and reset
+   (branch-free, so it vectorises); graded populations use a predictor-corrector;
 4. input sources fire (spike-time schedules and Poisson trains);
 5. collect the spiking neurons, record them, and push each one's synapses into the ring
-   buffer row ``(n + delay) % L`` (event-driven, CSR over the presynaptic neuron).
+   buffer row ``(n + delay) % L`` (event-driven, CSR over the presynaptic neuron), or, when
+   every delay is one step, straight into the synaptic currents.
 """
 from __future__ import annotations
 
@@ -33,25 +35,25 @@ _NJIT = dict(cache=True, nogil=True, error_model="numpy")
 
 
 @njit(**_NJIT)
-def lif_step(c, v, ie, ii, refrac, iext, arr_e, arr_i, spiked):
+def lif_step(c, v, ie, ii, refrac, iext, has_ext, spiked):
     """CuBa-LIF (``neurosim.models.CubaLIF``): exact step, refractory clamp, threshold, reset.
 
     ``c`` is the coefficient row: a_m, a_e, a_i, k_e, k_i, k_ext, v_rest, v_th, v_reset,
-    ref_steps. ``arr_e``/``arr_i`` are this step's ring-buffer rows (cleared here).
-    All arrays are views of one population; the loop starts at 0 so that LLVM vectorises it.
+    ref_steps. ``ie``/``ii`` already hold this step's arriving spikes; ``iext`` is read only
+    if ``has_ext``. All arrays are views of one population: the loop starts at 0 so that LLVM
+    vectorises it (with a variable start it does not).
     """
     a_m, a_e, a_i, k_e, k_i, k_ext = c[0], c[1], c[2], c[3], c[4], c[5]
     v_rest, v_th, v_reset = c[6], c[7], c[8]
     ref_steps = np.int32(c[9])
-    zero = arr_e.dtype.type(0)
+    zero = v.dtype.type(0)
     for n in range(v.shape[0]):
-        e = ie[n] + arr_e[n]
-        i = ii[n] + arr_i[n]
-        arr_e[n] = zero
-        arr_i[n] = zero
+        e = ie[n]
+        i = ii[n]
+        x = iext[n] if has_ext else zero
         r = refrac[n]
         r = r - np.int32(r > 0)
-        vn = v_rest + (v[n] - v_rest) * a_m + k_e * e + k_i * i + k_ext * iext[n]
+        vn = v_rest + (v[n] - v_rest) * a_m + k_e * e + k_i * i + k_ext * x
         vn = vn if r == 0 else v[n]
         s = vn > v_th
         v[n] = v_reset if s else vn
@@ -62,7 +64,7 @@ def lif_step(c, v, ie, ii, refrac, iext, arr_e, arr_i, spiked):
 
 
 @njit(**_NJIT)
-def izhikevich_step(c, v, u, ie, ii, refrac, iext, arr_e, arr_i, spiked):
+def izhikevich_step(c, v, u, ie, ii, refrac, iext, has_ext, spiked):
     """Izhikevich (2003) in SI (``neurosim.models.Izhikevich``): forward Euler for (v, u).
 
     Coefficient row: dt, a, b, c, d, v_peak, inv_c, a_e, a_i, ref_steps.
@@ -70,17 +72,16 @@ def izhikevich_step(c, v, u, ie, ii, refrac, iext, arr_e, arr_i, spiked):
     dt, a, b, cr, d, v_peak, inv_c, a_e, a_i = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]
     ref_steps = np.int32(c[9])
     k2, k1, k0 = c.dtype.type(4e4), c.dtype.type(5e3), c.dtype.type(140.0)
-    zero = arr_e.dtype.type(0)
+    zero = v.dtype.type(0)
     for n in range(v.shape[0]):
-        e = ie[n] + arr_e[n]
-        i = ii[n] + arr_i[n]
-        arr_e[n] = zero
-        arr_i[n] = zero
+        e = ie[n]
+        i = ii[n]
+        x = iext[n] if has_ext else zero
         r = refrac[n]
         r = r - np.int32(r > 0)
         vo = v[n]
         uo = u[n]
-        vn = vo + dt * (k2 * vo * vo + k1 * vo + k0 - uo + (e + i + iext[n]) * inv_c)
+        vn = vo + dt * (k2 * vo * vo + k1 * vo + k0 - uo + (e + i + x) * inv_c)
         un = uo + dt * (a * (b * vo - uo))
         vn = vn if r == 0 else vo
         s = vn >= v_peak
@@ -93,7 +94,7 @@ def izhikevich_step(c, v, u, ie, ii, refrac, iext, arr_e, arr_i, spiked):
 
 
 @njit(**_NJIT)
-def adex_step(c, v, w, ie, ii, refrac, iext, arr_e, arr_i, spiked):
+def adex_step(c, v, w, ie, ii, refrac, iext, has_ext, spiked):
     """AdEx (``neurosim.models.AdEx``): forward Euler for (v, w).
 
     Coefficient row: dt/c_mem, g_leak, v_rest, v_t, delta_t, dt/tau_w, a, b, v_reset,
@@ -102,19 +103,18 @@ def adex_step(c, v, w, ie, ii, refrac, iext, arr_e, arr_i, spiked):
     dt_c, g_l, e_l, v_t, d_t, dt_tw, a, b = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
     v_reset, v_peak, a_e, a_i = c[8], c[9], c[10], c[11]
     ref_steps = np.int32(c[12])
-    zero = arr_e.dtype.type(0)
+    zero = v.dtype.type(0)
     for n in range(v.shape[0]):
-        e = ie[n] + arr_e[n]
-        i = ii[n] + arr_i[n]
-        arr_e[n] = zero
-        arr_i[n] = zero
+        e = ie[n]
+        i = ii[n]
+        x = iext[n] if has_ext else zero
         r = refrac[n]
         r = r - np.int32(r > 0)
         vo = v[n]
         wo = w[n]
         # exp() of a capped argument: past v_peak the neuron resets anyway.
-        x = (min(vo, v_peak) - v_t) / d_t
-        vn = vo + dt_c * (-g_l * (vo - e_l) + g_l * d_t * np.exp(x) - wo + e + i + iext[n])
+        z = (min(vo, v_peak) - v_t) / d_t
+        vn = vo + dt_c * (-g_l * (vo - e_l) + g_l * d_t * np.exp(z) - wo + e + i + x)
         wn = wo + dt_tw * (a * (vo - e_l) - wo)
         vn = vn if r == 0 else vo
         s = vn > v_peak
@@ -191,8 +191,8 @@ def run_chunk(
     step0, n_steps,
     # populations
     pop_code, pop_lo, pop_hi, coef,
-    # state (length n_neurons) and spike flags (uint8, n_neurons + n_source_neurons, padded to 8)
-    v, w, ie, ii, s, refrac, iext, spiked,
+    # state (length n_neurons; isyn = [i_e | i_i], 2 n_neurons) and spike flags (uint8, n_neurons + n_source_neurons, padded to 8)
+    v, w, isyn, s, refrac, iext, spiked,
     # external currents: bias (n_neurons,), table (n_steps, n_cols) into neurons tab_idx
     has_ext, bias, tab, tab_idx,
     # gap junctions (pairs, both directions applied) and their per-neuron conductance sums
@@ -213,6 +213,11 @@ def run_chunk(
     """Advance ``n_steps`` steps from global step ``step0``. Returns the number of steps done
     (fewer when the spike record buffer fills; the caller empties it and calls again)."""
     n_neurons = v.shape[0]
+    ie = isyn[:n_neurons]
+    ii = isyn[n_neurons:]
+    # with every delay equal to one step, spikes go straight into the synaptic currents:
+    # added after this step's update, they act in the next step, exactly as through the ring
+    direct = uniform_delay == 1
     n_total = spike_list.shape[0]  # neurons + source neurons
     words = spiked.view(np.uint64)  # 8 flags at a time: most steps have few spikes
     n_pops = pop_code.shape[0]
@@ -225,7 +230,13 @@ def run_chunk(
     n_sched = sched_step.shape[0]
     for k in range(n_steps):
         n = step0 + k
-        # 1. monitors record the state at the start of the step
+        # 1. spikes arriving in this step join the synaptic currents; monitors record the
+        #    state at the start of the step (arrivals included, as Brian2 shows them)
+        if not direct:
+            arrivals = ring[n % L]
+            for j in range(2 * n_neurons):
+                isyn[j] += arrivals[j]
+                arrivals[j] = 0.0
         for m in range(n_mon):
             if (n - mon_step0) % mon_every[m] == 0:
                 code = mon_var[m]
@@ -268,9 +279,6 @@ def run_chunk(
                                    v_pred[lo:hi], s_pred[lo:hi])
             couple(v_pred, s_pred, gap_i, gap_j, gap_g, gs_indptr, gs_pre, gs_w, gs_erev, gap_drive1, g_syn1, g_syn_e1)
         # 3. neuron updates
-        row = n % L
-        arr_e = ring[row, :n_neurons]
-        arr_i = ring[row, n_neurons:]
         for p in range(n_pops):
             code = pop_code[p]
             lo = pop_lo[p]
@@ -282,14 +290,13 @@ def run_chunk(
                 for j in range(lo, hi):
                     iext[j] += gap_drive[j] - g_gap_sum[j] * v[j]
             if code == LIF:
-                lif_step(c, v[lo:hi], ie[lo:hi], ii[lo:hi], refrac[lo:hi], iext[lo:hi],
-                         arr_e[lo:hi], arr_i[lo:hi], spiked[lo:hi])
+                lif_step(c, v[lo:hi], ie[lo:hi], ii[lo:hi], refrac[lo:hi], iext[lo:hi], has_ext, spiked[lo:hi])
             elif code == IZHIKEVICH:
-                izhikevich_step(c, v[lo:hi], w[lo:hi], ie[lo:hi], ii[lo:hi], refrac[lo:hi], iext[lo:hi],
-                                arr_e[lo:hi], arr_i[lo:hi], spiked[lo:hi])
+                izhikevich_step(c, v[lo:hi], w[lo:hi], ie[lo:hi], ii[lo:hi], refrac[lo:hi], iext[lo:hi], has_ext,
+                                spiked[lo:hi])
             elif code == ADEX:
-                adex_step(c, v[lo:hi], w[lo:hi], ie[lo:hi], ii[lo:hi], refrac[lo:hi], iext[lo:hi],
-                          arr_e[lo:hi], arr_i[lo:hi], spiked[lo:hi])
+                adex_step(c, v[lo:hi], w[lo:hi], ie[lo:hi], ii[lo:hi], refrac[lo:hi], iext[lo:hi], has_ext,
+                          spiked[lo:hi])
             else:
                 # corrector: rates averaged between the start and the predicted state
                 graded_rates(c, v_pred[lo:hi], s_pred[lo:hi], iext[lo:hi], g_gap_sum[lo:hi], gap_drive1[lo:hi],
@@ -324,7 +331,7 @@ def run_chunk(
                 rec_id[rec_count[0]] = j
                 rec_count[0] += 1
             if uniform_delay > 0:
-                target = ring[(n + uniform_delay) % L]
+                target = isyn if direct else ring[(n + uniform_delay) % L]
                 for syn in range(indptr[j], indptr[j + 1]):
                     target[indices[syn]] += weights[syn]
             else:

@@ -1,0 +1,32 @@
+# The two commands that do all the set-up: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test install bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+# Reinstall when the dependencies change.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e ".[all]" > $(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
+	$(PY) -c "import neurosim, brian2, torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/neurosim cuba --duration 1 --out runs/demo
+
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider tests
+
+bench: $(STAMP)
+	$(PY) benchmarks/cuba.py --standalone --sizes 4000 32000
+	$(PY) benchmarks/scale.py
+
+clean:
+	rm -rf runs .pytest_cache
