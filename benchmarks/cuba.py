@@ -74,6 +74,44 @@ def med(rows, key):
     return statistics.median(r[key] for r in rows)
 
 
+def print_row(row, dtypes, modes, repeats):
+    n, duration = row["n"], row["duration"]
+    print(f"\n## CUBA, {n} neurons, {duration:g} s biological time (medians of {repeats} seeds)", flush=True)
+    ours = {dt: med(row[f"neurosim_{dt}"], "loop_time") for dt in dtypes}
+    head = " / ".join(f"neurosim {dt}" for dt in dtypes)
+    print(f"| simulator | loop time (s) | compile/build (s) | spikes | mean rate (Hz) | syn. events/s | speed-up of {head} |")
+    print("|---|---|---|---|---|---|---|")
+    for key in [f"neurosim_{dt}" for dt in dtypes] + [f"brian2_{m}" for m in modes]:
+        rows = row[key]
+        loop = med(rows, "loop_time")
+        setup = med(rows, "compile_time") if key.startswith("neurosim") else med(rows, "setup_time")
+        spikes = med(rows, "n_spikes")
+        events = spikes * med(rows, "n_synapses") / n / loop
+        ratio = "" if key.startswith("neurosim") else " / ".join(f"{loop / ours[dt]:.1f}x" for dt in dtypes)
+        print(f"| {key} | {loop:.3f} | {setup:.2f} | {spikes:.0f} | {med(rows, 'rate'):.2f} | {events:.3g} | {ratio} |")
+    if modes:
+        rb = med(row["brian2_runtime"], "rate")
+        ro = med(row[f"neurosim_{dtypes[-1]}"], "rate")
+        print(f"rate agreement: neurosim {ro:.2f} Hz vs Brian2 {rb:.2f} Hz: {100 * abs(ro - rb) / rb:.1f}% "
+              f"({'within' if abs(ro - rb) <= 0.1 * rb else 'OUTSIDE'} 10%)")
+    if n == 4000 and duration == 1.0:
+        print(f"warm end-to-end 1 s run (Simulator() + run): {med(row[f'neurosim_{dtypes[0]}'], 'end_to_end'):.3f} s")
+
+
+def report(path):
+    with open(path) as f:
+        results = json.load(f)
+    a = results["args"]
+    modes = [] if a["no_brian2"] else ["runtime"] + (["standalone"] if a["standalone"] else [])
+    for row in results["rows"]:
+        print_row(row, a["dtypes"], modes, a["repeats"])
+    for dt in a["dtypes"]:
+        c = results.get(f"cold_{dt}")
+        if c:
+            print(f"cold neurosim {dt} (new process, empty JIT cache, 1 s): total {c['total']:.2f} s "
+                  f"(JIT {c['compile_time']:.2f} s, loop {c['loop_time']:.3f} s)")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[4000])
@@ -83,7 +121,10 @@ def main(argv=None):
     ap.add_argument("--standalone", action="store_true", help="also run Brian2 C++ standalone")
     ap.add_argument("--no-brian2", action="store_true", help="neurosim only")
     ap.add_argument("--json", default=None, help="write all measurements here")
+    ap.add_argument("--report", default=None, metavar="JSON", help="only print the tables of a saved --json file")
     a = ap.parse_args(argv)
+    if a.report:
+        return report(a.report)
 
     results = {"args": vars(a), "rows": []}
     # JIT once per dtype, timed (cached kernels load from disk after the first ever run)
@@ -100,26 +141,7 @@ def main(argv=None):
             for mode in modes:
                 row[f"brian2_{mode}"] = [run_brian2(mode, n, duration, s) for s in range(a.repeats)]
             results["rows"].append(row)
-            print(f"\n## CUBA, {n} neurons, {duration:g} s biological time (medians of {a.repeats} seeds)", flush=True)
-            print("| simulator | loop time (s) | compile/build (s) | spikes | mean rate (Hz) | syn. events/s | speed-up vs it |")
-            print("|---|---|---|---|---|---|---|")
-            ours = {dt: med(row[f"neurosim_{dt}"], "loop_time") for dt in a.dtypes}
-            best = min(ours.values())
-            for key in [f"neurosim_{dt}" for dt in a.dtypes] + [f"brian2_{m}" for m in modes]:
-                rows = row[key]
-                loop = med(rows, "loop_time")
-                setup = med(rows, "compile_time") if key.startswith("neurosim") else med(rows, "setup_time")
-                spikes = med(rows, "n_spikes")
-                events = spikes * med(rows, "n_synapses") / n / loop
-                ratio = "" if key.startswith("neurosim") else f"{loop / best:.1f}x"
-                print(f"| {key} | {loop:.3f} | {setup:.2f} | {spikes:.0f} | {med(rows, 'rate'):.2f} | {events:.3g} | {ratio} |")
-            if modes:
-                rb = med(row["brian2_runtime"], "rate")
-                ro = med(row[f"neurosim_{a.dtypes[-1]}"], "rate")
-                print(f"rate agreement: neurosim {ro:.2f} Hz vs Brian2 {rb:.2f} Hz: {100 * abs(ro - rb) / rb:.1f}% "
-                      f"({'within' if abs(ro - rb) <= 0.1 * rb else 'OUTSIDE'} 10%)")
-            if n == 4000 and duration == 1.0:
-                print(f"warm end-to-end 1 s run (Simulator() + run): {med(row[f'neurosim_{a.dtypes[0]}'], 'end_to_end'):.3f} s")
+            print_row(row, a.dtypes, modes, a.repeats)
     if 4000 in a.sizes:
         for dt in a.dtypes:
             c = cold_neurosim(4000, 1.0, dt)

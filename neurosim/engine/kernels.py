@@ -67,11 +67,11 @@ def lif_step(c, v, ie, ii, refrac, iext, has_ext, spiked):
 def izhikevich_step(c, v, u, ie, ii, refrac, iext, has_ext, spiked):
     """Izhikevich (2003) in SI (``neurosim.models.Izhikevich``): forward Euler for (v, u).
 
-    Coefficient row: dt, a, b, c, d, v_peak, inv_c, a_e, a_i, ref_steps.
+    Coefficient row: dt, a, b, c, d, v_peak, inv_c, a_e, a_i, ref_steps, k2, k1, k0.
     """
     dt, a, b, cr, d, v_peak, inv_c, a_e, a_i = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]
     ref_steps = np.int32(c[9])
-    k2, k1, k0 = c.dtype.type(4e4), c.dtype.type(5e3), c.dtype.type(140.0)
+    k2, k1, k0 = c[10], c[11], c[12]
     zero = v.dtype.type(0)
     for n in range(v.shape[0]):
         e = ie[n]

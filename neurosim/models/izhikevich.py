@@ -83,4 +83,7 @@ class Izhikevich(NeuronModel):
             "a_e": math.exp(-dt / self.tau_syn_e),
             "a_i": math.exp(-dt / self.tau_syn_i),
             "ref_steps": float(int(round(self.t_ref / dt))),
+            "k2": self.K2,
+            "k1": self.K1,
+            "k0": self.K0,
         }
