@@ -212,3 +212,19 @@ def test_direct_delivery_equals_ring_buffer():
     np.testing.assert_array_equal(runs[0].spikes["p"].times, runs[1].spikes["p"].times)
     np.testing.assert_allclose(runs[0].traces["p"]["v"], runs[1].traces["p"]["v"], rtol=0, atol=1e-12)
     np.testing.assert_allclose(runs[0].traces["p"]["i_e"], runs[1].traces["p"]["i_e"], rtol=1e-9, atol=1e-21)
+
+
+def test_gap_junction_between_spiking_neurons_reaches_the_linear_steady_state():
+    """Two subthreshold LIF neurons coupled by g; current into neuron 0. The steady state
+    solves g_L (v - v_rest) + g (v_i - v_j) = I_i exactly."""
+    m = CubaLIF(v_th=0.0, v_reset=-0.07, v_rest=-0.07, tau_mem=10e-3, c_mem=200e-12)
+    g, i0 = 5e-9, 200e-12
+    from neurosim import GapJunctions
+    net = Network([Population("p", m, 2)], gap_junctions=[GapJunctions("p", "p", [0], [1], [g])],
+                  inputs=[CurrentInjection("p", i0, neurons=[0])])
+    res = Simulator(net, dt=1e-5).run(0.2, [StateMonitor("p", ("v",), every=100)])
+    g_l = m.c_mem / m.tau_mem
+    a = np.array([[g_l + g, -g], [-g, g_l + g]])
+    v_ss = m.v_rest + np.linalg.solve(a, [i0, 0.0])
+    np.testing.assert_allclose(res.traces["p"]["v"][-1], v_ss, atol=1e-6)
+    assert v_ss[1] - m.v_rest > 1e-3  # the coupling carries a real current

@@ -1,0 +1,35 @@
+"""The neurosim command: help, the CUBA job and the benchmark entry point."""
+import json
+import subprocess
+import sys
+
+from neurosim.cli import main
+
+
+def test_help_lists_commands(capsys):
+    try:
+        main(["--help"])
+    except SystemExit as exc:
+        assert exc.code == 0
+    out = capsys.readouterr().out
+    assert "cuba" in out and "bench" in out
+
+
+def test_cuba_command_writes_outputs(tmp_path, capsys):
+    assert main(["cuba", "--n", "400", "--duration", "0.1", "--out", str(tmp_path), "--no-progress"]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["neurons"] == 400 and summary["spikes"] > 0 and summary["mean_rate_hz"] > 0
+    assert (tmp_path / "cuba_raster.png").read_bytes()[:4] == b"\x89PNG"
+    assert "mean rate" in capsys.readouterr().out
+
+
+def test_cuba_command_rejects_bad_arguments():
+    res = subprocess.run([sys.executable, "-m", "neurosim.cli", "cuba", "--duration", "-1"], capture_output=True, text=True)
+    assert res.returncode == 2 and "--duration" in res.stderr
+
+
+def test_bench_command_runs_the_benchmark_script():
+    res = subprocess.run([sys.executable, "-m", "neurosim.cli", "bench", "cuba", "--no-brian2", "--sizes", "400",
+                          "--durations", "0.05", "--repeats", "1", "--dtypes", "float32"], capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "| neurosim_float32 |" in res.stdout
