@@ -249,10 +249,8 @@ def run_chunk(
                     val = ie[j]
                 elif code == 3:
                     val = ii[j]
-                elif code == 4:
-                    val = s[j]
                 else:
-                    val = iext[j]
+                    val = s[j]
                 mon_buf[m, mon_count[m]] = val
                 mon_count[m] += 1
         # 2. currents of this step
@@ -285,8 +283,8 @@ def run_chunk(
             hi = pop_hi[p]
             c = coef[p]
             if code != GRADED and n_gap > 0:
-                # start-of-step coupling (first order) for spiking neurons
-                # gap-junction current into spiking neurons: sum g (V_j - V_i)
+                # gap-junction current into spiking neurons, sum g (V_j - V_i), from
+                # start-of-step voltages (first order)
                 for j in range(lo, hi):
                     iext[j] += gap_drive[j] - g_gap_sum[j] * v[j]
             if code == LIF:
