@@ -1,1 +1,14 @@
-"""Connectome and neural-activity data (cect, wormneuroatlas loaders); filled in by the C. elegans work."""
+"""C. elegans connectomes and neural-activity data in one canonical neuron order.
+
+* ``load(name)`` / ``available()``: published connectomes via cect (cached);
+* ``functional_atlas(strain)``: the Randi et al. 2023 signal-propagation atlas;
+* ``names``: canonical order, name normalisation, classes and cell types;
+* ``transmitters``: Wang et al. 2024 neurotransmitter identities and synapse signs.
+"""
+from .atlas import FunctionalAtlas, functional_atlas
+from .datasets import DATASETS, Connectome, available, cache_dir, load
+from .names import UnknownNeuronError, cell_type, neuron_class, neurons, normalize_name
+from .transmitters import synapse_sign, transmitters
+
+__all__ = ["Connectome", "DATASETS", "available", "load", "cache_dir", "FunctionalAtlas", "functional_atlas",
+           "neurons", "normalize_name", "neuron_class", "cell_type", "UnknownNeuronError", "transmitters", "synapse_sign"]
