@@ -85,14 +85,19 @@ class Population:
     ``initial`` overrides the model's resting initial state: ``{state variable: scalar or
     array of shape (size,)}`` in the variable's SI unit.
 
+    ``params`` gives per-neuron values of model parameters, ``{field: array (size,)}``
+    (heterogeneous populations; graded models only, e.g. Kunert et al.'s per-neuron
+    sigmoid midpoints ``v_half``). Each value is validated as the model validates it.
+
     Raises ``ValueError`` for a bad name or size, a model that is not a ``NeuronModel``,
-    unknown state variables, wrong shapes or non-finite initial values.
+    unknown state variables or parameters, wrong shapes or invalid values.
     """
 
     name: str
     model: NeuronModel
     size: int
     initial: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
 
     def __post_init__(self):
         _check_name("population", self.name)
@@ -117,6 +122,27 @@ class Population:
                 )
             init[var] = arr
         object.__setattr__(self, "initial", init)
+        fields = {f.name for f in dataclasses.fields(self.model)}
+        het = {}
+        for key, value in dict(self.params).items():
+            where = f"population {self.name!r}"
+            if key not in fields:
+                raise ValueError(f"{where}: unknown parameter {key!r} in params; {type(self.model).__name__} has {sorted(fields)}")
+            if self.model.spiking:
+                raise ValueError(f"{where}: per-neuron parameters are supported for graded models only, not {type(self.model).__name__}")
+            arr = _float_array(where, f"params[{key!r}]", value)
+            if arr.shape != (self.size,):
+                raise ValueError(f"{where}: params[{key!r}] has shape {arr.shape}; expected ({self.size},)")
+            for v in np.unique(arr):
+                self.model.replace(**{key: float(v)})  # the model's own validation
+            het[key] = arr
+        object.__setattr__(self, "params", het)
+
+    def neuron_models(self) -> list:
+        """The model of every neuron, with per-neuron ``params`` applied (length size)."""
+        if not self.params:
+            return [self.model] * self.size
+        return [self.model.replace(**{k: float(v[i]) for k, v in self.params.items()}) for i in range(self.size)]
 
     @property
     def spiking(self) -> bool:
@@ -542,9 +568,12 @@ class Network:
         meta: dict = {"format": "neurosim.Network", "version": _FORMAT_VERSION, "max_delay_steps": int(self.max_delay_steps)}
         meta["populations"] = []
         for k, p in enumerate(self.populations):
-            meta["populations"].append({"name": p.name, "kind": p.model.kind, "params": p.model.to_dict(), "size": p.size, "initial": sorted(p.initial)})
+            meta["populations"].append({"name": p.name, "kind": p.model.kind, "params": p.model.to_dict(), "size": p.size,
+                                        "initial": sorted(p.initial), "per_neuron": sorted(p.params)})
             for var, val in p.initial.items():
                 arrays[f"pop{k}_init_{var}"] = val
+            for key, val in p.params.items():
+                arrays[f"pop{k}_param_{key}"] = val
         meta["sources"] = []
         for k, s in enumerate(self.sources):
             if isinstance(s, SpikeSource):
@@ -592,7 +621,8 @@ class Network:
             if m["kind"] not in MODELS:
                 raise ValueError(f"{os.fspath(path)!r}: unknown neuron model {m['kind']!r}")
             init = {var: data[f"pop{k}_init_{var}"] for var in m["initial"]}
-            pops.append(Population(m["name"], MODELS[m["kind"]](**m["params"]), m["size"], init))
+            het = {key: data[f"pop{k}_param_{key}"] for key in m.get("per_neuron", [])}
+            pops.append(Population(m["name"], MODELS[m["kind"]](**m["params"]), m["size"], init, het))
         srcs = []
         for k, m in enumerate(meta["sources"]):
             if m["type"] == "spikes":

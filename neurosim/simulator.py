@@ -143,7 +143,7 @@ class Simulator:
         def call(steps, bias, tab, tab_idx, at_step):
             return kernels.run_chunk(
                 at_step, steps,
-                lay.pop_code, lay.pop_lo, lay.pop_hi, lay.coef,
+                lay.pop_code, lay.pop_lo, lay.pop_hi, lay.coef, lay.neuron_coef,
                 self.v, self.w, self.isyn, self.s, self.refrac, self.iext, self.spiked,
                 has_ext, bias, tab, tab_idx,
                 lay.gap_i, lay.gap_j, lay.gap_g, lay.g_gap_sum, self.gap_drive,

@@ -21,6 +21,10 @@ def _proj(pre="a", post="a", n=10, **kw):
     (lambda: Population("a", CubaLIF(), 3, {"x": 0.0}), "unknown state variable 'x'"),
     (lambda: Population("a", CubaLIF(), 3, {"v": np.zeros(4)}), r"shape \(4,\)"),
     (lambda: Population("a", CubaLIF(), 3, {"v": [0, np.nan, 0]}), "finite"),
+    (lambda: Population("g", GradedNeuron(), 3, params={"g_leak": [1e-12, -1e-12, 1e-12]}), "GradedNeuron.g_leak"),
+    (lambda: Population("g", GradedNeuron(), 3, params={"v_half": [0.0, 0.0]}), r"expected \(3,\)"),
+    (lambda: Population("g", GradedNeuron(), 3, params={"tau": [0.0, 0.0, 0.0]}), "unknown parameter 'tau'"),
+    (lambda: Population("a", CubaLIF(), 3, params={"v_th": [0.0, 0.0, 0.0]}), "graded models only"),
     (lambda: Projection("a", "b", [0, 1], [0], [np.nan], [1]), "weights contains nan"),
     (lambda: Projection("a", "b", [0, 2], [0], [1.0], [1]), "indptr"),
     (lambda: Projection("a", "b", [0, 2], [0, 1], [1.0], [1]), "weights has 1 entries"),
@@ -73,7 +77,7 @@ def _rich_network():
     rng = np.random.default_rng(0)
     lif = Population("lif", CubaLIF(), 20, {"v": rng.uniform(-70e-3, -50e-3, 20)})
     adex = Population("adex", AdEx(t_ref=1e-3), 5)
-    gr = Population("graded", GradedNeuron(v_half=-30e-3), 4, {"s": 0.1})
+    gr = Population("graded", GradedNeuron(v_half=-30e-3), 4, {"s": 0.1}, {"v_half": [-30e-3, -31e-3, -32e-3, -33e-3]})
     src = SpikeSource("spikes", 3, [0.01, 0.02, 0.005], [0, 2, 1])
     poi = PoissonSource("noise", 4, rng.uniform(1, 10, 4))
     w = rng.random((20, 20)) * (rng.random((20, 20)) < 0.3) * 1e-11
@@ -99,6 +103,9 @@ def test_save_load_round_trip_compares_every_array(tmp_path):
         assert a.model == b.model and a.size == b.size
         for var in a.initial:
             np.testing.assert_array_equal(a.initial[var], b.initial[var])
+        assert sorted(a.params) == sorted(b.params)
+        for key in a.params:
+            np.testing.assert_array_equal(a.params[key], b.params[key])
     for a, b in zip(net.sources, back.sources):
         assert type(a) is type(b) and a.name == b.name and a.size == b.size
         for attr in ("times", "ids", "rate"):

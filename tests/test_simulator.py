@@ -228,3 +228,11 @@ def test_gap_junction_between_spiking_neurons_reaches_the_linear_steady_state():
     v_ss = m.v_rest + np.linalg.solve(a, [i0, 0.0])
     np.testing.assert_allclose(res.traces["p"]["v"][-1], v_ss, atol=1e-6)
     assert v_ss[1] - m.v_rest > 1e-3  # the coupling carries a real current
+
+
+def test_per_neuron_graded_parameters_are_used():
+    """Three uncoupled graded neurons with their own leak reversal relax to it exactly."""
+    e = np.array([-40e-3, -30e-3, -20e-3])
+    pop = Population("g", GradedNeuron(), 3, {"v": -35e-3}, {"e_leak": e})
+    res = Simulator(Network([pop]), dt=1e-3).run(2.0, [StateMonitor("g", ("v",))])
+    np.testing.assert_allclose(res.traces["g"]["v"][-1], e, atol=1e-9)

@@ -130,26 +130,27 @@ def adex_step(c, v, w, ie, ii, refrac, iext, has_ext, spiked):
 def graded_rates(c, v, s, iext, g_gap_sum, gap_drive, g_syn, g_syn_e, g_tot, num, r_act):
     """Linearised rates of the graded model (``neurosim.models.GradedNeuron``) at one state:
     total conductance ``g_tot``, drive ``num`` (so that V_inf = num / g_tot) and the
-    activation drive ``r_act = a_r phi(V)``. Coefficient row: dt, inv_c, g_leak, e_leak, a_r,
-    a_d, beta, v_half."""
-    g_l, e_l, a_r, beta, v_half = c[2], c[3], c[4], c[6], c[7]
+    activation drive ``r_act = a_r phi(V)``. ``c`` holds one coefficient row per neuron:
+    dt, inv_c, g_leak, e_leak, a_r, a_d, beta, v_half."""
     one = c.dtype.type(1.0)
     for n in range(v.shape[0]):
+        g_l = c[n, 2]
         g_tot[n] = g_l + g_gap_sum[n] + g_syn[n]
-        num[n] = g_l * e_l + gap_drive[n] + g_syn_e[n] + iext[n]
-        r_act[n] = a_r / (one + np.exp(-beta * (v[n] - v_half)))
+        num[n] = g_l * c[n, 3] + gap_drive[n] + g_syn_e[n] + iext[n]
+        r_act[n] = c[n, 4] / (one + np.exp(-c[n, 6] * (v[n] - c[n, 7])))
 
 
 @njit(**_NJIT)
 def graded_advance(c, v, s, g_tot, num, r_act, v_out, s_out):
     """Advance (v, s) one step with frozen linear rates: both equations are then linear in
-    the neuron's own variable and are solved exactly (exponential integrator)."""
-    dt, inv_c, a_d = c[0], c[1], c[5]
+    the neuron's own variable and are solved exactly (exponential integrator). ``c`` holds
+    one coefficient row per neuron."""
     for n in range(v.shape[0]):
+        dt = c[n, 0]
         v_inf = num[n] / g_tot[n]
-        k = r_act[n] + a_d
+        k = r_act[n] + c[n, 5]
         s_inf = r_act[n] / k
-        v_out[n] = v_inf + (v[n] - v_inf) * np.exp(-g_tot[n] * dt * inv_c)
+        v_out[n] = v_inf + (v[n] - v_inf) * np.exp(-g_tot[n] * dt * c[n, 1])
         s_out[n] = s_inf + (s[n] - s_inf) * np.exp(-k * dt)
 
 
@@ -190,7 +191,7 @@ def splitmix64(state):
 def run_chunk(
     step0, n_steps,
     # populations
-    pop_code, pop_lo, pop_hi, coef,
+    pop_code, pop_lo, pop_hi, coef, neuron_coef,
     # state (length n_neurons; isyn = [i_e | i_i], 2 n_neurons) and spike flags (uint8, n_neurons + n_source_neurons, padded to 8)
     v, w, isyn, s, refrac, iext, spiked,
     # external currents: bias (n_neurons,), table (n_steps, n_cols) into neurons tab_idx
@@ -271,9 +272,10 @@ def run_chunk(
                 if pop_code[p] == GRADED:
                     lo = pop_lo[p]
                     hi = pop_hi[p]
-                    graded_rates(coef[p], v[lo:hi], s[lo:hi], iext[lo:hi], g_gap_sum[lo:hi], gap_drive[lo:hi],
+                    gc = neuron_coef[lo:hi]
+                    graded_rates(gc, v[lo:hi], s[lo:hi], iext[lo:hi], g_gap_sum[lo:hi], gap_drive[lo:hi],
                                  g_syn[lo:hi], g_syn_e[lo:hi], g_tot0[lo:hi], num0[lo:hi], r_act0[lo:hi])
-                    graded_advance(coef[p], v[lo:hi], s[lo:hi], g_tot0[lo:hi], num0[lo:hi], r_act0[lo:hi],
+                    graded_advance(gc, v[lo:hi], s[lo:hi], g_tot0[lo:hi], num0[lo:hi], r_act0[lo:hi],
                                    v_pred[lo:hi], s_pred[lo:hi])
             couple(v_pred, s_pred, gap_i, gap_j, gap_g, gs_indptr, gs_pre, gs_w, gs_erev, gap_drive1, g_syn1, g_syn_e1)
         # 3. neuron updates
@@ -297,13 +299,14 @@ def run_chunk(
                           spiked[lo:hi])
             else:
                 # corrector: rates averaged between the start and the predicted state
-                graded_rates(c, v_pred[lo:hi], s_pred[lo:hi], iext[lo:hi], g_gap_sum[lo:hi], gap_drive1[lo:hi],
+                gc = neuron_coef[lo:hi]
+                graded_rates(gc, v_pred[lo:hi], s_pred[lo:hi], iext[lo:hi], g_gap_sum[lo:hi], gap_drive1[lo:hi],
                              g_syn1[lo:hi], g_syn_e1[lo:hi], g_tot1[lo:hi], num1[lo:hi], r_act1[lo:hi])
                 for j in range(lo, hi):
                     g_tot1[j] = 0.5 * (g_tot0[j] + g_tot1[j])
                     num1[j] = 0.5 * (num0[j] + num1[j])
                     r_act1[j] = 0.5 * (r_act0[j] + r_act1[j])
-                graded_advance(c, v[lo:hi], s[lo:hi], g_tot1[lo:hi], num1[lo:hi], r_act1[lo:hi], v[lo:hi], s[lo:hi])
+                graded_advance(gc, v[lo:hi], s[lo:hi], g_tot1[lo:hi], num1[lo:hi], r_act1[lo:hi], v[lo:hi], s[lo:hi])
         # 4. input sources
         for j in range(src_lo, n_total):
             spiked[j] = 0

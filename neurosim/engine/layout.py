@@ -27,6 +27,7 @@ class Layout:
     pop_lo: np.ndarray
     pop_hi: np.ndarray
     coef: np.ndarray
+    neuron_coef: np.ndarray  # (n_neurons, width) per-neuron rows for graded populations
     indptr: np.ndarray
     indices: np.ndarray
     weights: np.ndarray
@@ -70,6 +71,13 @@ def build_layout(net: Network, dt: float, dtype) -> Layout:
     coef = np.zeros((len(coefs), width), dtype)
     for k, c in enumerate(coefs):
         coef[k, : len(c)] = c
+    # graded populations (small networks, may be heterogeneous) read one row per neuron
+    has_graded = any(not p.spiking for p in net.populations)
+    neuron_coef = np.zeros((n_neurons if has_graded else 0, width), dtype)
+    for p in net.populations:
+        if not p.spiking:
+            rows = [list(m.discretize(dt).values()) for m in p.neuron_models()]
+            neuron_coef[offsets[p.name] : offsets[p.name] + p.size, : len(rows[0])] = rows
     pop_code = np.array([MODEL_CODES[p.model.kind] for p in net.populations], np.int64)
     pop_lo = np.array([offsets[p.name] for p in net.populations], np.int64)
     pop_hi = pop_lo + np.array([p.size for p in net.populations], np.int64)
@@ -151,7 +159,7 @@ def build_layout(net: Network, dt: float, dtype) -> Layout:
     sched_id = np.concatenate(ids).astype(np.int64) if ids else np.zeros(0, np.int64)
     order = np.argsort(sched_t, kind="stable")
     return Layout(
-        n_neurons, n_total, offsets, pop_code, pop_lo, pop_hi, coef,
+        n_neurons, n_total, offsets, pop_code, pop_lo, pop_hi, coef, neuron_coef,
         indptr, indices, weights, delays, uniform, ring_len,
         gap_i, gap_j, gap_g, g_gap_sum.astype(dtype),
         gs_indptr, gs_pre, gs_w, gs_erev,
