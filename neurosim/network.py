@@ -368,8 +368,10 @@ class CurrentInjection:
     * ``CurrentInjection.from_function(target, fn, neurons)``: ``fn(t)`` with ``t`` of shape
       (n_steps,) in s returns (n_steps,) or (n_steps, n_neurons) amperes (cannot be saved).
 
-    ``neurons`` (indices within the population) defaults to all. The current in the step
-    starting at time t is its value at t.
+    ``neurons`` (indices within the population) defaults to all. Steps and arrays are held
+    over each simulation step at their value at the step's start; functions are sampled at
+    the start of the step by the explicit engine and at its end by the implicit graded
+    solver (whose right-hand side is evaluated there).
     """
 
     target: str

@@ -1,0 +1,161 @@
+"""Stiff solver for networks of graded neurons (``neurosim.GradedNeuron`` only).
+
+Connectome-scale graded networks are stiff: in the whole worm with Kunert et al.'s
+parameters, gap-junction conductances reach 1e5 times C per second (time constants of
+microseconds) while the dynamics of interest take tenths of seconds. Explicit coupling
+then leaves the fast antisymmetric modes of strongly coupled pairs undamped. This solver
+treats the voltage implicitly with BDF2 (second order, stiffly decaying):
+
+    C (3 V' - 4 V + V_prev) / (2 dt) = -g_leak (V' - e_leak) - L_gap V'
+                                       - sum_j w_ij s~_j (V' - E_j) + I_ext
+
+(backward Euler for the first step), where ``s~`` is the activation at the end of the step
+predicted by an exponential step. The linear system ``K V' = b`` with
+``K = 3C/(2dt) + g_leak + L_gap + diag(sum_j w_ij s~_j)`` is symmetric positive definite; it
+is solved by conjugate gradients with a Jacobi preconditioner, warm-started from the linear
+extrapolation ``2 V - V_prev``. The activations then take an exponential-trapezoid step with
+phi averaged between the old and the new voltage. Both parts are second order.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+_NJIT = dict(cache=True, nogil=True, error_model="numpy")
+
+
+@njit(**_NJIT)
+def _apply_k(d, gap_i, gap_j, gap_g, x, out):
+    """out = K x with K = diag(d) - G_gap (off-diagonal gap conductances)."""
+    for n in range(x.shape[0]):
+        out[n] = d[n] * x[n]
+    for q in range(gap_i.shape[0]):
+        a = gap_i[q]
+        b = gap_j[q]
+        out[a] -= gap_g[q] * x[b]
+        out[b] -= gap_g[q] * x[a]
+
+
+@njit(**_NJIT)
+def pcg(d, gap_i, gap_j, gap_g, rhs, x, r, z, p, q, tol_v, max_iter):
+    """Solve K x = rhs (K SPD: diag(d) minus symmetric gap couplings) in place, Jacobi
+    preconditioned. Stops when every |residual_i| / d_i < tol_v (volts). Returns the number
+    of iterations, or -1 if ``max_iter`` was reached."""
+    n = x.shape[0]
+    _apply_k(d, gap_i, gap_j, gap_g, x, q)
+    worst = 0.0
+    for i in range(n):
+        r[i] = rhs[i] - q[i]
+        z[i] = r[i] / d[i]
+        p[i] = z[i]
+        worst = max(worst, abs(z[i]))
+    if worst < tol_v:
+        return 0
+    rz = 0.0
+    for i in range(n):
+        rz += r[i] * z[i]
+    for it in range(1, max_iter + 1):
+        _apply_k(d, gap_i, gap_j, gap_g, p, q)
+        pq = 0.0
+        for i in range(n):
+            pq += p[i] * q[i]
+        alpha = rz / pq
+        worst = 0.0
+        rz_new = 0.0
+        for i in range(n):
+            x[i] += alpha * p[i]
+            r[i] -= alpha * q[i]
+            z[i] = r[i] / d[i]
+            rz_new += r[i] * z[i]
+            worst = max(worst, abs(z[i]))
+        if worst < tol_v:
+            return it
+        beta = rz_new / rz
+        rz = rz_new
+        for i in range(n):
+            p[i] = z[i] + beta * p[i]
+    return -1
+
+
+@njit(**_NJIT)
+def run_graded_bdf2(
+    step0, n_steps, c, v, s, v_prev, started,
+    has_ext, bias, tab, tab_idx, restart, iext,
+    gap_i, gap_j, gap_g, g_gap_sum,
+    gs_indptr, gs_pre, gs_w, gs_erev,
+    mon_step0, mon_var, mon_idx, mon_every, mon_buf, mon_count,
+    tol_v, max_iter, scratch, stats,
+):
+    """Advance ``n_steps``; ``c`` holds one coefficient row per neuron (dt, inv_c, g_leak,
+    e_leak, a_r, a_d, beta, v_half). ``started[0]`` is 0 before the first step; steps
+    with ``restart[k]`` set (and the first) are backward-Euler steps. ``stats`` accumulates [steps, CG iterations, worst iterations]. Returns
+    the steps done, or -(k+1) if the linear solve failed in step k."""
+    n = v.shape[0]
+    s_new, d, rhs, x, r, z, p, q, g_in, ge_in, phi0 = (scratch[0], scratch[1], scratch[2], scratch[3], scratch[4],
+                                                      scratch[5], scratch[6], scratch[7], scratch[8], scratch[9], scratch[10])
+    one = 1.0
+    g_in[:] = 0.0
+    ge_in[:] = 0.0
+    for k in range(n_steps):
+        nstep = step0 + k
+        for m in range(mon_var.shape[0]):
+            if (nstep - mon_step0) % mon_every[m] == 0:
+                j = mon_idx[m]
+                mon_buf[m, mon_count[m]] = v[j] if mon_var[m] == 0 else s[j]
+                mon_count[m] += 1
+        if has_ext:
+            for i in range(n):
+                iext[i] = bias[i]
+            for col in range(tab.shape[1]):
+                iext[tab_idx[col]] += tab[k, col]
+        # predicted activations at the end of the step (exponential step with phi(V))
+        for i in range(n):
+            dt = c[i, 0]
+            phi0[i] = c[i, 4] / (one + np.exp(-c[i, 6] * (v[i] - c[i, 7])))
+            kk = phi0[i] + c[i, 5]
+            s_inf = phi0[i] / kk
+            s_new[i] = s_inf + (s[i] - s_inf) * np.exp(-kk * dt)
+        # synaptic conductance onto each neuron at the predicted activations (gs_indptr has
+        # one entry, and no rows, when the network has no graded projection)
+        for i in range(gs_indptr.shape[0] - 1):
+            acc_g = 0.0
+            acc_ge = 0.0
+            for qq in range(gs_indptr[i], gs_indptr[i + 1]):
+                gq = gs_w[qq] * s_new[gs_pre[qq]]
+                acc_g += gq
+                acc_ge += gq * gs_erev[qq]
+            g_in[i] = acc_g
+            ge_in[i] = acc_ge
+        # BDF2 needs a smooth past: start, and restart where an input current jumps, with
+        # a backward-Euler step (otherwise the kink costs an O(dt) error)
+        bdf2 = started[0] != 0 and restart[k] == 0
+        for i in range(n):
+            dt = c[i, 0]
+            cap = one / c[i, 1]
+            if bdf2:
+                d[i] = 1.5 * cap / dt + c[i, 2] + g_gap_sum[i] + g_in[i]
+                rhs[i] = cap * (4.0 * v[i] - v_prev[i]) / (2.0 * dt)
+                x[i] = 2.0 * v[i] - v_prev[i]
+            else:
+                d[i] = cap / dt + c[i, 2] + g_gap_sum[i] + g_in[i]
+                rhs[i] = cap * v[i] / dt
+                x[i] = v[i]
+            rhs[i] += c[i, 2] * c[i, 3] + ge_in[i] + (iext[i] if has_ext else 0.0)
+        its = pcg(d, gap_i, gap_j, gap_g, rhs, x, r, z, p, q, tol_v, max_iter)
+        if its < 0:
+            return -(k + 1)
+        stats[0] += 1
+        stats[1] += its
+        stats[2] = max(stats[2], its)
+        # activations: exponential trapezoid with phi averaged over the step
+        for i in range(n):
+            dt = c[i, 0]
+            phi1 = c[i, 4] / (one + np.exp(-c[i, 6] * (x[i] - c[i, 7])))
+            ra = 0.5 * (phi0[i] + phi1)
+            kk = ra + c[i, 5]
+            s_inf = ra / kk
+            s[i] = s_inf + (s[i] - s_inf) * np.exp(-kk * dt)
+            v_prev[i] = v[i]
+            v[i] = x[i]
+        started[0] = 1
+    return n_steps
