@@ -43,6 +43,96 @@ def _cmd_cuba(a) -> int:
     return 0
 
 
+def _atomic_h5(path: Path, datasets: dict, attrs: dict) -> None:
+    import h5py
+
+    tmp = path.with_suffix(".tmp.h5")
+    with h5py.File(tmp, "w") as f:
+        for key, value in datasets.items():
+            f.create_dataset(key, data=value, compression="gzip" if np.ndim(value) > 1 else None)
+        for key, value in attrs.items():
+            f.attrs[key] = value
+    os.replace(tmp, path)
+
+
+def _cmd_worm(a) -> int:
+    import connectomes
+    from circuits import worm_plots
+    from circuits.celegans import TOUCH_NEURONS, build_worm, stimulate
+    from circuits.signal_propagation import compare, response_matrix
+
+    from . import Simulator, StateMonitor
+
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    con = connectomes.load(a.connectome)
+    if a.stimulus.startswith("touch-"):
+        where = a.stimulus.split("-", 1)[1]
+        if where not in TOUCH_NEURONS:
+            print(f"error: --stimulus {a.stimulus!r}: use touch-anterior, touch-posterior or neuron names", file=sys.stderr)
+            return 2
+        stim_names = list(TOUCH_NEURONS[where])
+    else:
+        stim_names = [n for n in a.stimulus.split(",") if n]
+    try:
+        stim_names = [connectomes.normalize_name(n) for n in stim_names]
+    except KeyError as err:
+        print(f"error: --stimulus: {err}", file=sys.stderr)
+        return 2
+    window = (a.stim_start, a.stim_start + a.stim_duration)
+    net = stimulate(build_worm(con), stim_names, start=window[0], stop=window[1], depolarization=a.depolarization)
+    every = max(1, int(round(a.sample / a.dt)))
+    print(f"worm: {a.connectome} ({con.citation}), 302 graded neurons (Kunert et al. 2014), "
+          f"{a.duration:g} s at dt = {a.dt * 1e3:g} ms; stimulus {'+'.join(stim_names)} "
+          f"({a.depolarization * 1e3:g} mV drive) from {window[0]:g} to {window[1]:g} s")
+    sim = Simulator(net, dt=a.dt)
+    res = sim.run(a.duration, [StateMonitor("worm", ("v", "s"), every=every)], progress=not a.no_progress)
+    tr = res.traces["worm"]
+    v0 = net.population("worm").initial_state()["v"]
+    dv = tr["v"] - v0[None, :]
+    names = list(con.neurons)
+    print(f"  simulated in {res.wall_time:.2f} s ({a.duration / max(res.wall_time, 1e-9):.0f}x real time; "
+          f"{sim.solver_stats[1] / max(sim.solver_stats[0], 1):.1f} CG iterations per step)")
+    _atomic_h5(out / "worm_traces.h5", {"time_s": tr.times, "v_V": tr["v"], "s": tr["s"], "v_rest_V": v0,
+                                         "neurons": np.array(names, dtype="S8")},
+               {"connectome": a.connectome, "citation": con.citation, "stimulus": ",".join(stim_names),
+                "stimulus_window_s": window, "depolarization_V": a.depolarization, "dt_s": a.dt, "model": "Kunert et al. 2014"})
+    title = f"{a.connectome}: stimulation of {'+'.join(stim_names)} ({window[0]:g}-{window[1]:g} s)"
+    worm_plots.activity_heatmap(tr.times, dv, names, con.cell_type, window, out / "worm_activity.png", title)
+    peak = np.abs(dv).max(0)
+    shown = stim_names + [n for n in np.array(names)[np.argsort(-peak)] if n not in stim_names][: max(0, 10 - len(stim_names))]
+    worm_plots.traces(tr.times, dv, names, shown, window, out / "worm_traces.png", title + ": most responsive neurons")
+    files = [out / "worm_traces.h5", out / "worm_activity.png", out / "worm_traces.png"]
+    if not a.no_compare:
+        atlas = connectomes.functional_atlas(a.strain)
+        _, cols = atlas.significant_pairs(0.05)
+        cols = np.unique(cols)
+        cols = cols[con.present[cols]]
+        print(f"  atlas comparison: stimulating each of the {cols.size} neurons the atlas stimulated ...")
+        full = np.full((302, 302), np.nan)
+        full[:, cols] = response_matrix(build_worm(con), cols, a.depolarization, dt=a.dt, progress=not a.no_progress)
+        metrics = compare(full, con, atlas)
+        r, s_ = atlas.significant_pairs(0.05)
+        ok = con.present[r] & con.present[s_]
+        r, s_ = r[ok], s_[ok]
+        worm_plots.atlas_scatter(full[r, s_], con.chemical[s_, r] + con.gap[s_, r], atlas.dff[r, s_], metrics,
+                                 out / "worm_atlas.png", f"{a.connectome} vs Randi et al. 2023 ({a.strain}, {r.size} pairs with q < 0.05)")
+        files.append(out / "worm_atlas.png")
+        print("  | predictor | Spearman rho vs dF/F | sign agreement |")
+        print("  |---|---|---|")
+        for key in ("model", "connectome (chemical + gap counts)", "connectome (chemical counts)"):
+            m = metrics[key]
+            print(f"  | {key} | {m['spearman']:+.3f} | {m['sign_agreement']:.3f} |")
+        print(f"  ({metrics['model']['pairs']} pairs; {metrics['directly connected fraction']:.0%} directly connected; "
+              f"{metrics['fraction of pairs with dF/F > 0']:.0%} have dF/F > 0)")
+        tmp = out / "worm_atlas_metrics.json.tmp"
+        tmp.write_text(json.dumps(metrics, indent=1))
+        os.replace(tmp, out / "worm_atlas_metrics.json")
+        files.append(out / "worm_atlas_metrics.json")
+    print("  wrote " + ", ".join(str(f) for f in files))
+    return 0
+
+
 def _cmd_bench(a) -> int:
     script = Path(__file__).resolve().parents[1] / "benchmarks" / f"{a.name}.py"
     if not script.is_file():
@@ -67,14 +157,35 @@ def main(argv=None) -> int:
     c.add_argument("--no-progress", action="store_true")
     c.set_defaults(func=_cmd_cuba)
 
+    w = sub.add_parser("worm", help="simulate the whole C. elegans worm (Kunert et al. 2014) and compare with the Randi 2023 atlas")
+    w.add_argument("--connectome", default="cook2019_herm", help="dataset (default cook2019_herm; see connectomes.available())")
+    w.add_argument("--stimulus", default="touch-anterior",
+                   help="comma-separated neuron names (e.g. AVAL,AVAR) or touch-anterior / touch-posterior (default touch-anterior)")
+    w.add_argument("--depolarization", type=float, default=10e-3, help="stimulus drive in V (default 0.01)")
+    w.add_argument("--stim-start", type=float, default=1.0, help="stimulus onset in s (default 1)")
+    w.add_argument("--stim-duration", type=float, default=2.0, help="stimulus length in s (default 2)")
+    w.add_argument("--duration", type=float, default=10.0, help="worm time in s (default 10)")
+    w.add_argument("--dt", type=float, default=1e-3, help="time step in s (default 1e-3)")
+    w.add_argument("--sample", type=float, default=0.01, help="trace sampling interval in s (default 0.01)")
+    w.add_argument("--strain", choices=["wt", "unc31"], default="wt", help="atlas strain for the comparison")
+    w.add_argument("--no-compare", action="store_true", help="skip the atlas comparison")
+    w.add_argument("--out", default="runs/worm", help="output folder (default runs/worm)")
+    w.add_argument("--no-progress", action="store_true")
+    w.set_defaults(func=_cmd_worm)
+
     b = sub.add_parser("bench", help="run a benchmark against its peer (benchmarks/<name>.py)")
-    b.add_argument("name", choices=["cuba", "scale"])
+    b.add_argument("name", choices=["cuba", "scale", "worm"])
     b.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the benchmark (see its --help)")
     b.set_defaults(func=_cmd_bench)
 
     a = ap.parse_args(argv)
     if a.command == "cuba" and (a.n < 10 or a.duration <= 0 or a.dt <= 0):
         ap.error("--n must be >= 10, --duration and --dt > 0")
+    if a.command == "worm":
+        if a.connectome not in __import__("connectomes").available():
+            ap.error(f"--connectome {a.connectome!r}: choose one of {', '.join(__import__('connectomes').available())}")
+        if a.duration <= 0 or a.dt <= 0 or a.sample <= 0 or a.stim_duration <= 0 or a.stim_start < 0:
+            ap.error("--duration, --dt, --sample and --stim-duration must be > 0, --stim-start >= 0")
     return a.func(a)
 
 

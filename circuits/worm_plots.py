@@ -1,0 +1,83 @@
+"""Figures of the whole-worm simulation: activity heatmap, traces, atlas comparison."""
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path):
+    path = os.fspath(path)
+    tmp = path + ".tmp.png"
+    fig.savefig(tmp, dpi=130)
+    os.replace(tmp, path)
+    _plt().close(fig)
+
+
+def activity_heatmap(times, dv, names, cell_types, stim_window, path, title):
+    """dV (mV) of all neurons over time, grouped by cell type, every neuron named."""
+    plt = _plt()
+    order_types = ["sensory", "inter", "motor", "other"]
+    order = sorted(range(len(names)), key=lambda k: (order_types.index(cell_types[k]), names[k]))
+    data = dv[:, order].T * 1e3
+    lim = max(np.nanpercentile(np.abs(data), 99.5), 1e-3)
+    fig, ax = plt.subplots(figsize=(11, 30))
+    im = ax.imshow(data, aspect="auto", cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest",
+                   extent=(times[0], times[-1], len(names) - 0.5, -0.5))
+    ax.set_yticks(range(len(names)))
+    ax.set_yticklabels([names[k] for k in order], fontsize=4.5)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("neuron (grouped: sensory, inter, motor, pharyngeal/other)")
+    bounds = np.cumsum([sum(cell_types[k] == t for k in order) for t in order_types])[:-1]
+    for b in bounds:
+        ax.axhline(b - 0.5, color="k", lw=0.8)
+    for a, b in [stim_window]:
+        ax.axvline(a, color="k", ls="--", lw=0.8)
+        ax.axvline(b, color="k", ls="--", lw=0.8)
+    fig.colorbar(im, ax=ax, fraction=0.03, pad=0.01, label="membrane potential change from rest (mV)")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def traces(times, dv, names, show, stim_window, path, title):
+    """dV (mV) of the named neurons over time with the stimulus shaded."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(10, 5))
+    for name in show:
+        ax.plot(times, dv[:, names.index(name)] * 1e3, lw=1.0, label=name)
+    ax.axvspan(*stim_window, color="0.85", zorder=0, label="stimulus")
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("membrane potential change from rest (mV)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, ncol=4, loc="upper right")
+    fig.tight_layout()
+    _save(fig, path)
+
+
+def atlas_scatter(model, connectome, dff, metrics, path, title):
+    """Model response and raw connectome weight against measured dF/F, significant pairs."""
+    plt = _plt()
+    fig, (a, b) = plt.subplots(1, 2, figsize=(11, 4.5))
+    a.scatter(dff, model * 1e3, s=6, alpha=0.5)
+    a.set_xlabel("measured response dF/F (Randi et al. 2023, q < 0.05)")
+    a.set_ylabel("model response: mean dV (mV)")
+    a.set_title(f"model: Spearman rho = {metrics['model']['spearman']:.3f}", fontsize=10)
+    a.axhline(0, color="0.6", lw=0.6)
+    a.axvline(0, color="0.6", lw=0.6)
+    b.scatter(dff, connectome, s=6, alpha=0.5, color="C1")
+    b.set_xlabel("measured response dF/F")
+    b.set_ylabel("synapse + gap-junction count (stimulated -> responding)")
+    b.set_title(f"raw connectome: Spearman rho = {metrics['connectome (chemical + gap counts)']['spearman']:.3f}", fontsize=10)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)
