@@ -133,6 +133,31 @@ def _cmd_worm(a) -> int:
     return 0
 
 
+def _cmd_atlas(a) -> int:
+    from circuits.signal_propagation import signal_propagation
+
+    rows = []
+    for name in a.connectomes:
+        print(f"{name}: stimulating every atlas-stimulated neuron in the model and in a degree-preserving shuffle ...", flush=True)
+        r = signal_propagation(name, strain=a.strain, depolarization=a.depolarization, dt=a.dt, shuffle_seed=a.seed,
+                               progress=not a.no_progress)
+        rows.append((name, r.metrics))
+    print(f"\n| connectome | pairs | model rho | connectome rho (chem + gap) | connectome rho (chem) | shuffled-model rho "
+          f"| model sign agr. | connectome sign agr. | pairs with dF/F > 0 |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, m in rows:
+        print(f"| {name} | {m['model']['pairs']} | {m['model']['spearman']:+.3f} | {m['connectome (chemical + gap counts)']['spearman']:+.3f} "
+              f"| {m['connectome (chemical counts)']['spearman']:+.3f} | {m['model on shuffled connectome']['spearman']:+.3f} "
+              f"| {m['model']['sign_agreement']:.3f} | {m['connectome (chemical + gap counts)']['sign_agreement']:.3f} "
+              f"| {m['fraction of pairs with dF/F > 0']:.3f} |")
+    if a.json:
+        tmp = Path(a.json + ".tmp")
+        tmp.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(dict(rows), indent=1))
+        os.replace(tmp, a.json)
+    return 0
+
+
 def _cmd_bench(a) -> int:
     script = Path(__file__).resolve().parents[1] / "benchmarks" / f"{a.name}.py"
     if not script.is_file():
@@ -172,6 +197,16 @@ def main(argv=None) -> int:
     w.add_argument("--out", default="runs/worm", help="output folder (default runs/worm)")
     w.add_argument("--no-progress", action="store_true")
     w.set_defaults(func=_cmd_worm)
+
+    at = sub.add_parser("atlas", help="compare whole-worm signal propagation with the Randi 2023 atlas for several connectomes")
+    at.add_argument("--connectomes", nargs="+", default=["cook2019_herm", "witvliet2021_8", "white1986_whole"])
+    at.add_argument("--strain", choices=["wt", "unc31"], default="wt")
+    at.add_argument("--depolarization", type=float, default=10e-3)
+    at.add_argument("--dt", type=float, default=1e-3)
+    at.add_argument("--seed", type=int, default=0, help="seed of the degree-preserving shuffle")
+    at.add_argument("--json", default=None, help="also write the metrics here")
+    at.add_argument("--no-progress", action="store_true")
+    at.set_defaults(func=_cmd_atlas)
 
     b = sub.add_parser("bench", help="run a benchmark against its peer (benchmarks/<name>.py)")
     b.add_argument("name", choices=["cuba", "scale", "worm"])

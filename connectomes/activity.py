@@ -1,0 +1,179 @@
+"""Whole-brain calcium recordings: readers, resampling and causal normalisation.
+
+* ``read_flavell(path)``: the Flavell-lab HDF5 recordings (Dag, Nwabudike, Kang et al. 2023,
+  Cell 186; the "Dag2023" dataset of Simeon et al. 2024);
+* ``read_homogenized(path)`` / ``write_homogenized(recordings, path)``: the parquet schema of
+  the homogenised C. elegans neural-activity dataset of Simeon et al. (2024): one row per
+  neuron slot of a worm, columns ``source_dataset, worm, neuron, slot, is_labeled_neuron,
+  calcium_data, time_in_seconds`` (+ any others, ignored);
+* ``Recording.resample(dt)`` (linear interpolation onto a common grid, default 1/3 s as in
+  that paper) and ``Recording.normalize()`` (causal z-score: each sample standardised by
+  the mean and standard deviation of the samples up to and including it).
+
+Corrupt, truncated or incomplete files raise ``ValueError`` naming the file and the problem.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Recording", "read_flavell", "read_homogenized", "write_homogenized", "causal_zscore", "HOMOGENIZED_COLUMNS"]
+
+HOMOGENIZED_COLUMNS = ("source_dataset", "worm", "neuron", "slot", "is_labeled_neuron", "calcium_data", "time_in_seconds")
+
+
+@dataclass(frozen=True, eq=False)
+class Recording:
+    """One worm's recording: ``traces`` (T, N) calcium signal, ``time`` (T,) in s from the
+    first frame, ``neurons`` (N,) labels (``"unlabeled_<k>"`` where the identity is
+    unknown), ``is_labeled`` (N,); optional behaviour: ``velocity`` (T,) and
+    ``reversals`` (K, 2) start/end times in s."""
+
+    source: str
+    worm: str
+    traces: np.ndarray
+    time: np.ndarray
+    neurons: tuple
+    is_labeled: np.ndarray
+    velocity: np.ndarray | None = None
+    reversals: np.ndarray | None = None
+
+    def __post_init__(self):
+        t, x = np.asarray(self.time, float), np.asarray(self.traces, float)
+        where = f"recording {self.source}/{self.worm}"
+        if x.ndim != 2 or t.ndim != 1 or x.shape[0] != t.size:
+            raise ValueError(f"{where}: traces must be (T, N) with T = len(time); got {x.shape} and {t.shape}")
+        if x.shape[1] != len(self.neurons):
+            raise ValueError(f"{where}: {x.shape[1]} trace columns but {len(self.neurons)} neuron labels")
+        if t.size > 1 and np.any(np.diff(t) <= 0):
+            raise ValueError(f"{where}: time stamps must increase strictly")
+        object.__setattr__(self, "time", t)
+        object.__setattr__(self, "traces", x)
+
+    @property
+    def median_dt(self) -> float:
+        return float(np.median(np.diff(self.time))) if self.time.size > 1 else float("nan")
+
+    def resample(self, dt: float = 1 / 3) -> "Recording":
+        """Linear interpolation onto ``0, dt, 2 dt, ...`` up to the last sample (NaNs in a
+        trace stay NaN where they are the nearest samples)."""
+        if not dt > 0:
+            raise ValueError(f"dt = {dt!r} must be > 0 s")
+        grid = np.arange(0.0, self.time[-1] + 1e-9, dt)
+        cols = [np.interp(grid, self.time, c, left=np.nan, right=np.nan) for c in self.traces.T]
+        vel = np.interp(grid, self.time, self.velocity) if self.velocity is not None else None
+        return dataclasses.replace(self, traces=np.stack(cols, 1) if cols else np.zeros((grid.size, 0)), time=grid, velocity=vel)
+
+    def normalize(self, min_samples: int = 2) -> "Recording":
+        """Causal z-score of every trace (see ``causal_zscore``)."""
+        return dataclasses.replace(self, traces=causal_zscore(self.traces, min_samples))
+
+
+def causal_zscore(x: np.ndarray, min_samples: int = 2) -> np.ndarray:
+    """Standardise each column of ``x`` (T, N) at every time by the mean and (population)
+    standard deviation of its samples up to and including that time, so no future sample
+    is used. The first ``min_samples - 1`` samples (and constant stretches) give 0."""
+    x = np.asarray(x, float)
+    n = np.arange(1, x.shape[0] + 1, dtype=float)[:, None]
+    mean = np.cumsum(x, 0) / n
+    var = np.maximum(np.cumsum(x * x, 0) / n - mean**2, 0.0)
+    sd = np.sqrt(var)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = np.where((sd > 1e-12 * (1 + np.abs(mean))) & (n >= min_samples), (x - mean) / sd, 0.0)
+    return z
+
+
+def read_flavell(path) -> Recording:
+    """Read a Flavell-lab recording (``gcamp/trace_array`` (T x N), ``timing/timestamp_confocal``
+    (s), ``behavior/velocity``, ``behavior/reversal_events`` (2 x K, 0-based half-open frame
+    intervals)). Neuron identities are not in these files: labels are ``unlabeled_<k>``."""
+    import h5py
+
+    path = os.fspath(path)
+    try:
+        with h5py.File(path, "r") as f:
+            missing = [k for k in ("gcamp/trace_array", "timing/timestamp_confocal") if k not in f]
+            if missing:
+                raise ValueError(f"{path!r}: not a Flavell recording, missing {missing}")
+            traces = f["gcamp/trace_array"][:]
+            stamps = f["timing/timestamp_confocal"][:]
+            vel = f["behavior/velocity"][:] if "behavior/velocity" in f else None
+            ev = f["behavior/reversal_events"][:] if "behavior/reversal_events" in f else None
+    except (OSError, KeyError) as exc:
+        raise ValueError(f"{path!r} is not a readable HDF5 recording (corrupt or truncated?): {exc}") from exc
+    if traces.ndim != 2 or traces.shape[0] != stamps.size:
+        raise ValueError(f"{path!r}: gcamp/trace_array {traces.shape} does not match {stamps.size} time stamps")
+    t = stamps - stamps[0]
+    rev = None
+    if ev is not None and ev.size:
+        ev = np.asarray(ev, np.int64)
+        rev = np.stack([t[np.clip(ev[0], 0, t.size - 1)], t[np.clip(ev[1], 0, t.size - 1)]], 1)
+    n = traces.shape[1]
+    return Recording("flavell", os.path.splitext(os.path.basename(path))[0], traces, t,
+                     tuple(f"unlabeled_{k}" for k in range(n)), np.zeros(n, bool), vel, rev)
+
+
+def read_homogenized(path) -> list[Recording]:
+    """Read a parquet file in the homogenised-dataset schema (``HOMOGENIZED_COLUMNS``):
+    one ``Recording`` per (source_dataset, worm), neurons ordered by ``slot``."""
+    import pyarrow.parquet as pq
+
+    path = os.fspath(path)
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:  # pyarrow raises several types for damaged files
+        raise ValueError(f"{path!r} is not a readable parquet file (corrupt or truncated?): {exc}") from exc
+    missing = [c for c in HOMOGENIZED_COLUMNS if c not in table.column_names]
+    if missing:
+        raise ValueError(f"{path!r}: missing columns {missing}; the homogenized schema needs {list(HOMOGENIZED_COLUMNS)}")
+    cols = {c: table.column(c).to_pylist() for c in HOMOGENIZED_COLUMNS}
+    groups: dict = {}
+    for k in range(table.num_rows):
+        groups.setdefault((cols["source_dataset"][k], str(cols["worm"][k])), []).append(k)
+    out = []
+    for (source, worm), rows in groups.items():
+        rows.sort(key=lambda k: cols["slot"][k])
+        t = np.asarray(cols["time_in_seconds"][rows[0]], float).ravel()
+        traces = []
+        for k in rows:
+            c = np.asarray(cols["calcium_data"][k], float).ravel()
+            tk = np.asarray(cols["time_in_seconds"][k], float).ravel()
+            if c.size != t.size or not np.allclose(tk, t):
+                raise ValueError(f"{path!r}: {source}/{worm} neuron {cols['neuron'][k]!r} has {c.size} samples on its own time base; "
+                                 f"all neurons of a worm must share time_in_seconds ({t.size} samples)")
+            traces.append(c)
+        t0 = t - t[0]
+        out.append(Recording(source, worm, np.stack(traces, 1), t0, tuple(cols["neuron"][k] for k in rows),
+                             np.array([bool(cols["is_labeled_neuron"][k]) for k in rows])))
+    return out
+
+
+def write_homogenized(recordings, path) -> None:
+    """Write recordings in the homogenised parquet schema (atomically)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = {c: [] for c in HOMOGENIZED_COLUMNS}
+    for rec in recordings:
+        for slot, name in enumerate(rec.neurons):
+            rows["source_dataset"].append(rec.source)
+            rows["worm"].append(rec.worm)
+            rows["neuron"].append(name)
+            rows["slot"].append(slot)
+            rows["is_labeled_neuron"].append(bool(rec.is_labeled[slot]))
+            rows["calcium_data"].append(rec.traces[:, slot].tolist())
+            rows["time_in_seconds"].append(rec.time.tolist())
+    path = os.fspath(path)
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp.parquet")
+    os.close(fd)
+    try:
+        pq.write_table(pa.table(rows), tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
