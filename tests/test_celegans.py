@@ -2,10 +2,10 @@
 scipy's BDF solver on the same equations over 10 s (issue #3, criterion 2)."""
 import numpy as np
 import pytest
-from scipy.integrate import solve_ivp
 
 import connectomes
 from circuits.celegans import KUNERT2014, build_worm, equilibrium, input_conductance, stimulate, touch
+from circuits.celegans_reference import solve_reference
 from neurosim import Simulator, StateMonitor
 
 STIM = ("AVAL", "AVAR")
@@ -51,39 +51,6 @@ def test_stimulation_errors(cook):
         build_worm(cook, g_gapp=1.0)
 
 
-def _reference(cook, amp, idx, t_eval, t_on, t_off, duration):
-    """The Kunert et al. equations written out directly, integrated by BDF in pieces
-    between the stimulus discontinuities."""
-    p = dict(KUNERT2014)
-    gap = cook.gap * p["g_gap"]
-    np.fill_diagonal(gap, 0)
-    w = cook.chemical * p["g_syn"]
-    e_syn = np.where(cook.sign > 0, p["e_exc"], p["e_inh"])
-    v_th = equilibrium(cook, p)
-
-    def rhs(t, y, on):
-        v, s = y[:302], y[302:]
-        i_ext = np.zeros(302)
-        if on:
-            i_ext[idx] = amp
-        ws = w * s[:, None]
-        i_syn = ws.sum(0) * v - (ws * e_syn[:, None]).sum(0)
-        i_gap = gap.sum(1) * v - gap @ v
-        dv = (-p["g_leak"] * (v - p["e_leak"]) - i_gap - i_syn + i_ext) / p["c_mem"]
-        phi = 1 / (1 + np.exp(-p["beta"] * (v - v_th)))
-        return np.concatenate([dv, p["a_r"] * phi * (1 - s) - p["a_d"] * s])
-
-    y = np.concatenate([v_th, np.full(302, p["a_r"] / (p["a_r"] + 2 * p["a_d"]))])
-    out = []
-    for (a, b), on in (((0.0, t_on), False), ((t_on, t_off), True), ((t_off, duration), False)):
-        sel = (t_eval >= a) & (t_eval < b)
-        sol = solve_ivp(rhs, (a, b), y, method="BDF", t_eval=t_eval[sel], rtol=1e-8, atol=1e-12, args=(on,))
-        assert sol.success
-        out.append(sol.y[:302].T)
-        y = solve_ivp(rhs, (a, b), y, method="BDF", rtol=1e-8, atol=1e-12, args=(on,)).y[:, -1]
-    return np.vstack(out)
-
-
 def test_whole_worm_matches_bdf_over_10_s(cook):
     duration, t_on, t_off, dt = 10.0, 1.0, 3.0, 1e-3
     net = stimulate(build_worm(cook), STIM, start=t_on, stop=t_off, depolarization=10e-3)
@@ -91,7 +58,7 @@ def test_whole_worm_matches_bdf_over_10_s(cook):
     amp = 10e-3 * input_conductance(build_worm(cook))[idx]
     res = Simulator(net, dt=dt).run(duration, [StateMonitor("worm", ("v",), every=10)])
     t, v = res.traces["worm"].times, res.traces["worm"]["v"]
-    ref = _reference(cook, amp, idx, t, t_on, t_off, duration)
+    ref, _ = solve_reference(cook, dict(KUNERT2014), idx, amp, t_on, t_off, duration, t)
     response = np.abs(ref - ref[0]).max()
     assert response > 10e-3, "the stimulus must move the network (> 10 mV somewhere)"
     err = np.abs(v - ref).max()

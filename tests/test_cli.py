@@ -33,3 +33,20 @@ def test_bench_command_runs_the_benchmark_script():
                           "--durations", "0.05", "--repeats", "1", "--dtypes", "float32"], capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "| neurosim_float32 |" in res.stdout
+
+
+def test_worm_command(tmp_path, capsys):
+    assert main(["worm", "--duration", "2", "--stim-start", "0.5", "--stim-duration", "0.5", "--stimulus", "AVAL,AVAR",
+                 "--no-compare", "--no-progress", "--out", str(tmp_path)]) == 0
+    import h5py
+
+    with h5py.File(tmp_path / "worm_traces.h5") as f:
+        assert f["v_V"].shape == (200, 302) and f.attrs["stimulus"] == "AVAL,AVAR"
+    for name in ("worm_activity.png", "worm_traces.png"):
+        assert (tmp_path / name).read_bytes()[:4] == b"\x89PNG"
+    assert "real time" in capsys.readouterr().out
+
+
+def test_worm_command_rejects_unknown_neurons(tmp_path, capsys):
+    assert main(["worm", "--stimulus", "AVAX", "--no-compare", "--out", str(tmp_path), "--no-progress"]) == 2
+    assert "unknown neuron name 'AVAX'" in capsys.readouterr().err
