@@ -62,11 +62,12 @@ def _tile(net: Network, k: int) -> Network:
 
 
 def response_matrix(net: Network, stimulated, depolarization=10e-3, t_on=0.5, pulse=1.0, window=3.0, dt=1e-3,
-                    batch=100, progress=False) -> np.ndarray:
+                    batch=100, progress=False, adaptive=True) -> np.ndarray:
     """Mean voltage change of every neuron (rows) over ``[t_on, t_on + window]`` when neuron
     ``j`` (columns, indices in ``stimulated``) gets a pulse of ``pulse`` s that would
     depolarise it by ``depolarization`` with its neighbours held (see
-    ``celegans.stimulate``). Returns (302, len(stimulated)) in V."""
+    ``celegans.stimulate``). ``adaptive`` uses the variable-step solver (``dt`` is then its
+    first step and the sampling unit). Returns (302, len(stimulated)) in V."""
     stimulated = np.asarray(stimulated, dtype=np.int64)
     n = net.population(POPULATION).size
     g_in = input_conductance(net)
@@ -79,7 +80,8 @@ def response_matrix(net: Network, stimulated, depolarization=10e-3, t_on=0.5, pu
         stim = CurrentInjection(POPULATION, depolarization * g_in[cols], neurons=targets, start=t_on, stop=t_on + pulse)
         big = dataclasses.replace(big, inputs=(stim,))
         every = max(1, int(round(0.01 / dt)))
-        res = Simulator(big, dt=dt).run(t_on + window, [StateMonitor(POPULATION, ("v",), every=every)], progress=progress)
+        res = Simulator(big, dt=dt, adaptive=adaptive).run(t_on + window, [StateMonitor(POPULATION, ("v",), every=every)],
+                                                           progress=progress)
         tr = res.traces[POPULATION]
         v = tr["v"].reshape(tr.times.size, k, n)
         base = v[tr.times < t_on].mean(0) if np.any(tr.times < t_on) else v[0]

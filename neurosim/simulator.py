@@ -7,7 +7,7 @@ import time
 import numpy as np
 
 from .engine import kernels
-from .engine.graded_implicit import run_graded_bdf2
+from .engine.graded_implicit import run_graded_adaptive, run_graded_bdf2
 from .engine.layout import build_layout
 from .models.base import check_dt
 from .monitors import SpikeMonitor, StateMonitor, resolve_neurons
@@ -18,6 +18,25 @@ __all__ = ["Simulator"]
 
 _STATE_ARRAYS = {"v": "v", "u": "w", "w": "w", "i_e": "ie", "i_i": "ii", "s": "s"}
 _MAX_TRACE_VALUES = 500_000_000  # 4 GB in float64: beyond this a StateMonitor is refused
+
+
+def _flush_monitors(cols, mon_buf, mon_count, written):
+    """Move the kernel's per-column sample buffers into the trace arrays. The columns of one
+    (monitor, variable) are consecutive and advance together, so each such block is one
+    strided copy (a per-column loop costs more than the simulation for big monitors)."""
+    c = 0
+    while c < len(cols):
+        tr, var = cols[c][0], cols[c][1]
+        end = c + 1
+        while end < len(cols) and cols[end][0] is tr and cols[end][1] == var and mon_count[end] == mon_count[c] \
+                and written[end] == written[c]:
+            end += 1
+        cnt, w0 = mon_count[c], written[c]
+        first_col = cols[c][2]
+        tr.data[var][w0 : w0 + cnt, first_col : first_col + (end - c)] = mon_buf[c:end, :cnt].T
+        written[c:end] += cnt
+        c = end
+    mon_count[:] = 0
 
 
 class Simulator:
@@ -33,10 +52,19 @@ class Simulator:
     predictor-corrector that also runs mixed spiking/graded networks; ``"auto"`` picks
     ``"bdf2"`` when every population is graded.
 
-    Raises ``ValueError`` for a bad ``dt``, ``dtype``, ``seed``, ``graded_method`` or network.
+    ``adaptive=True`` (with ``"bdf2"``) lets the step size follow the dynamics: variable-step
+    BDF2 whose steps stay below the error tolerances ``atol_v`` (V) and ``atol_s`` (activation)
+    and at most ``max_step`` (s); ``dt`` is then the first step and the unit of
+    ``StateMonitor.every``, whose samples are interpolated onto the usual grid. Inputs must
+    be piecewise constant (step or array current injections): steps land on their
+    breakpoints. Long quiescent stretches then cost almost nothing.
+
+    Raises ``ValueError`` for a bad ``dt``, ``dtype``, ``seed``, ``graded_method``,
+    tolerance or network.
     """
 
-    def __init__(self, network: Network, dt: float = 1e-4, dtype=np.float64, seed: int = 0, graded_method: str = "auto"):
+    def __init__(self, network: Network, dt: float = 1e-4, dtype=np.float64, seed: int = 0, graded_method: str = "auto",
+                 adaptive: bool = False, atol_v: float = 1e-5, atol_s: float = 1e-4, max_step: float = 1.0):
         if not isinstance(network, Network):
             raise ValueError(f"network must be a neurosim Network, got {type(network).__name__}")
         self.dt = check_dt(dt)
@@ -51,7 +79,13 @@ class Simulator:
         if graded_method == "bdf2" and not all_graded:
             raise ValueError("graded_method = 'bdf2' needs a network of graded populations only; use 'exponential' for mixed networks")
         self.graded_method = "bdf2" if graded_method == "auto" and all_graded else ("exponential" if graded_method == "auto" else graded_method)
-        self.solver_stats = np.zeros(3, np.int64)  # BDF2: steps, CG iterations, worst iterations
+        self.solver_stats = np.zeros(4, np.int64)  # BDF2: steps, CG iterations, worst iterations, rejected steps
+        if adaptive and self.graded_method != "bdf2":
+            raise ValueError("adaptive=True needs the implicit graded solver: a network of graded populations only")
+        for name, value in (("atol_v", atol_v), ("atol_s", atol_s), ("max_step", max_step)):
+            if not (isinstance(value, (int, float)) and math.isfinite(value) and value > 0):
+                raise ValueError(f"{name} = {value!r} is invalid: must be a finite number > 0")
+        self.adaptive, self.atol_v, self.atol_s, self.max_step = bool(adaptive), float(atol_v), float(atol_s), float(max_step)
         self.network = network
         self.seed = int(seed)
         self.layout = build_layout(network, self.dt, self.dtype)
@@ -88,7 +122,9 @@ class Simulator:
         self.v_prev = self.v.copy()
         self.restart = np.zeros(0, np.uint8)
         self.bdf_started = np.zeros(1, np.int64)
-        self.bdf_scratch = np.zeros((11, n if self.graded_method == "bdf2" else 0), np.float64)
+        self.bdf_scratch = np.zeros((12, n if self.graded_method == "bdf2" else 0), np.float64)
+        self.s_prev = self.s.copy()
+        self.clock = np.array([0.0, self.dt, self.dt, 0.0, 0.0])  # adaptive: t, h, h_prev, started, segment
         self.step = 0
 
     @property
@@ -192,6 +228,10 @@ class Simulator:
                     raise RuntimeError(f"graded solver: the linear solve did not converge at t = {(at_step - ran - 1) * self.dt:.6g} s")
                 return ran
 
+        if self.adaptive:
+            wall, compile_time = self._run_adaptive(n_steps, step0, cols, mon_var, mon_idx, mon_every, progress)
+            return Results({}, traces, step0 * self.dt, n_steps * self.dt, self.dt, wall, compile_time)
+
         # Compile (or load from cache) with a zero-step call, timed apart from the run.
         t0 = time.perf_counter()
         call(0, np.zeros(lay.n_neurons, self.dtype), empty_tab, np.zeros(0, np.int64), self.step)
@@ -218,11 +258,7 @@ class Simulator:
                     got_ids.append(rec_id[: rec_count[0]].copy())
                     rec_count[0] = 0
                     self._apply_caps(caps, got_ids[-1], rec_mask)
-                for c, (tr, var, col, _, _) in enumerate(cols):
-                    cnt = mon_count[c]
-                    tr.data[var][mon_written[c] : mon_written[c] + cnt, col] = mon_buf[c, :cnt]
-                    mon_written[c] += cnt
-                mon_count[:] = 0
+                _flush_monitors(cols, mon_buf, mon_count, mon_written)
                 if bar is not None:
                     bar.update(ran)
         finally:
@@ -279,6 +315,91 @@ class Simulator:
             else:
                 raise ValueError(f"monitors must be SpikeMonitor or StateMonitor objects, got {type(m).__name__}")
         return spk, st
+
+    def _segments(self, t0, t1):
+        """Breakpoints in [t0, t1] of the (piecewise-constant) inputs and the injected
+        current on each segment: (seg_t (K+1,), seg_tab (K, n_cols), seg_idx (n_cols,))."""
+        lay = self.layout
+        points = {t0, t1}
+        cols, idx = [], []
+        for inj in self.network.inputs:
+            if inj.kind == "function":
+                raise ValueError(f"current injection into {inj.target!r} is a function of time; the adaptive solver needs "
+                                 "piecewise-constant inputs (use CurrentInjection.from_array, or adaptive=False)")
+            if inj.kind == "step":
+                points.update(x for x in (inj.start, inj.stop) if t0 < x < t1)
+            else:
+                k = np.arange(inj.values.shape[0] + 1)
+                tk = inj.start + k * inj.sample_dt
+                points.update(tk[(tk > t0) & (tk < t1)].tolist())
+        seg_t = np.array(sorted(points))
+        seg_t = seg_t[np.concatenate([[True], np.diff(seg_t) > 1e-12])]
+        mids = 0.5 * (seg_t[:-1] + seg_t[1:])
+        for inj in self.network.inputs:
+            pop = self.network.population(inj.target)
+            neurons = inj.neurons if inj.neurons is not None else np.arange(pop.size)
+            cols.append(inj.sample(mids, neurons.size))
+            idx.append(lay.offsets[inj.target] + neurons)
+        seg_tab = np.ascontiguousarray(np.concatenate(cols, axis=1)) if cols else np.zeros((mids.size, 0))
+        seg_idx = np.concatenate(idx).astype(np.int64) if idx else np.zeros(0, np.int64)
+        return seg_t, seg_tab, seg_idx
+
+    def _run_adaptive(self, n_steps, step0, cols, mon_var, mon_idx, mon_every, progress):
+        lay = self.layout
+        t0 = step0 * self.dt
+        t1 = (step0 + n_steps) * self.dt
+        seg_t, seg_tab, seg_idx = self._segments(t0, t1)
+        mon_dt = mon_every.astype(np.float64) * self.dt
+        mon_k = np.zeros(len(cols), np.int64)
+        # a few calls are enough (each costs argument unboxing); more when a bar is shown
+        chunk = max((t1 - t0) / (50.0 if progress else 10.0), 10 * self.dt)
+        # samples are written one time at a time across all columns: lay the buffer out that
+        # way ((rows, cols), passed as its transpose) so those writes are contiguous
+        mon_buf = np.zeros((int(chunk / (mon_dt.min() if cols else chunk)) + 4, len(cols)), np.float64).T
+        mon_count = np.zeros(len(cols), np.int64)
+        written = np.zeros(len(cols), np.int64)
+        self.clock[0] = t0
+        self.clock[4] = 0.0
+
+        def call(t_stop):
+            ran = run_graded_adaptive(
+                self.clock, t_stop, lay.neuron_coef, self.v, self.s, self.v_prev, self.s_prev,
+                seg_t, seg_tab, seg_idx, self.iext,
+                lay.gap_i, lay.gap_j, lay.gap_g, lay.g_gap_sum,
+                lay.gs_indptr, lay.gs_pre, lay.gs_w, lay.gs_erev,
+                t0, mon_var, mon_idx, mon_dt, mon_k, mon_buf, mon_count,
+                self.atol_v, self.atol_s, self.max_step, 1e-9, 10_000, self.bdf_scratch, self.solver_stats, 1e-3 * self.atol_v,
+            )
+            if ran < 0:
+                raise RuntimeError(f"adaptive graded solver: step size underflow or solver failure near t = {self.clock[0]:.6g} s")
+            _flush_monitors(cols, mon_buf, mon_count, written)
+
+        t_start = time.perf_counter()
+        clock0 = self.clock.copy()
+        call(t0)  # compile or load from cache (no step is taken)
+        self.clock[:] = clock0
+        compile_time = time.perf_counter() - t_start
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=round(t1 - t0, 6), unit="s", desc="simulating (adaptive)", leave=False)
+        wall = 0.0
+        try:
+            t = t0
+            while t < t1 - 1e-12:
+                t_next = min(t + chunk, t1)
+                a = time.perf_counter()
+                call(t_next)
+                wall += time.perf_counter() - a
+                if bar is not None:
+                    bar.update(round(t_next - t, 6))
+                t = t_next
+        finally:
+            if bar is not None:
+                bar.close()
+        self.step = step0 + n_steps
+        return wall, compile_time
 
     def _external(self, step, steps):
         """Bias (constant over the chunk) and time-varying table of external current, and

@@ -63,3 +63,45 @@ def test_whole_worm_matches_bdf_over_10_s(cook):
     assert response > 10e-3, "the stimulus must move the network (> 10 mV somewhere)"
     err = np.abs(v - ref).max()
     assert err < 0.5e-3, f"max |V - V_BDF| = {err * 1e3:.3f} mV over 10 s"
+
+
+def test_adaptive_whole_worm_matches_bdf(cook):
+    """Variable-step BDF2 on 30 s of worm time: few steps, same accuracy class."""
+    duration, t_on, t_off = 30.0, 1.0, 3.0
+    net = stimulate(build_worm(cook), STIM, start=t_on, stop=t_off, depolarization=10e-3)
+    idx = cook.indices(STIM)
+    amp = 10e-3 * input_conductance(build_worm(cook))[idx]
+    sim = Simulator(net, dt=1e-3, adaptive=True, atol_v=1e-5)
+    res = sim.run(duration, [StateMonitor("worm", ("v",), every=10)])
+    t, v = res.traces["worm"].times, res.traces["worm"]["v"]
+    np.testing.assert_allclose(t, np.arange(0, duration, 0.01))
+    ref, _ = solve_reference(cook, dict(KUNERT2014), idx, amp, t_on, t_off, duration, t)
+    err = np.abs(v - ref).max()
+    assert err < 0.05e-3, f"adaptive: max |V - V_BDF| = {err * 1e3:.4f} mV"
+    assert sim.solver_stats[0] < 2000, "quiescent stretches should take long steps"
+
+
+def test_adaptive_runs_continue_and_reject_functions(cook):
+    net = stimulate(build_worm(cook), STIM, start=0.5, stop=1.5, depolarization=10e-3)
+    whole = Simulator(net, dt=1e-3, adaptive=True).run(4.0, [StateMonitor("worm", ("v",), every=50)])
+    sim = Simulator(net, dt=1e-3, adaptive=True)
+    a = sim.run(2.0, [StateMonitor("worm", ("v",), every=50)])
+    b = sim.run(2.0, [StateMonitor("worm", ("v",), every=50)])
+    joined = np.vstack([a.traces["worm"]["v"], b.traces["worm"]["v"]])
+    np.testing.assert_allclose(joined, whole.traces["worm"]["v"], atol=2e-5)
+    from neurosim import CurrentInjection
+    import dataclasses
+    fnet = dataclasses.replace(net, inputs=(CurrentInjection.from_function("worm", lambda t: 0 * t, neurons=[0]),))
+    with pytest.raises(ValueError, match="piecewise-constant"):
+        Simulator(fnet, dt=1e-3, adaptive=True).run(1.0)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"adaptive": True, "atol_v": 0.0}, "atol_v"),
+    ({"adaptive": True, "max_step": float("nan")}, "max_step"),
+    ({"graded_method": "exponential", "adaptive": True}, "graded populations only"),
+    ({"graded_method": "rk4"}, "graded_method"),
+])
+def test_bad_solver_options(cook, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        Simulator(build_worm(cook), dt=1e-3, **kwargs)

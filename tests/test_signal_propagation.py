@@ -18,7 +18,7 @@ def test_batched_stimulation_equals_single_runs(cook):
     net = build_worm(cook)
     names = ["AVAL", "ASHL", "PLMR"]
     cols = cook.indices(names)
-    batched = response_matrix(net, cols, depolarization=10e-3, t_on=0.2, pulse=0.5, window=1.0, dt=1e-3)
+    batched = response_matrix(net, cols, depolarization=10e-3, t_on=0.2, pulse=0.5, window=1.0, dt=1e-3, adaptive=False)
     for k, name in enumerate(names):
         single = stimulate(net, [name], start=0.2, stop=0.7, depolarization=10e-3)
         res = Simulator(single, dt=1e-3).run(1.2, [StateMonitor("worm", ("v",), every=10)])
@@ -28,6 +28,9 @@ def test_batched_stimulation_equals_single_runs(cook):
         np.testing.assert_allclose(batched[:, k], expect, atol=1e-9)
     # the stimulated neuron responds most
     assert all(np.argmax(batched[:, k]) == cols[k] for k in range(len(names)))
+    # the adaptive solver (the default) gives the same responses within its tolerance class
+    adaptive = response_matrix(net, cols, depolarization=10e-3, t_on=0.2, pulse=0.5, window=1.0, dt=1e-3)
+    np.testing.assert_allclose(adaptive, batched, atol=2e-6)
 
 
 def test_shuffle_preserves_degrees_and_weights(cook):

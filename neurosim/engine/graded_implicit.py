@@ -159,3 +159,155 @@ def run_graded_bdf2(
             v[i] = x[i]
         started[0] = 1
     return n_steps
+
+
+@njit(**_NJIT)
+def _record(mon_t0, mon_var, mon_idx, mon_dt, mon_k, mon_buf, mon_count, t_a, t_b, t_c, va, vb, vc, sa, sb, sc, quad, t_stop):
+    """Record every monitor sample with time in (t_b, t_c] (and < t_stop) by quadratic
+    interpolation through (t_a, t_b, t_c) (linear through t_b, t_c when ``quad`` is False).
+    Consecutive columns on the same sample grid form a group whose interpolation weights
+    are computed once per sample time."""
+    n_cols = mon_var.shape[0]
+    m = 0
+    while m < n_cols:
+        end = m + 1
+        while end < n_cols and mon_dt[end] == mon_dt[m] and mon_k[end] == mon_k[m]:
+            end += 1
+        while True:
+            ts = mon_t0 + mon_k[m] * mon_dt[m]
+            if ts > t_c + 1e-12 or ts >= t_stop - 1e-12:
+                break
+            if quad:
+                la = (ts - t_b) * (ts - t_c) / ((t_a - t_b) * (t_a - t_c))
+                lb = (ts - t_a) * (ts - t_c) / ((t_b - t_a) * (t_b - t_c))
+                lc = (ts - t_a) * (ts - t_b) / ((t_c - t_a) * (t_c - t_b))
+            else:
+                lc = (ts - t_b) / (t_c - t_b) if t_c > t_b else 1.0
+                la = 0.0
+                lb = 1.0 - lc
+            for col in range(m, end):
+                j = mon_idx[col]
+                if mon_var[col] == 0:
+                    val = la * va[j] + lb * vb[j] + lc * vc[j]
+                else:
+                    val = la * sa[j] + lb * sb[j] + lc * sc[j]
+                mon_buf[col, mon_count[col]] = val
+                mon_count[col] += 1
+                mon_k[col] += 1
+        m = end
+
+
+@njit(**_NJIT)
+def run_graded_adaptive(
+    clock, t_stop, c, v, s, v_prev, s_prev,
+    seg_t, seg_tab, seg_idx, iext,
+    gap_i, gap_j, gap_g, g_gap_sum,
+    gs_indptr, gs_pre, gs_w, gs_erev,
+    mon_t0, mon_var, mon_idx, mon_dt, mon_k, mon_buf, mon_count,
+    atol_v, atol_s, h_max, h_min, max_iter, scratch, stats, tol_cg,
+):
+    """Variable-step BDF2 from ``clock[0]`` (s) to ``t_stop``.
+
+    ``clock`` = [t, h (next step), h_prev, started, segment]: the integrator's state, kept
+    between calls. Inputs are piecewise constant on the segments ``seg_t`` (breakpoints,
+    s): steps land on every breakpoint and restart there with backward Euler. With step
+    ratio w = h / h_prev the BDF2 step solves
+    ``C ((1+2w)/(1+w) V' - (1+w) V + w^2/(1+w) V_prev) / h = f(V')``.
+    The error estimate is the change from the linear-extrapolation predictor (a
+    conservative, second-difference measure; controller exponent 1/2): the step is accepted
+    when it is below ``atol_v`` (V) and the activation's predictor-corrector difference is
+    below ``atol_s``. The linear solves stop at ``tol_cg`` (V), well below ``atol_v``.
+    Returns the number of accepted steps, or -1 if a step fell below
+    ``h_min`` or the linear solve failed."""
+    n = v.shape[0]
+    s_pred, d, rhs, x, r, z, p, q, g_in, ge_in, phi0 = (scratch[0], scratch[1], scratch[2], scratch[3], scratch[4],
+                                                       scratch[5], scratch[6], scratch[7], scratch[8], scratch[9], scratch[10])
+    s_new = scratch[11]
+    t, h, h_prev = clock[0], clock[1], clock[2]
+    started = clock[3] != 0.0
+    seg = int(clock[4])
+    accepted = 0
+    one = 1.0
+    # samples due at the current time (the first one of a run)
+    _record(mon_t0, mon_var, mon_idx, mon_dt, mon_k, mon_buf, mon_count, t - 2.0, t - 1.0, t, v, v, v, s, s, s, False, t_stop)
+    while t < t_stop - 1e-12:
+        while seg + 1 < seg_t.shape[0] - 1 and seg_t[seg + 1] <= t + 1e-12:
+            seg += 1
+            started = False  # an input jumps here: restart with backward Euler
+        for i in range(n):
+            iext[i] = 0.0
+        for col in range(seg_tab.shape[1]):
+            iext[seg_idx[col]] += seg_tab[seg, col]
+        t_end_seg = min(seg_t[seg + 1], t_stop)
+        h = min(h, h_max)
+        if t + h > t_end_seg - 1e-12 or t + 1.05 * h > t_end_seg:
+            h = t_end_seg - t  # land on the breakpoint (no sliver step after it)
+        bdf2 = started
+        w = h / h_prev if bdf2 else 0.0
+        if bdf2 and w > 2.0:
+            h = 2.0 * h_prev
+            w = 2.0
+        # predicted activations and the synaptic conductance they give
+        for i in range(n):
+            phi0[i] = c[i, 4] / (one + np.exp(-c[i, 6] * (v[i] - c[i, 7])))
+            kk = phi0[i] + c[i, 5]
+            s_inf = phi0[i] / kk
+            s_pred[i] = s_inf + (s[i] - s_inf) * np.exp(-kk * h)
+        for i in range(gs_indptr.shape[0] - 1):
+            acc_g = 0.0
+            acc_ge = 0.0
+            for qq in range(gs_indptr[i], gs_indptr[i + 1]):
+                gq = gs_w[qq] * s_pred[gs_pre[qq]]
+                acc_g += gq
+                acc_ge += gq * gs_erev[qq]
+            g_in[i] = acc_g
+            ge_in[i] = acc_ge
+        if bdf2:
+            a0 = (1.0 + 2.0 * w) / (1.0 + w)
+            a1 = 1.0 + w
+            a2 = w * w / (1.0 + w)
+        else:
+            a0, a1, a2 = 1.0, 1.0, 0.0
+        for i in range(n):
+            cap = one / c[i, 1]
+            d[i] = a0 * cap / h + c[i, 2] + g_gap_sum[i] + g_in[i]
+            rhs[i] = cap * (a1 * v[i] - a2 * v_prev[i]) / h + c[i, 2] * c[i, 3] + ge_in[i] + iext[i]
+            x[i] = v[i] + w * (v[i] - v_prev[i]) if bdf2 else v[i]
+        its = pcg(d, gap_i, gap_j, gap_g, rhs, x, r, z, p, q, tol_cg, max_iter)
+        if its < 0:
+            return -1
+        stats[1] += its
+        stats[2] = max(stats[2], its)
+        # error estimates: voltage change from the predictor, activation predictor-corrector gap
+        err = 0.0
+        for i in range(n):
+            pred = v[i] + w * (v[i] - v_prev[i]) if bdf2 else v[i]
+            err = max(err, abs(x[i] - pred) / atol_v)
+        for i in range(n):
+            phi1 = c[i, 4] / (one + np.exp(-c[i, 6] * (x[i] - c[i, 7])))
+            ra = 0.5 * (phi0[i] + phi1)
+            kk = ra + c[i, 5]
+            s_inf = ra / kk
+            s_new[i] = s_inf + (s[i] - s_inf) * np.exp(-kk * h)
+            err = max(err, abs(s_new[i] - s_pred[i]) / atol_s)
+        if err > 1.0 and h > h_min:
+            stats[3] += 1  # rejected
+            h = max(h * max(0.2, 0.9 / np.sqrt(err)), h_min)
+            continue
+        if err > 1.0:
+            return -1
+        _record(mon_t0, mon_var, mon_idx, mon_dt, mon_k, mon_buf, mon_count, t - h_prev, t, t + h,
+                v_prev, v, x, s_prev, s, s_new, bdf2, t_stop)
+        for i in range(n):
+            v_prev[i] = v[i]
+            v[i] = x[i]
+            s_prev[i] = s[i]
+            s[i] = s_new[i]
+        t += h
+        h_prev = h
+        started = True
+        accepted += 1
+        stats[0] += 1
+        h = h * min(2.0, max(0.2, 0.9 / np.sqrt(max(err, 1e-12))))
+    clock[0], clock[1], clock[2], clock[3], clock[4] = t, h, h_prev, 1.0 if started else 0.0, seg
+    return accepted
