@@ -21,7 +21,21 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .kernels import graded_synaptic_input
+
 _NJIT = dict(cache=True, nogil=True, error_model="numpy")
+
+
+@njit(**_NJIT)
+def predict_activation(c, v, s, h, phi0, s_pred):
+    """Activation drive ``phi0 = a_r phi(V)`` at the start of a step and the activation
+    after an exponential step of ``h`` s with it frozen (the predictor). ``c`` holds one
+    coefficient row per neuron: dt, inv_c, g_leak, e_leak, a_r, a_d, beta, v_half."""
+    for i in range(v.shape[0]):
+        phi0[i] = c[i, 4] / (1.0 + np.exp(-c[i, 6] * (v[i] - c[i, 7])))
+        kk = phi0[i] + c[i, 5]
+        s_inf = phi0[i] / kk
+        s_pred[i] = s_inf + (s[i] - s_inf) * np.exp(-kk * h)
 
 
 @njit(**_NJIT)
@@ -108,24 +122,9 @@ def run_graded_bdf2(
                 iext[i] = bias[i]
             for col in range(tab.shape[1]):
                 iext[tab_idx[col]] += tab[k, col]
-        # predicted activations at the end of the step (exponential step with phi(V))
-        for i in range(n):
-            dt = c[i, 0]
-            phi0[i] = c[i, 4] / (one + np.exp(-c[i, 6] * (v[i] - c[i, 7])))
-            kk = phi0[i] + c[i, 5]
-            s_inf = phi0[i] / kk
-            s_new[i] = s_inf + (s[i] - s_inf) * np.exp(-kk * dt)
-        # synaptic conductance onto each neuron at the predicted activations (gs_indptr has
-        # one entry, and no rows, when the network has no graded projection)
-        for i in range(gs_indptr.shape[0] - 1):
-            acc_g = 0.0
-            acc_ge = 0.0
-            for qq in range(gs_indptr[i], gs_indptr[i + 1]):
-                gq = gs_w[qq] * s_new[gs_pre[qq]]
-                acc_g += gq
-                acc_ge += gq * gs_erev[qq]
-            g_in[i] = acc_g
-            ge_in[i] = acc_ge
+        # predicted activations at the end of the step, and the synaptic conductance they give
+        predict_activation(c, v, s, c[0, 0] if n else 0.0, phi0, s_new)
+        graded_synaptic_input(s_new, gs_indptr, gs_pre, gs_w, gs_erev, g_in, ge_in)
         # BDF2 needs a smooth past: start, and restart where an input current jumps, with
         # a backward-Euler step (otherwise the kink costs an O(dt) error)
         bdf2 = started[0] != 0 and restart[k] == 0
@@ -248,20 +247,8 @@ def run_graded_adaptive(
             h = 2.0 * h_prev
             w = 2.0
         # predicted activations and the synaptic conductance they give
-        for i in range(n):
-            phi0[i] = c[i, 4] / (one + np.exp(-c[i, 6] * (v[i] - c[i, 7])))
-            kk = phi0[i] + c[i, 5]
-            s_inf = phi0[i] / kk
-            s_pred[i] = s_inf + (s[i] - s_inf) * np.exp(-kk * h)
-        for i in range(gs_indptr.shape[0] - 1):
-            acc_g = 0.0
-            acc_ge = 0.0
-            for qq in range(gs_indptr[i], gs_indptr[i + 1]):
-                gq = gs_w[qq] * s_pred[gs_pre[qq]]
-                acc_g += gq
-                acc_ge += gq * gs_erev[qq]
-            g_in[i] = acc_g
-            ge_in[i] = acc_ge
+        predict_activation(c, v, s, h, phi0, s_pred)
+        graded_synaptic_input(s_pred, gs_indptr, gs_pre, gs_w, gs_erev, g_in, ge_in)
         if bdf2:
             a0 = (1.0 + 2.0 * w) / (1.0 + w)
             a1 = 1.0 + w

@@ -155,6 +155,22 @@ def graded_advance(c, v, s, g_tot, num, r_act, v_out, s_out):
 
 
 @njit(**_NJIT)
+def graded_synaptic_input(s, gs_indptr, gs_pre, gs_w, gs_erev, g_syn, g_syn_e):
+    """Graded synaptic conductance onto each neuron, ``g_syn = sum_j w_ij s_j``, and
+    ``g_syn_e = sum_j w_ij s_j E_j`` (CSR over the postsynaptic neuron; ``gs_indptr`` has a
+    single entry, and there are no rows, when the network has no graded projection)."""
+    for j in range(gs_indptr.shape[0] - 1):
+        acc_g = 0.0
+        acc_ge = 0.0
+        for q in range(gs_indptr[j], gs_indptr[j + 1]):
+            gq = gs_w[q] * s[gs_pre[q]]
+            acc_g += gq
+            acc_ge += gq * gs_erev[q]
+        g_syn[j] = acc_g
+        g_syn_e[j] = acc_ge
+
+
+@njit(**_NJIT)
 def couple(v, s, gap_i, gap_j, gap_g, gs_indptr, gs_pre, gs_w, gs_erev, gap_drive, g_syn, g_syn_e):
     """Coupling terms at state (v, s): ``gap_drive = sum_j g_ij V_j`` and the graded synaptic
     conductance ``g_syn = sum_j w_ij s_j`` and ``g_syn_e = sum_j w_ij s_j E_j``."""
@@ -165,15 +181,7 @@ def couple(v, s, gap_i, gap_j, gap_g, gs_indptr, gs_pre, gs_w, gs_erev, gap_driv
             b = gap_j[q]
             gap_drive[a] += gap_g[q] * v[b]
             gap_drive[b] += gap_g[q] * v[a]
-    for j in range(gs_indptr.shape[0] - 1):
-        acc_g = 0.0
-        acc_ge = 0.0
-        for q in range(gs_indptr[j], gs_indptr[j + 1]):
-            gq = gs_w[q] * s[gs_pre[q]]
-            acc_g += gq
-            acc_ge += gq * gs_erev[q]
-        g_syn[j] = acc_g
-        g_syn_e[j] = acc_ge
+    graded_synaptic_input(s, gs_indptr, gs_pre, gs_w, gs_erev, g_syn, g_syn_e)
 
 
 @njit(**_NJIT)
