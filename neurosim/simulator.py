@@ -383,7 +383,8 @@ class Simulator:
         if progress:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=round(t1 - t0, 6), unit="s", desc="simulating (adaptive)", leave=False)
+            # whole milliseconds of model time: float seconds would print as 0.8400000000000003
+            bar = tqdm(total=int(round((t1 - t0) * 1e3)), unit="ms", desc="simulating (adaptive, model time)", leave=False)
         wall = 0.0
         try:
             t = t0
@@ -393,7 +394,7 @@ class Simulator:
                 call(t_next)
                 wall += time.perf_counter() - a
                 if bar is not None:
-                    bar.update(round(t_next - t, 6))
+                    bar.update(int(round((t_next - t0) * 1e3)) - bar.n)
                 t = t_next
         finally:
             if bar is not None:
