@@ -13,7 +13,10 @@ $(PY):
 # Reinstall when the dependencies change.
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e ".[all]" > $(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
-	$(PY) -c "import neurosim, brian2, torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+	# norse's own dependencies are in [bench]; itself without torchvision (broken with torch 2.13.0)
+	$(PY) -m pip install -q --no-deps norse==1.1.0 >> $(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
+	$(PY) -c "import importlib.util as u; assert u.find_spec('torchvision') is None, 'torchvision must stay out of .venv'"
+	$(PY) -c "import neurosim, brian2, torch, tonic, snntorch, norse.torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -1,0 +1,81 @@
+"""Numba kernels of the CuBa-LIF recurrence over a whole sequence, forward and backward.
+
+Normalised units (membrane u = (v - v_rest) / (v_th - v_rest), threshold 1). Per step t and
+neuron (``x`` is the synaptic input current of the step)::
+
+    e_t = a_e e_{t-1} + x_t                    synaptic current
+    m_t = a_m u_{t-1} + k e_t                  (held at u_{t-1} while refractory)
+    s_t = H(m_t - 1)
+    u_t = m_t (1 - s_t) + u_reset s_t          hard reset
+
+the same update as ``neurosim.engine.kernels.lif_step``. The backward pass is exact BPTT
+through these equations with the surrogate derivative in place of H'.
+Time is the outer loop and neurons the inner one (contiguous, vectorised, parallel).
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+_OPTS = dict(cache=True, nogil=True, parallel=True, error_model="numpy")
+
+
+@njit(cache=True, inline="always")
+def _sg(x, kind, slope):
+    if kind == 0:
+        d = 1.0 + slope * abs(x)
+        return 1.0 / (d * d)
+    if kind == 1:
+        z = 1.5707963267948966 * slope * x
+        return 0.5 * slope / (1.0 + z * z)
+    return slope * max(0.0, 1.0 - slope * abs(x))
+
+
+@njit(**_OPTS)
+def lif_forward(x, e, u, r, a_e, a_m, k, u_reset, ref_steps, threshold_on, spikes, mem, held):
+    """x (T, M) inputs; e, u (M,) float and r (M,) int32 states (updated in place);
+    writes spikes (T, M), mem (T, M) pre-reset membrane and held (T, M) refractory flags.
+    ``threshold_on`` False turns the neuron into a leaky integrator (no spikes)."""
+    n_t, n_m = x.shape
+    for t in range(n_t):
+        for i in prange(n_m):
+            ei = a_e * e[i] + x[t, i]
+            ri = r[i]
+            ri = ri - (1 if ri > 0 else 0)
+            hold = ri > 0
+            m = u[i] if hold else a_m * u[i] + k * ei
+            s = threshold_on and m > 1.0
+            mem[t, i] = m
+            held[t, i] = hold
+            spikes[t, i] = 1.0 if s else 0.0
+            u[i] = u_reset if s else m
+            r[i] = ref_steps if s else ri
+            e[i] = ei
+
+
+@njit(**_OPTS)
+def lif_backward(grad_s, grad_m, mem, held, spikes, a_e, a_m, k, u_reset, kind, slope, detach_reset, threshold_on, grad_x):
+    """BPTT: ``grad_s`` dL/ds_t, ``grad_m`` dL/dm_t from direct use of the membrane
+    (readouts), both (T, M); writes dL/dx_t into ``grad_x`` (T, M). Time runs backwards in
+    the outer loop; the adjoints of u and e are carried per neuron."""
+    n_t, n_m = grad_s.shape
+    gu = np.zeros(n_m)  # dL/du_t from the future
+    ge = np.zeros(n_m)  # a_e dL/de_{t+1}
+    for t in range(n_t - 1, -1, -1):
+        for i in prange(n_m):
+            m = mem[t, i]
+            if threshold_on:
+                sg = _sg(m - 1.0, kind, slope)
+                s = spikes[t, i]
+                du_dm = (1.0 - s) + (0.0 if detach_reset else (u_reset - m) * sg)
+                gm = grad_s[t, i] * sg + gu[i] * du_dm + grad_m[t, i]
+            else:
+                gm = gu[i] + grad_m[t, i]
+            if held[t, i]:
+                gu[i] = gm
+                ge_t = ge[i]
+            else:
+                gu[i] = gm * a_m
+                ge_t = gm * k + ge[i]
+            grad_x[t, i] = ge_t
+            ge[i] = ge_t * a_e

@@ -1,0 +1,71 @@
+"""Thin stateful wrappers over ``neurosim.nn.functional`` (as Norse's modules wrap its
+functional API). Inputs are sequences (T, B, ...) or, with ``step``, one step (B, ...)."""
+from __future__ import annotations
+
+import torch
+
+from .. import models
+from .functional import LIFState, coefficients, initial_state, lif_sequence, lif_step
+
+__all__ = ["CubaLIF", "LIF", "LI"]
+
+
+class _Neurons(torch.nn.Module):
+    synaptic = True
+    threshold_on = True
+
+    def __init__(self, neuron=None, dt=1e-3, surrogate="superspike", slope=25.0, detach_reset=False):
+        super().__init__()
+        self.neuron = neuron if neuron is not None else models.CubaLIF(t_ref=0.0, v_reset=models.CubaLIF().v_rest)
+        if not isinstance(self.neuron, models.CubaLIF):
+            raise ValueError(f"neuron must be a neurosim.models.CubaLIF, got {type(self.neuron).__name__}")
+        self.dt = float(dt)
+        self.coef = coefficients(self.neuron, self.dt, self.synaptic)
+        from .surrogate import SURROGATES
+
+        if surrogate not in SURROGATES:
+            raise ValueError(f"unknown surrogate {surrogate!r}; choose one of {sorted(SURROGATES)}")
+        self.surrogate, self.slope, self.detach_reset = surrogate, float(slope), bool(detach_reset)
+
+    def extra_repr(self):
+        return f"dt={self.dt}, a_m={self.coef.a_m:.4f}, a_e={self.coef.a_e:.4f}, surrogate={self.surrogate}, slope={self.slope}"
+
+    def initial_state(self, like: torch.Tensor) -> LIFState:
+        return initial_state(like)
+
+    def forward(self, x: torch.Tensor, state: LIFState | None = None):
+        """``x`` (T, B, ...) input currents (normalised units). Returns (output (T, B, ...),
+        final state); the output is spikes, or the membrane for ``LI``."""
+        if state is None:
+            state = self.initial_state(x[0])
+        s, m, state = lif_sequence(x, state, self.coef, self.surrogate, self.slope, self.detach_reset, self.threshold_on)
+        return (s if self.threshold_on else m), state
+
+    def step(self, x: torch.Tensor, state: LIFState | None = None):
+        """One step: ``x`` (B, ...). Returns (output (B, ...), new state)."""
+        if state is None:
+            state = self.initial_state(x)
+        s, m, state = lif_step(x, state, self.coef, self.surrogate, self.slope, self.detach_reset, self.threshold_on)
+        return (s if self.threshold_on else m), state
+
+
+class CubaLIF(_Neurons):
+    """Current-based LIF neurons (``neurosim.models.CubaLIF``, exact per-step coefficients
+    from its ``discretize(dt)``): an input of 1 is a synaptic current step that would move
+    the membrane by (v_th - v_rest) through R if held. Uses the excitatory time constant
+    ``tau_syn_e``. Hard reset to v_reset, refractory period ``t_ref``; surrogate gradient
+    ``surrogate`` with ``slope``; ``detach_reset`` stops gradients through the reset."""
+
+
+class LIF(_Neurons):
+    """LIF neurons without a synaptic filter: the input current drives the membrane
+    directly (the ``k_ext`` coefficient of ``neurosim.models.CubaLIF``)."""
+
+    synaptic = False
+
+
+class LI(_Neurons):
+    """Leaky integrator readout: the CuBa-LIF dynamics without threshold; outputs the
+    membrane (T, B, ...) in normalised units."""
+
+    threshold_on = False
