@@ -31,51 +31,74 @@ def _sg(x, kind, slope):
     return slope * max(0.0, 1.0 - slope * abs(x))
 
 
+def _blocks(n_m):
+    """Contiguous neuron blocks, one per thread: each thread runs its block through all
+    time steps (one parallel region instead of a barrier per step; the inner loop over a
+    block stays contiguous and vectorises)."""
+    from numba import get_num_threads
+
+    n_b = max(1, min(get_num_threads(), n_m // 256 if n_m >= 256 else 1))
+    return np.linspace(0, n_m, n_b + 1).astype(np.int64)
+
+
 @njit(**_OPTS)
+def _forward_blocks(x, e, u, r, a_e, a_m, k, u_reset, ref_steps, threshold_on, spikes, mem, held, bounds):
+    n_t = x.shape[0]
+    for b in prange(bounds.shape[0] - 1):
+        lo, hi = bounds[b], bounds[b + 1]
+        for t in range(n_t):
+            for i in range(lo, hi):
+                ei = a_e * e[i] + x[t, i]
+                ri = r[i]
+                ri = ri - (1 if ri > 0 else 0)
+                hold = ri > 0
+                m = u[i] if hold else a_m * u[i] + k * ei
+                s = threshold_on and m > 1.0
+                mem[t, i] = m
+                held[t, i] = hold
+                spikes[t, i] = 1.0 if s else 0.0
+                u[i] = u_reset if s else m
+                r[i] = ref_steps if s else ri
+                e[i] = ei
+
+
 def lif_forward(x, e, u, r, a_e, a_m, k, u_reset, ref_steps, threshold_on, spikes, mem, held):
     """x (T, M) inputs; e, u (M,) float and r (M,) int32 states (updated in place);
     writes spikes (T, M), mem (T, M) pre-reset membrane and held (T, M) refractory flags.
     ``threshold_on`` False turns the neuron into a leaky integrator (no spikes)."""
-    n_t, n_m = x.shape
-    for t in range(n_t):
-        for i in prange(n_m):
-            ei = a_e * e[i] + x[t, i]
-            ri = r[i]
-            ri = ri - (1 if ri > 0 else 0)
-            hold = ri > 0
-            m = u[i] if hold else a_m * u[i] + k * ei
-            s = threshold_on and m > 1.0
-            mem[t, i] = m
-            held[t, i] = hold
-            spikes[t, i] = 1.0 if s else 0.0
-            u[i] = u_reset if s else m
-            r[i] = ref_steps if s else ri
-            e[i] = ei
+    _forward_blocks(x, e, u, r, a_e, a_m, k, u_reset, ref_steps, threshold_on, spikes, mem, held, _blocks(x.shape[1]))
 
 
 @njit(**_OPTS)
-def lif_backward(grad_s, grad_m, mem, held, spikes, a_e, a_m, k, u_reset, kind, slope, detach_reset, threshold_on, grad_x):
-    """BPTT: ``grad_s`` dL/ds_t, ``grad_m`` dL/dm_t from direct use of the membrane
-    (readouts), both (T, M); writes dL/dx_t into ``grad_x`` (T, M). Time runs backwards in
-    the outer loop; the adjoints of u and e are carried per neuron."""
+def _backward_blocks(grad_s, grad_m, mem, held, spikes, a_e, a_m, k, u_reset, kind, slope, detach_reset, threshold_on, grad_x, bounds):
     n_t, n_m = grad_s.shape
     gu = np.zeros(n_m)  # dL/du_t from the future
     ge = np.zeros(n_m)  # a_e dL/de_{t+1}
-    for t in range(n_t - 1, -1, -1):
-        for i in prange(n_m):
-            m = mem[t, i]
-            if threshold_on:
-                sg = _sg(m - 1.0, kind, slope)
-                s = spikes[t, i]
-                du_dm = (1.0 - s) + (0.0 if detach_reset else (u_reset - m) * sg)
-                gm = grad_s[t, i] * sg + gu[i] * du_dm + grad_m[t, i]
-            else:
-                gm = gu[i] + grad_m[t, i]
-            if held[t, i]:
-                gu[i] = gm
-                ge_t = ge[i]
-            else:
-                gu[i] = gm * a_m
-                ge_t = gm * k + ge[i]
-            grad_x[t, i] = ge_t
-            ge[i] = ge_t * a_e
+    for b in prange(bounds.shape[0] - 1):
+        lo, hi = bounds[b], bounds[b + 1]
+        for t in range(n_t - 1, -1, -1):
+            for i in range(lo, hi):
+                m = mem[t, i]
+                if threshold_on:
+                    sg = _sg(m - 1.0, kind, slope)
+                    s = spikes[t, i]
+                    du_dm = (1.0 - s) + (0.0 if detach_reset else (u_reset - m) * sg)
+                    gm = grad_s[t, i] * sg + gu[i] * du_dm + grad_m[t, i]
+                else:
+                    gm = gu[i] + grad_m[t, i]
+                if held[t, i]:
+                    gu[i] = gm
+                    ge_t = ge[i]
+                else:
+                    gu[i] = gm * a_m
+                    ge_t = gm * k + ge[i]
+                grad_x[t, i] = ge_t
+                ge[i] = ge_t * a_e
+
+
+def lif_backward(grad_s, grad_m, mem, held, spikes, a_e, a_m, k, u_reset, kind, slope, detach_reset, threshold_on, grad_x):
+    """BPTT: ``grad_s`` dL/ds_t, ``grad_m`` dL/dm_t from direct use of the membrane
+    (readouts), both (T, M); writes dL/dx_t into ``grad_x`` (T, M). Time runs backwards;
+    the adjoints of u and e are carried per neuron."""
+    _backward_blocks(grad_s, grad_m, mem, held, spikes, a_e, a_m, k, u_reset, kind, slope, detach_reset, threshold_on, grad_x,
+                     _blocks(grad_s.shape[1]))
