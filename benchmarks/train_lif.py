@@ -6,7 +6,8 @@ Each peer runs as its documentation shows: snnTorch and Norse's cell step throug
 calling the Linear layer each step; Norse's ``LIF`` module and neurosim take the Linear
 output for the whole sequence at once (one matrix product) and run the recurrence over it.
 neurosim uses ``neurosim.nn.LIF`` (no synaptic filter, like the peers' neurons), with the
-same decay. Medians of ``--repeats`` timed runs after ``--warmup`` runs.
+same decay. Implementations alternate within each round (drift on a noisy machine hits
+all alike); medians of ``--repeats`` timed rounds after ``--warmup`` rounds.
 
     python benchmarks/train_lif.py [--sizes 512 2048 8192] [--repeats 5]
 """
@@ -104,29 +105,36 @@ def norse_sequence_model(n):
     return fc, fwd
 
 
-def time_model(build, n, warmup, repeats):
-    fc, fwd = build(n)
+def run_once(fc, fwd, x):
+    fc.zero_grad(set_to_none=True)
+    t0 = time.perf_counter()
+    out = fwd(x)
+    loss = out.sum() + 1e-3 * (out * torch.linspace(0, 1, out.shape[-1])).sum()
+    t1 = time.perf_counter()
+    loss.backward()
+    t2 = time.perf_counter()
+    assert fc.weight.grad is not None and torch.isfinite(fc.weight.grad).all()
+    return t1 - t0, t2 - t1, float(out.detach().mean())
+
+
+def time_models(peers, n, warmup, repeats):
+    """Interleaved rounds (every implementation once per round), so that slow drifts of a
+    noisy machine hit all of them alike; medians over the timed rounds."""
     x = make_input(n)
-    f_times, b_times = [], []
+    built = {name: build(n) for name, build in peers}
+    times = {name: [] for name in built}
     for k in range(warmup + repeats):
-        fc.zero_grad(set_to_none=True)
-        t0 = time.perf_counter()
-        out = fwd(x)
-        loss = out.sum() + 1e-3 * (out * torch.linspace(0, 1, out.shape[-1])).sum()
-        t1 = time.perf_counter()
-        loss.backward()
-        t2 = time.perf_counter()
-        assert fc.weight.grad is not None and torch.isfinite(fc.weight.grad).all()
-        if k >= warmup:
-            f_times.append(t1 - t0)
-            b_times.append(t2 - t1)
-    return statistics.median(f_times), statistics.median(b_times), float(out.detach().mean())
+        for name, (fc, fwd) in built.items():
+            f, b, rate = run_once(fc, fwd, x)
+            if k >= warmup:
+                times[name].append((f, b, rate))
+    return {name: (statistics.median(t[0] for t in ts), statistics.median(t[1] for t in ts), ts[-1][2]) for name, ts in times.items()}
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", type=int, nargs="+", default=[512, 2048, 8192])
-    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args(argv)
@@ -136,7 +144,7 @@ def main(argv=None):
              ("Norse LIF (sequence)", norse_sequence_model)]
     print(f"Linear(n, n) + LIF, batch {B}, T = {T}, float32, {a.threads} threads; medians of {a.repeats} after {a.warmup} warm-up runs")
     for n in a.sizes:
-        rows = {name: time_model(build, n, a.warmup, a.repeats) for name, build in peers}
+        rows = time_models(peers, n, a.warmup, a.repeats)
         ours = sum(rows["neurosim LIF"][:2])
         print(f"\n## n = {n}")
         print("| implementation | forward (s) | backward (s) | forward + backward (s) | neurosim speed-up | mean spike rate |")

@@ -160,6 +160,24 @@ def _cmd_atlas(a) -> int:
     return 0
 
 
+def _cmd_train(a) -> int:
+    import torch
+
+    from circuits.nmnist import train_nmnist
+
+    torch.set_num_threads(a.threads)
+    root = Path(a.data)
+    if not (root / "train1K.txt").is_file():
+        print(f"error: --data {root}: no train1K.txt there (the N-MNIST subset: root/train1K.txt, root/train/<id>.bs2)", file=sys.stderr)
+        return 2
+    history = train_nmnist(root, a.out, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, time_bins=a.time_bins, seed=a.seed,
+                           resume=a.resume, progress=not a.no_progress, limit=a.limit)
+    best = max(h["test_accuracy"] for h in history)
+    print(f"final held-out accuracy {history[-1]['test_accuracy']:.3f} (best {best:.3f}); "
+          f"wrote {a.out}/metrics.json, {a.out}/checkpoint.pt, {a.out}/model_state.pt, {a.out}/confusion.png, {a.out}/accuracy.png")
+    return 0
+
+
 def _cmd_bench(a) -> int:
     script = Path(__file__).resolve().parents[1] / "benchmarks" / f"{a.name}.py"
     if not script.is_file():
@@ -212,8 +230,24 @@ def main(argv=None) -> int:
     at.add_argument("--no-progress", action="store_true")
     at.set_defaults(func=_cmd_atlas)
 
+    t = sub.add_parser("train", help="train a spiking classifier on event data (N-MNIST subset)")
+    t.add_argument("task", choices=["nmnist"])
+    t.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "nmnist_small"),
+                   help="N-MNIST subset folder (default ../shared/data/nmnist_small)")
+    t.add_argument("--epochs", type=int, default=30)
+    t.add_argument("--batch-size", type=int, default=25)
+    t.add_argument("--lr", type=float, default=2e-3)
+    t.add_argument("--time-bins", type=int, default=20, help="frames per ~300 ms sample (the layers' dt is the bin width)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--threads", type=int, default=2)
+    t.add_argument("--limit", type=int, default=None, help="use only this many training samples (quick checks)")
+    t.add_argument("--out", default="runs/nmnist")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    t.add_argument("--no-progress", action="store_true")
+    t.set_defaults(func=_cmd_train)
+
     b = sub.add_parser("bench", help="run a benchmark against its peer (benchmarks/<name>.py)")
-    b.add_argument("name", choices=["cuba", "scale", "worm"])
+    b.add_argument("name", choices=["cuba", "scale", "worm", "train_lif"])
     b.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the benchmark (see its --help)")
     b.set_defaults(func=_cmd_bench)
 

@@ -84,8 +84,10 @@ class _LIFSequence(torch.autograd.Function):
         held = torch.empty((t_len, xn.shape[1]), dtype=torch.bool)
         kernels.lif_forward(xn, e, u, r, co.a_e, co.a_m, co.k, co.u_reset, co.ref_steps, threshold_on,
                             spikes.numpy(), mem.numpy(), held.numpy())
+        ctx.set_materialize_grads(False)  # an unused output (often the membrane) gets no zero tensor
         ctx.save_for_backward(mem, held, spikes)
         ctx.co, ctx.kind, ctx.slope, ctx.detach_reset, ctx.threshold_on = co, SURROGATES[surrogate], slope, detach_reset, threshold_on
+        ctx.in_shape = x.shape
         state = tuple(torch.from_numpy(a).reshape(shape) for a in (e, u, r))
         for s in state:
             ctx.mark_non_differentiable(s)
@@ -95,13 +97,15 @@ class _LIFSequence(torch.autograd.Function):
     def backward(ctx, grad_s, grad_m, *_):
         mem, held, spikes = ctx.saved_tensors
         t_len = mem.shape[0]
-        gs = (grad_s if grad_s is not None else torch.zeros_like(mem)).contiguous().reshape(t_len, -1).to(mem.dtype)
-        gm = (grad_m if grad_m is not None else torch.zeros_like(mem)).contiguous().reshape(t_len, -1).to(mem.dtype)
+
+        def flat(g):  # no copy when the gradient is already a dense tensor of the right type
+            return mem.new_zeros(mem.shape) if g is None else g.to(mem.dtype).contiguous().reshape(t_len, -1)
+        gs, gm = flat(grad_s), flat(grad_m)
         grad_x = torch.empty_like(mem)
         co = ctx.co
         kernels.lif_backward(gs.numpy(), gm.numpy(), mem.numpy(), held.numpy(), spikes.numpy(), co.a_e, co.a_m, co.k,
                              co.u_reset, ctx.kind, ctx.slope, ctx.detach_reset, ctx.threshold_on, grad_x.numpy())
-        return grad_x.reshape(grad_s.shape if grad_s is not None else grad_m.shape), None, None, None, None, None, None, None, None
+        return grad_x.reshape(ctx.in_shape), None, None, None, None, None, None, None, None
 
 
 def lif_sequence(x: torch.Tensor, state: LIFState, co: LIFCoefficients, surrogate="superspike", slope=25.0,

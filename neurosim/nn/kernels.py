@@ -22,13 +22,14 @@ _OPTS = dict(cache=True, nogil=True, parallel=True, error_model="numpy")
 
 @njit(cache=True, inline="always")
 def _sg(x, kind, slope):
+    one = x.dtype.type(1.0) if hasattr(x, "dtype") else 1.0
     if kind == 0:
-        d = 1.0 + slope * abs(x)
-        return 1.0 / (d * d)
+        d = one + slope * abs(x)
+        return one / (d * d)
     if kind == 1:
         z = 1.5707963267948966 * slope * x
-        return 0.5 * slope / (1.0 + z * z)
-    return slope * max(0.0, 1.0 - slope * abs(x))
+        return 0.5 * slope / (one + z * z)
+    return slope * max(0.0 * x, one - slope * abs(x))
 
 
 def _blocks(n_m):
@@ -42,21 +43,24 @@ def _blocks(n_m):
 
 
 @njit(**_OPTS)
-def _forward_blocks(x, e, u, r, a_e, a_m, k, u_reset, ref_steps, threshold_on, spikes, mem, held, bounds):
+def _forward_blocks(x, e, u, r, a_e, a_m, k, u_reset, ref_steps, thr, spikes, mem, held, bounds):
     n_t = x.shape[0]
+    one = x.dtype.type(1.0)
+    zero = x.dtype.type(0.0)
     for b in prange(bounds.shape[0] - 1):
         lo, hi = bounds[b], bounds[b + 1]
         for t in range(n_t):
+            # branch-free body: it vectorises
             for i in range(lo, hi):
                 ei = a_e * e[i] + x[t, i]
                 ri = r[i]
-                ri = ri - (1 if ri > 0 else 0)
+                ri = ri - np.int32(ri > 0)
                 hold = ri > 0
                 m = u[i] if hold else a_m * u[i] + k * ei
-                s = threshold_on and m > 1.0
+                s = m > thr
                 mem[t, i] = m
                 held[t, i] = hold
-                spikes[t, i] = 1.0 if s else 0.0
+                spikes[t, i] = one if s else zero
                 u[i] = u_reset if s else m
                 r[i] = ref_steps if s else ri
                 e[i] = ei
@@ -66,14 +70,17 @@ def lif_forward(x, e, u, r, a_e, a_m, k, u_reset, ref_steps, threshold_on, spike
     """x (T, M) inputs; e, u (M,) float and r (M,) int32 states (updated in place);
     writes spikes (T, M), mem (T, M) pre-reset membrane and held (T, M) refractory flags.
     ``threshold_on`` False turns the neuron into a leaky integrator (no spikes)."""
-    _forward_blocks(x, e, u, r, a_e, a_m, k, u_reset, ref_steps, threshold_on, spikes, mem, held, _blocks(x.shape[1]))
+    f = x.dtype.type  # coefficients in the data's precision: no mixed-type arithmetic
+    thr = f(1.0) if threshold_on else f(np.inf)
+    _forward_blocks(x, e, u, r, f(a_e), f(a_m), f(k), f(u_reset), np.int32(ref_steps), thr, spikes, mem, held,
+                    _blocks(x.shape[1]))
 
 
 @njit(**_OPTS)
 def _backward_blocks(grad_s, grad_m, mem, held, spikes, a_e, a_m, k, u_reset, kind, slope, detach_reset, threshold_on, grad_x, bounds):
     n_t, n_m = grad_s.shape
-    gu = np.zeros(n_m)  # dL/du_t from the future
-    ge = np.zeros(n_m)  # a_e dL/de_{t+1}
+    gu = np.zeros(n_m, mem.dtype)  # dL/du_t from the future
+    ge = np.zeros(n_m, mem.dtype)  # a_e dL/de_{t+1}
     for b in prange(bounds.shape[0] - 1):
         lo, hi = bounds[b], bounds[b + 1]
         for t in range(n_t - 1, -1, -1):
@@ -100,5 +107,6 @@ def lif_backward(grad_s, grad_m, mem, held, spikes, a_e, a_m, k, u_reset, kind, 
     """BPTT: ``grad_s`` dL/ds_t, ``grad_m`` dL/dm_t from direct use of the membrane
     (readouts), both (T, M); writes dL/dx_t into ``grad_x`` (T, M). Time runs backwards;
     the adjoints of u and e are carried per neuron."""
-    _backward_blocks(grad_s, grad_m, mem, held, spikes, a_e, a_m, k, u_reset, kind, slope, detach_reset, threshold_on, grad_x,
-                     _blocks(grad_s.shape[1]))
+    f = mem.dtype.type
+    _backward_blocks(grad_s, grad_m, mem, held, spikes, f(a_e), f(a_m), f(k), f(u_reset), kind, f(slope), detach_reset,
+                     threshold_on, grad_x, _blocks(grad_s.shape[1]))

@@ -1,0 +1,183 @@
+"""A small training loop for spiking classifiers: seeded, resumable, with progress bars,
+per-epoch metrics as JSON, atomic checkpoints and a confusion-matrix figure.
+
+Checkpoints hold only tensors and plain values and are read with
+``torch.load(weights_only=True)``: no arbitrary objects are unpickled.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import random
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+__all__ = ["TrainConfig", "fit", "evaluate", "seed_everything", "save_checkpoint", "load_checkpoint", "plot_confusion", "plot_history"]
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 20
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    seed: int = 0
+    out_dir: str = "runs/train"
+    resume: bool = False
+    progress: bool = True
+    class_names: list = field(default_factory=list)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def _atomic(path: Path, write) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def save_checkpoint(path, model, optimizer, epoch: int, history: list, generator: torch.Generator) -> None:
+    """Write model, optimizer, epoch, metric history and the data-order generator state,
+    atomically (temporary file, then rename)."""
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": int(epoch),
+             "history": json.dumps(history), "generator": generator.get_state(), "torch_rng": torch.get_rng_state()}
+    _atomic(Path(path), lambda p: torch.save(state, p))
+
+
+def load_checkpoint(path, model, optimizer, generator: torch.Generator) -> tuple[int, list]:
+    """Restore a checkpoint written by ``save_checkpoint``; returns (epochs done, history).
+    Raises ``ValueError`` for unreadable or foreign files."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"])
+        torch.set_rng_state(state["torch_rng"])
+        return int(state["epoch"]), json.loads(state["history"])
+    except (OSError, RuntimeError, KeyError, EOFError, ValueError, pickle.UnpicklingError) as exc:
+        raise ValueError(f"{os.fspath(path)!r} is not a usable checkpoint for this model: {exc}") from exc
+
+
+@torch.no_grad()
+def evaluate(model, loader, n_classes: int):
+    """Accuracy and confusion matrix [true, predicted] of ``model`` (logits (B, n_classes))."""
+    model.eval()
+    conf = np.zeros((n_classes, n_classes), np.int64)
+    for x, y in loader:
+        pred = model(x).argmax(1)
+        np.add.at(conf, (y.numpy(), pred.numpy()), 1)
+    model.train()
+    return float(np.trace(conf) / max(conf.sum(), 1)), conf
+
+
+def plot_confusion(conf: np.ndarray, path, class_names, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 5.2))
+    im = ax.imshow(conf, cmap="Blues")
+    for i in range(conf.shape[0]):
+        for j in range(conf.shape[1]):
+            ax.text(j, i, str(conf[i, j]), ha="center", va="center", fontsize=8,
+                    color="white" if conf[i, j] > conf.max() / 2 else "black")
+    ax.set_xticks(range(len(class_names)), class_names)
+    ax.set_yticks(range(len(class_names)), class_names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(im, ax=ax, label="samples")
+    fig.tight_layout()
+    _atomic(Path(path), lambda p: fig.savefig(p, dpi=120, format="png"))
+    plt.close(fig)
+
+
+def plot_history(history, path, title: str) -> None:
+    """Training and held-out accuracy (and training loss) per epoch."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    ep = [h["epoch"] for h in history]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(ep, [h["train_accuracy"] for h in history], "o-", ms=3, label="training accuracy")
+    ax.plot(ep, [h["test_accuracy"] for h in history], "s-", ms=3, label="held-out accuracy")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("accuracy")
+    ax.set_ylim(0, 1)
+    ax.grid(alpha=0.3)
+    ax2 = ax.twinx()
+    ax2.plot(ep, [h["train_loss"] for h in history], color="0.5", lw=1, label="training loss")
+    ax2.set_ylabel("training loss (cross-entropy)")
+    lines = ax.get_legend_handles_labels()
+    lines2 = ax2.get_legend_handles_labels()
+    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], loc="center right", fontsize=8)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    _atomic(Path(path), lambda p: fig.savefig(p, dpi=120, format="png"))
+    plt.close(fig)
+
+
+def fit(model, loss_fn, make_train_loader, test_loader, cfg: TrainConfig, n_classes: int):
+    """Train ``model`` for ``cfg.epochs`` (Adam, cosine learning-rate decay), evaluating on
+    ``test_loader`` after every epoch. ``make_train_loader(generator)`` builds the shuffled
+    training loader from a seeded generator (saved in checkpoints so a resumed run sees the
+    same data order). Writes ``metrics.json`` (one entry per epoch), ``checkpoint.pt``
+    (every epoch, atomically), ``confusion.png`` and ``accuracy.png`` to ``cfg.out_dir``; with ``cfg.resume``
+    continues from ``checkpoint.pt``. Returns the metric history."""
+    out = Path(cfg.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    gen = seed_everything(cfg.seed)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.epochs, 1))
+    start, history = 0, []
+    ckpt = out / "checkpoint.pt"
+    if cfg.resume:
+        if not ckpt.is_file():
+            raise FileNotFoundError(f"--resume: no checkpoint at {ckpt}")
+        start, history = load_checkpoint(ckpt, model, opt, gen)
+        for _ in range(start):
+            sched.step()
+        print(f"resumed from {ckpt} after epoch {start}")
+    from tqdm.auto import tqdm
+
+    for epoch in range(start, cfg.epochs):
+        t0 = time.perf_counter()
+        loader = make_train_loader(gen)
+        total, correct, loss_sum = 0, 0, 0.0
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, disable=not cfg.progress)
+        for x, y in bar:
+            logits = model(x)
+            loss = loss_fn(logits, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += y.numel()
+            correct += int((logits.argmax(1) == y).sum())
+            loss_sum += float(loss) * y.numel()
+            bar.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{correct / total:.3f}")
+        sched.step()
+        test_acc, conf = evaluate(model, test_loader, n_classes)
+        history.append({"epoch": epoch + 1, "train_loss": loss_sum / total, "train_accuracy": correct / total,
+                        "test_accuracy": test_acc, "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0})
+        _atomic(out / "metrics.json", lambda p: p.write_text(json.dumps(history, indent=1)))
+        save_checkpoint(ckpt, model, opt, epoch + 1, history, gen)
+        print(f"epoch {epoch + 1}: train loss {loss_sum / total:.3f}, train acc {correct / total:.3f}, "
+              f"held-out acc {test_acc:.3f} ({history[-1]['seconds']:.0f} s)", flush=True)
+    test_acc, conf = evaluate(model, test_loader, n_classes)
+    names = cfg.class_names or [str(k) for k in range(n_classes)]
+    plot_confusion(conf, out / "confusion.png", names, f"held-out accuracy {test_acc:.3f} ({conf.sum()} samples)")
+    if history:
+        plot_history(history, out / "accuracy.png", f"training curve ({len(history)} epochs)")
+    return history
