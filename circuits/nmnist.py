@@ -89,7 +89,7 @@ class _Loader:
 
 
 def train_nmnist(root, out_dir="runs/nmnist", epochs=30, batch_size=25, lr=2e-3, time_bins=20, seed=0, resume=False,
-                 progress=True, test_fraction=0.2, max_shift=2, channels=(16, 32), limit=None):
+                 progress=True, test_fraction=0.2, max_shift=2, channels=(16, 32), limit=None, stop_after=None):
     """Train on a stratified (1 - test_fraction) of the subset and report accuracy on the
     held-out rest after every epoch (see ``neurosim.training.fit`` for the outputs).
     ``limit`` uses only that many samples (for quick checks). Returns the history."""
@@ -100,7 +100,7 @@ def train_nmnist(root, out_dir="runs/nmnist", epochs=30, batch_size=25, lr=2e-3,
         train_idx, test_idx = train_idx[:limit], test_idx[: max(10, limit // 4)]
     torch.manual_seed(seed)
     model = NMNISTNet(SAMPLE_DURATION / time_bins, channels)
-    cfg = TrainConfig(epochs=epochs, lr=lr, seed=seed, out_dir=out_dir, resume=resume, progress=progress,
+    cfg = TrainConfig(epochs=epochs, lr=lr, seed=seed, out_dir=out_dir, resume=resume, progress=progress, stop_after=stop_after,
                       class_names=[str(k) for k in range(10)])
     make_train = lambda g: _Loader(frames, labels, train_idx, batch_size, g, max_shift)  # noqa: E731
     test_loader = _Loader(frames, labels, test_idx, 100)

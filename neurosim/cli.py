@@ -171,7 +171,7 @@ def _cmd_train(a) -> int:
         print(f"error: --data {root}: no train1K.txt there (the N-MNIST subset: root/train1K.txt, root/train/<id>.bs2)", file=sys.stderr)
         return 2
     history = train_nmnist(root, a.out, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, time_bins=a.time_bins, seed=a.seed,
-                           resume=a.resume, progress=not a.no_progress, limit=a.limit)
+                           resume=a.resume, progress=not a.no_progress, limit=a.limit, stop_after=a.stop_after)
     best = max(h["test_accuracy"] for h in history)
     print(f"final held-out accuracy {history[-1]['test_accuracy']:.3f} (best {best:.3f}); "
           f"wrote {a.out}/metrics.json, {a.out}/checkpoint.pt, {a.out}/model_state.pt, {a.out}/confusion.png, {a.out}/accuracy.png")
@@ -243,6 +243,7 @@ def main(argv=None) -> int:
     t.add_argument("--limit", type=int, default=None, help="use only this many training samples (quick checks)")
     t.add_argument("--out", default="runs/nmnist")
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    t.add_argument("--stop-after", type=int, default=None, help="stop after this epoch (resume later with --resume)")
     t.add_argument("--no-progress", action="store_true")
     t.set_defaults(func=_cmd_train)
 

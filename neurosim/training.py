@@ -29,6 +29,7 @@ class TrainConfig:
     out_dir: str = "runs/train"
     resume: bool = False
     progress: bool = True
+    stop_after: int | None = None  # stop after this epoch (as an interruption would); resume later
     class_names: list = field(default_factory=list)
 
 
@@ -45,15 +46,16 @@ def _atomic(path: Path, write) -> None:
     os.replace(tmp, path)
 
 
-def save_checkpoint(path, model, optimizer, epoch: int, history: list, generator: torch.Generator) -> None:
-    """Write model, optimizer, epoch, metric history and the data-order generator state,
-    atomically (temporary file, then rename)."""
+def save_checkpoint(path, model, optimizer, epoch: int, history: list, generator: torch.Generator, scheduler=None) -> None:
+    """Write model, optimizer, learning-rate scheduler, epoch, metric history and the
+    data-order generator state, atomically (temporary file, then rename)."""
     state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": int(epoch),
+             "scheduler": scheduler.state_dict() if scheduler is not None else {},
              "history": json.dumps(history), "generator": generator.get_state(), "torch_rng": torch.get_rng_state()}
     _atomic(Path(path), lambda p: torch.save(state, p))
 
 
-def load_checkpoint(path, model, optimizer, generator: torch.Generator) -> tuple[int, list]:
+def load_checkpoint(path, model, optimizer, generator: torch.Generator, scheduler=None) -> tuple[int, list]:
     """Restore a checkpoint written by ``save_checkpoint``; returns (epochs done, history).
     Raises ``ValueError`` for unreadable or foreign files."""
     try:
@@ -61,6 +63,9 @@ def load_checkpoint(path, model, optimizer, generator: torch.Generator) -> tuple
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])
+        if scheduler is not None:
+            # restore, never re-step: the optimizer already carries the decayed rate
+            scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
         return int(state["epoch"]), json.loads(state["history"])
     except (OSError, RuntimeError, KeyError, EOFError, ValueError, pickle.UnpicklingError) as exc:
@@ -146,13 +151,12 @@ def fit(model, loss_fn, make_train_loader, test_loader, cfg: TrainConfig, n_clas
     if cfg.resume:
         if not ckpt.is_file():
             raise FileNotFoundError(f"--resume: no checkpoint at {ckpt}")
-        start, history = load_checkpoint(ckpt, model, opt, gen)
-        for _ in range(start):
-            sched.step()
+        start, history = load_checkpoint(ckpt, model, opt, gen, sched)
         print(f"resumed from {ckpt} after epoch {start}")
     from tqdm.auto import tqdm
 
-    for epoch in range(start, cfg.epochs):
+    last = cfg.epochs if cfg.stop_after is None else min(cfg.epochs, cfg.stop_after)
+    for epoch in range(start, last):
         t0 = time.perf_counter()
         loader = make_train_loader(gen)
         total, correct, loss_sum = 0, 0, 0.0
@@ -165,14 +169,14 @@ def fit(model, loss_fn, make_train_loader, test_loader, cfg: TrainConfig, n_clas
             opt.step()
             total += y.numel()
             correct += int((logits.argmax(1) == y).sum())
-            loss_sum += float(loss) * y.numel()
+            loss_sum += loss.item() * y.numel()
             bar.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{correct / total:.3f}")
         sched.step()
         test_acc, conf = evaluate(model, test_loader, n_classes)
         history.append({"epoch": epoch + 1, "train_loss": loss_sum / total, "train_accuracy": correct / total,
                         "test_accuracy": test_acc, "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0})
         _atomic(out / "metrics.json", lambda p: p.write_text(json.dumps(history, indent=1)))
-        save_checkpoint(ckpt, model, opt, epoch + 1, history, gen)
+        save_checkpoint(ckpt, model, opt, epoch + 1, history, gen, sched)
         print(f"epoch {epoch + 1}: train loss {loss_sum / total:.3f}, train acc {correct / total:.3f}, "
               f"held-out acc {test_acc:.3f} ({history[-1]['seconds']:.0f} s)", flush=True)
     test_acc, conf = evaluate(model, test_loader, n_classes)
