@@ -61,20 +61,25 @@ def neurosim_model(n):
     return fc, fwd
 
 
+def stepped(fc, cell, initial_state):
+    """The documented step-by-step use: ``out_t, state = cell(fc(x_t), state)``."""
+
+    def fwd(x):
+        state = initial_state()
+        out = []
+        for t in range(T):
+            z, state = cell(fc(x[t]), state)
+            out.append(z)
+        return torch.stack(out)
+    return fwd
+
+
 def snntorch_model(n):
     import snntorch as snt
 
     fc = make_linear(n, 1.0)
     lif = snt.Leaky(beta=BETA)
-
-    def fwd(x):
-        mem = lif.init_leaky()
-        out = []
-        for t in range(T):
-            spk, mem = lif(fc(x[t]), mem)
-            out.append(spk)
-        return torch.stack(out)
-    return fc, fwd
+    return fc, stepped(fc, lif, lif.init_leaky)
 
 
 def norse_cell_model(n):
@@ -82,15 +87,7 @@ def norse_cell_model(n):
 
     fc = make_linear(n, 1 / (1 - BETA))
     cell = LIFBoxCell(LIFBoxParameters(tau_mem_inv=torch.tensor(1 / NEURON.tau_mem)), dt=DT)
-
-    def fwd(x):
-        state = None
-        out = []
-        for t in range(T):
-            z, state = cell(fc(x[t]), state)
-            out.append(z)
-        return torch.stack(out)
-    return fc, fwd
+    return fc, stepped(fc, cell, lambda: None)
 
 
 def norse_sequence_model(n):
