@@ -122,3 +122,11 @@ def test_moving_image_movie_moves_at_the_given_velocity():
 def test_bad_simulator_parameters(kwargs):
     with pytest.raises(ValueError):
         EventCameraSimulator(**kwargs)
+
+
+def test_dataset_works_with_a_dataloader(shared_data):
+    import torch
+
+    ds = NMNISTSmall(shared_data / "nmnist_small", np.arange(8), transform=T.ToFrame(sensor_size=NMNIST_SENSOR, n_time_bins=5))
+    x, y = next(iter(torch.utils.data.DataLoader(ds, batch_size=4, shuffle=False)))
+    assert x.shape == (4, 5, 2, 34, 34) and y.tolist() == ds.labels[:4].tolist()
