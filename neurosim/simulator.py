@@ -170,7 +170,7 @@ class Simulator:
         rec_count = np.zeros(1, np.int64)
         got_steps, got_ids = [], []
 
-        cols = []  # (monitor k, variable, global index)
+        cols = []  # per recorded column: (Traces, variable, column in it, every, global neuron index)
         traces = {}
         for k, m in enumerate(st_mons):
             pop = self.network.population(m.population)
