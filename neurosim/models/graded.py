@@ -38,6 +38,10 @@ class GradedNeuron(NeuronModel):
     the start of the step; the corrector repeats it from the start state with the rates
     averaged between the start and the predicted state, which makes the scheme second order
     (exact for constant rates), keeps ``s`` in [0, 1] and the leak unconditionally stable.
+    That is the explicit engine, used for mixed spiking/graded networks. Networks of graded
+    neurons only default to the implicit BDF2 solver
+    (``neurosim.engine.graded_implicit``, optionally adaptive), because strong gap-junction
+    coupling makes them stiff.
 
     Raises ``ValueError`` (naming the field) for non-finite values or non-positive
     ``c_mem``, ``g_leak``, ``a_r``, ``a_d``, ``beta``.
