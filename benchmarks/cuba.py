@@ -149,11 +149,9 @@ def main(argv=None):
             print(f"cold neurosim {dt} (new process, empty JIT cache, 1 s): total {c['total']:.2f} s "
                   f"(JIT {c['compile_time']:.2f} s, loop {c['loop_time']:.3f} s)")
     if a.json:
-        os.makedirs(os.path.dirname(os.path.abspath(a.json)), exist_ok=True)
-        tmp = a.json + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(results, f, indent=1)
-        os.replace(tmp, a.json)
+        from neurosim.atomic import atomic_write_json
+
+        atomic_write_json(a.json, results)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ W_I = -20 * 4.5 / 10 * 1e-3  # V
 
 
 def cuba_model() -> CubaLIF:
+    """The CUBA neuron (``CUBA_PARAMS``)."""
     return CubaLIF(**CUBA_PARAMS)
 
 

@@ -17,6 +17,9 @@ import time
 
 
 def run_brian2_cuba(n=4000, p=None, n_inputs=80, duration=1.0, mode="runtime", seed=0, build_dir=None) -> dict:
+    """Run Brian2's CUBA example with ``n`` neurons (connection probability ``p``, or
+    ``n_inputs`` / n) for ``duration`` s in ``mode`` (runtime = Cython, standalone = C++,
+    numpy); returns loop time, total time, spikes and rate (see the module docstring)."""
     import brian2 as b2
 
     if p is None:

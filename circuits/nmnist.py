@@ -44,6 +44,7 @@ class NMNISTNet(torch.nn.Module):
                 layer.module.weight.mul_(gain)
 
     def forward(self, x):
+        """``x`` (T, B, 2, 34, 34) event counts -> logits (B, 10)."""
         h = x
         for layer in self.features:
             h = layer(h)[0] if isinstance(layer, snn.CubaLIF) else layer(h)

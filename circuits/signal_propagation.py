@@ -27,7 +27,8 @@ from neurosim import CurrentInjection, GapJunctions, Network, Population, Projec
 
 from .celegans import POPULATION, build_worm, input_conductance
 
-__all__ = ["PropagationResult", "response_matrix", "compare", "shuffled_connectome", "signal_propagation"]
+__all__ = ["PropagationResult", "response_matrix", "model_responses", "atlas_stimulated", "atlas_pairs", "compare",
+           "shuffled_connectome", "signal_propagation"]
 
 
 @dataclass
@@ -96,11 +97,20 @@ def _metrics(pred: np.ndarray, dff: np.ndarray, signed: np.ndarray | None = None
     return {"spearman": float(rho), "sign_agreement": float(np.mean(np.sign(s) == np.sign(dff))), "pairs": int(pred.size)}
 
 
+def atlas_pairs(con: connectomes.Connectome, atlas: connectomes.FunctionalAtlas, q_max=0.05):
+    """(responding, stimulated) indices of the atlas pairs with q < q_max whose two neurons
+    the connectome has."""
+    r, s = atlas.significant_pairs(q_max)
+    ok = con.present[r] & con.present[s]
+    return r[ok], s[ok]
+
+
 def compare(responses: np.ndarray, con: connectomes.Connectome, atlas: connectomes.FunctionalAtlas, q_max=0.05) -> dict:
     """Metrics of a full (302, 302) response matrix against the atlas, with the raw
-    connectome baselines, over the significant pairs whose neurons the connectome has."""
-    r, s = atlas.significant_pairs(q_max)
-    ok = con.present[r] & con.present[s] & np.isfinite(responses[r, s])
+    connectome baselines, over the significant pairs whose neurons the connectome has
+    (and whose response was computed)."""
+    r, s = atlas_pairs(con, atlas, q_max)
+    ok = np.isfinite(responses[r, s])
     r, s = r[ok], s[ok]
     dff = atlas.dff[r, s]
     chem = con.chemical[s, r]  # stimulated (pre) -> responding (post)
@@ -158,6 +168,22 @@ def shuffled_connectome(con: connectomes.Connectome, seed=0, swaps_per_edge=10) 
     return dataclasses.replace(con, name=f"{con.name}_shuffled{seed}", chemical=chem, gap=gap)
 
 
+def model_responses(con: connectomes.Connectome, cols, depolarization=10e-3, dt=1e-3, progress=False, adaptive=True,
+                    **params) -> np.ndarray:
+    """The (302, 302) [responding, stimulated] response matrix of the model on ``con`` for
+    the stimulated columns ``cols`` (NaN in the other columns)."""
+    full = np.full((302, 302), np.nan)
+    full[:, cols] = response_matrix(build_worm(con, **params), cols, depolarization, dt=dt, progress=progress, adaptive=adaptive)
+    return full
+
+
+def atlas_stimulated(con: connectomes.Connectome, atlas: connectomes.FunctionalAtlas, q_max=0.05) -> np.ndarray:
+    """The neurons the atlas stimulated (with significant pairs) that the connectome has."""
+    _, cols = atlas.significant_pairs(q_max)
+    cols = np.unique(cols)
+    return cols[con.present[cols]]
+
+
 def signal_propagation(connectome="cook2019_herm", strain="wt", q_max=0.05, depolarization=10e-3, dt=1e-3, shuffle_seed=0,
                        stimulated=None, progress=False, **params) -> PropagationResult:
     """Stimulate every neuron the atlas stimulated (or the names in ``stimulated``) in the
@@ -166,17 +192,14 @@ def signal_propagation(connectome="cook2019_herm", strain="wt", q_max=0.05, depo
     con = connectomes.load(connectome) if isinstance(connectome, str) else connectome
     atlas = connectomes.functional_atlas(strain)
     if stimulated is None:
-        _, cols = atlas.significant_pairs(q_max)
-        cols = np.unique(cols)
+        cols = atlas_stimulated(con, atlas, q_max)
     else:
         cols = con.indices(stimulated)
-    cols = cols[con.present[cols]]
-    full = np.full((302, 302), np.nan)
-    full[:, cols] = response_matrix(build_worm(con, **params), cols, depolarization, dt=dt, progress=progress)
+        cols = cols[con.present[cols]]
+    full = model_responses(con, cols, depolarization, dt, progress, **params)
     metrics = compare(full, con, atlas, q_max)
     shuffled = shuffled_connectome(con, shuffle_seed)
-    full_s = np.full((302, 302), np.nan)
-    full_s[:, cols] = response_matrix(build_worm(shuffled, **params), cols, depolarization, dt=dt, progress=progress)
+    full_s = model_responses(shuffled, cols, depolarization, dt, progress, **params)
     metrics["model on shuffled connectome"] = compare(full_s, shuffled, atlas, q_max)["model"]
     return PropagationResult(con.name, full, cols, metrics,
                              {"strain": strain, "q_max": q_max, "depolarization": depolarization, "dt": dt, "shuffle_seed": shuffle_seed})

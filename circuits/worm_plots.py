@@ -1,9 +1,9 @@
 """Figures of the whole-worm simulation: activity heatmap, traces, atlas comparison."""
 from __future__ import annotations
 
-import os
-
 import numpy as np
+
+from neurosim.atomic import atomic_write
 
 
 def _plt():
@@ -16,10 +16,7 @@ def _plt():
 
 
 def _save(fig, path):
-    path = os.fspath(path)
-    tmp = path + ".tmp.png"
-    fig.savefig(tmp, dpi=130)
-    os.replace(tmp, path)
+    atomic_write(path, lambda p: fig.savefig(p, dpi=130, format="png"))
     _plt().close(fig)
 
 

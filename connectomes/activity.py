@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tempfile
 from dataclasses import dataclass
 
 import numpy as np
+
+from neurosim.atomic import atomic_write
 
 __all__ = ["Recording", "read_flavell", "read_homogenized", "write_homogenized", "causal_zscore", "HOMOGENIZED_COLUMNS"]
 
@@ -56,6 +57,7 @@ class Recording:
 
     @property
     def median_dt(self) -> float:
+        """Median sampling interval (s)."""
         return float(np.median(np.diff(self.time))) if self.time.size > 1 else float("nan")
 
     def resample(self, dt: float = 1 / 3) -> "Recording":
@@ -167,13 +169,4 @@ def write_homogenized(recordings, path) -> None:
             rows["is_labeled_neuron"].append(bool(rec.is_labeled[slot]))
             rows["calcium_data"].append(rec.traces[:, slot].tolist())
             rows["time_in_seconds"].append(rec.time.tolist())
-    path = os.fspath(path)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp.parquet")
-    os.close(fd)
-    try:
-        pq.write_table(pa.table(rows), tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write(path, lambda p: pq.write_table(pa.table(rows), p))

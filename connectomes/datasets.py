@@ -3,13 +3,13 @@ with cect (OpenWorm's C. elegans Connectome Toolbox) and cached."""
 from __future__ import annotations
 
 import importlib
-import json
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from neurosim.atomic import atomic_savez
 
 from .names import cell_type, neuron_class, neurons, normalize_name, quiet_cect
 from .transmitters import TRANSMITTER_SOURCE, synapse_sign, transmitters
@@ -69,6 +69,7 @@ class Connectome:
         return self.neurons.index(normalize_name(name))
 
     def indices(self, names) -> np.ndarray:
+        """Positions of several neurons, (len(names),) int64."""
         return np.array([self.index(n) for n in names], dtype=np.int64)
 
     @property
@@ -77,6 +78,8 @@ class Connectome:
         return int(np.count_nonzero((self.chemical.sum(0) + self.chemical.sum(1) + self.gap.sum(1)) > 0))
 
     def summary(self) -> dict:
+        """Counts: neurons present and connected, chemical connections (pairs) and synapses,
+        gap-junction pairs and gap junctions (upper triangle, self-contacts included)."""
         return {"name": self.name, "neurons_present": int(self.present.sum()), "neurons_connected": self.n_connected,
                 "chemical_connections": int(np.count_nonzero(self.chemical)), "chemical_synapses": float(self.chemical.sum()),
                 "gap_junction_pairs": int(np.count_nonzero(np.triu(self.gap))), "gap_junctions": float(np.triu(self.gap).sum())}
@@ -141,11 +144,7 @@ def load(name: str = "cook2019_herm", cache: bool = True) -> Connectome:
     if arrays is None:
         arrays = _read_with_cect(name)
         if cache:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
-            with os.fdopen(fd, "wb") as f:
-                np.savez_compressed(f, chemical=arrays[0], gap=arrays[1], present=arrays[2])
-            os.replace(tmp, path)
+            atomic_savez(path, {"chemical": arrays[0], "gap": arrays[1], "present": arrays[2]})
     chem, gap, present = arrays
     order = neurons()
     return Connectome(

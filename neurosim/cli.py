@@ -3,8 +3,6 @@ hardware) to the core; it imports them lazily."""
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +14,7 @@ def _cmd_cuba(a) -> int:
     from circuits.cuba import cuba_network
 
     from . import Simulator, SpikeMonitor, StateMonitor
-    from .network import atomic_savez
+    from .atomic import atomic_savez, atomic_write_json
 
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -32,9 +30,7 @@ def _cmd_cuba(a) -> int:
     summary = {"neurons": a.n, "synapses": net.n_synapses, "duration_s": a.duration, "dt_s": a.dt, "dtype": a.dtype,
                "spikes": len(st), "mean_rate_hz": st.mean_rate(), "loop_time_s": res.wall_time, "jit_time_s": res.compile_time,
                "synaptic_events_per_s": len(st) * net.n_synapses / a.n / max(res.wall_time, 1e-12)}
-    tmp = out / "summary.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=1))
-    os.replace(tmp, out / "summary.json")
+    atomic_write_json(out / "summary.json", summary)
     print(f"CUBA: {a.n} neurons, {net.n_synapses:,} synapses, {a.duration:g} s at dt = {a.dt * 1e3:g} ms ({a.dtype})")
     print(f"  {len(st):,} spikes, mean rate {st.mean_rate():.2f} Hz")
     print(f"  simulation loop {res.wall_time:.3f} s (JIT/cache load {res.compile_time:.2f} s), "
@@ -46,20 +42,22 @@ def _cmd_cuba(a) -> int:
 def _atomic_h5(path: Path, datasets: dict, attrs: dict) -> None:
     import h5py
 
-    tmp = path.with_suffix(".tmp.h5")
-    with h5py.File(tmp, "w") as f:
-        for key, value in datasets.items():
-            f.create_dataset(key, data=value, compression="gzip" if np.ndim(value) > 1 else None)
-        for key, value in attrs.items():
-            f.attrs[key] = value
-    os.replace(tmp, path)
+    from .atomic import atomic_write
+
+    def write(tmp):
+        with h5py.File(tmp, "w") as f:
+            for key, value in datasets.items():
+                f.create_dataset(key, data=value, compression="gzip" if np.ndim(value) > 1 else None)
+            for key, value in attrs.items():
+                f.attrs[key] = value
+    atomic_write(path, write)
 
 
 def _cmd_worm(a) -> int:
     import connectomes
     from circuits import worm_plots
     from circuits.celegans import TOUCH_NEURONS, build_worm, stimulate
-    from circuits.signal_propagation import compare, response_matrix
+    from circuits.signal_propagation import atlas_pairs, atlas_stimulated, compare, model_responses
 
     from . import Simulator, StateMonitor
 
@@ -106,17 +104,11 @@ def _cmd_worm(a) -> int:
     files = [out / "worm_traces.h5", out / "worm_activity.png", out / "worm_traces.png"]
     if not a.no_compare:
         atlas = connectomes.functional_atlas(a.strain)
-        _, cols = atlas.significant_pairs(0.05)
-        cols = np.unique(cols)
-        cols = cols[con.present[cols]]
+        cols = atlas_stimulated(con, atlas)
         print(f"  atlas comparison: stimulating each of the {cols.size} neurons the atlas stimulated ...")
-        full = np.full((302, 302), np.nan)
-        full[:, cols] = response_matrix(build_worm(con), cols, a.depolarization, dt=a.dt, progress=not a.no_progress,
-                                        adaptive=not a.fixed_step)
+        full = model_responses(con, cols, a.depolarization, a.dt, not a.no_progress, adaptive=not a.fixed_step)
         metrics = compare(full, con, atlas)
-        r, s_ = atlas.significant_pairs(0.05)
-        ok = con.present[r] & con.present[s_]
-        r, s_ = r[ok], s_[ok]
+        r, s_ = atlas_pairs(con, atlas)
         worm_plots.atlas_scatter(full[r, s_], con.chemical[s_, r] + con.gap[s_, r], atlas.dff[r, s_], metrics,
                                  out / "worm_atlas.png", f"{a.connectome} vs Randi et al. 2023 ({a.strain}, {r.size} pairs with q < 0.05)")
         files.append(out / "worm_atlas.png")
@@ -127,9 +119,9 @@ def _cmd_worm(a) -> int:
             print(f"  | {key} | {m['spearman']:+.3f} | {m['sign_agreement']:.3f} |")
         print(f"  ({metrics['model']['pairs']} pairs; {metrics['directly connected fraction']:.0%} directly connected; "
               f"{metrics['fraction of pairs with dF/F > 0']:.0%} have dF/F > 0)")
-        tmp = out / "worm_atlas_metrics.json.tmp"
-        tmp.write_text(json.dumps(metrics, indent=1))
-        os.replace(tmp, out / "worm_atlas_metrics.json")
+        from .atomic import atomic_write_json
+
+        atomic_write_json(out / "worm_atlas_metrics.json", metrics)
         files.append(out / "worm_atlas_metrics.json")
     print("  wrote " + ", ".join(str(f) for f in files))
     return 0
@@ -144,8 +136,8 @@ def _cmd_atlas(a) -> int:
         r = signal_propagation(name, strain=a.strain, depolarization=a.depolarization, dt=a.dt, shuffle_seed=a.seed,
                                progress=not a.no_progress)
         rows.append((name, r.metrics))
-    print(f"\n| connectome | pairs | model rho | connectome rho (chem + gap) | connectome rho (chem) | shuffled-model rho "
-          f"| model sign agr. | connectome sign agr. | pairs with dF/F > 0 |")
+    print("\n| connectome | pairs | model rho | connectome rho (chem + gap) | connectome rho (chem) | shuffled-model rho "
+          "| model sign agr. | connectome sign agr. | pairs with dF/F > 0 |")
     print("|---|---|---|---|---|---|---|---|---|")
     for name, m in rows:
         print(f"| {name} | {m['model']['pairs']} | {m['model']['spearman']:+.3f} | {m['connectome (chemical + gap counts)']['spearman']:+.3f} "
@@ -153,10 +145,9 @@ def _cmd_atlas(a) -> int:
               f"| {m['model']['sign_agreement']:.3f} | {m['connectome (chemical + gap counts)']['sign_agreement']:.3f} "
               f"| {m['fraction of pairs with dF/F > 0']:.3f} |")
     if a.json:
-        tmp = Path(a.json + ".tmp")
-        tmp.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(json.dumps(dict(rows), indent=1))
-        os.replace(tmp, a.json)
+        from .atomic import atomic_write_json
+
+        atomic_write_json(a.json, dict(rows))
     return 0
 
 
@@ -188,6 +179,7 @@ def _cmd_bench(a) -> int:
 
 
 def main(argv=None) -> int:
+    """Entry point of the ``neurosim`` command; returns the exit status."""
     ap = argparse.ArgumentParser(prog="neurosim", description="Spiking and neuromorphic simulation on one neuron/synapse core.")
     sub = ap.add_subparsers(dest="command", required=True)
 

@@ -15,13 +15,13 @@ import dataclasses
 import json
 import math
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from typing import Callable, Union
 
 import numpy as np
 
+from .atomic import atomic_savez
 from .models import MODELS, NeuronModel
 
 __all__ = [
@@ -146,6 +146,7 @@ class Population:
 
     @property
     def spiking(self) -> bool:
+        """Whether the model emits spikes (graded neurons do not)."""
         return self.model.spiking
 
     def initial_state(self) -> dict[str, np.ndarray]:
@@ -209,6 +210,7 @@ class PoissonSource:
 
     @property
     def spiking(self) -> bool:
+        """Sources always spike."""
         return True
 
 
@@ -278,10 +280,12 @@ class Projection:
 
     @property
     def n_pre(self) -> int:
+        """Number of presynaptic neurons (rows of the CSR)."""
         return self.indptr.size - 1
 
     @property
     def n_synapses(self) -> int:
+        """Number of synapses."""
         return int(self.indices.size)
 
     def pre_indices(self) -> np.ndarray:
@@ -409,14 +413,17 @@ class CurrentInjection:
 
     @property
     def kind(self) -> str:
+        """``"step"``, ``"array"`` or ``"function"``."""
         return "function" if self.function is not None else "array" if self.values is not None else "step"
 
     @classmethod
     def from_array(cls, target, values, dt, neurons=None, start=0.0):
+        """``values`` (A) of shape (T,) or (T, n_neurons), each held ``dt`` s from ``start`` s."""
         return cls(target, 0.0, neurons, float(start), math.inf, values, float(dt), None)
 
     @classmethod
     def from_function(cls, target, fn, neurons=None):
+        """``fn(t)`` with ``t`` (n_steps,) in s returning (n_steps,) or (n_steps, n_neurons) A."""
         return cls(target, 0.0, neurons, 0.0, math.inf, None, None, fn)
 
     def sample(self, t: np.ndarray, n: int) -> np.ndarray:
@@ -549,6 +556,7 @@ class Network:
         raise KeyError(f"no population or source named {name!r}; known: {[n.name for n in (*self.populations, *self.sources)]}")
 
     def population(self, name: str) -> Population:
+        """The population called ``name`` (``KeyError`` listing the names)."""
         for p in self.populations:
             if p.name == name:
                 return p
@@ -556,10 +564,12 @@ class Network:
 
     @property
     def n_neurons(self) -> int:
+        """Neurons of all populations (sources not counted)."""
         return sum(p.size for p in self.populations)
 
     @property
     def n_synapses(self) -> int:
+        """Synapses of all projections."""
         return sum(p.n_synapses for p in self.projections)
 
     # ------------------------------------------------------------------ save / load
@@ -640,19 +650,3 @@ class Network:
             inps.append(CurrentInjection(m["target"], data[f"inp{k}_amplitude"], data.get(f"inp{k}_neurons"), m["start"],
                                          math.inf if m["stop"] is None else m["stop"], data.get(f"inp{k}_values"), m["sample_dt"]))
         return cls(tuple(pops), tuple(srcs), tuple(projs), tuple(gaps), tuple(inps), meta["max_delay_steps"])
-
-
-def atomic_savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
-    """``np.savez_compressed`` to a temporary file beside ``path``, then rename over it."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix=".tmp.npz")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez_compressed(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise

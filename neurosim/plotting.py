@@ -1,9 +1,7 @@
 """Raster and trace plots (matplotlib, Agg backend), saved as PNG."""
 from __future__ import annotations
 
-import os
-
-import numpy as np
+from .atomic import atomic_write
 
 _UNIT_SCALE = {"v": (1e3, "mV"), "u": (1e3, "mV/ms"), "w": (1e12, "pA"), "i_e": (1e12, "pA"), "i_i": (1e12, "pA"), "s": (1.0, "")}
 
@@ -19,11 +17,7 @@ def _figure(*args, **kwargs):
 
 def _save(plt, fig, path):
     if path is not None:
-        path = os.fspath(path)
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-        tmp = path + ".tmp.png"
-        fig.savefig(tmp, dpi=120)
-        os.replace(tmp, path)
+        atomic_write(path, lambda p: fig.savefig(p, dpi=120, format="png"))
         plt.close(fig)
     return fig
 

@@ -108,7 +108,9 @@ class Simulator:
         self.g_syn = np.zeros(n, dt)
         self.g_syn_e = np.zeros(n, dt)
         self.has_graded = any(not p.spiking for p in self.network.populations)
-        self.graded_scratch = [np.zeros(n if self.has_graded else 0, dt) for _ in range(11)]
+        # scratch of the explicit engine's graded predictor-corrector (the implicit solver has its own)
+        explicit_graded = self.has_graded and self.graded_method != "bdf2"
+        self.graded_scratch = [np.zeros(n if explicit_graded else 0, dt) for _ in range(11)]
         for pop in self.network.populations:
             lo = lay.offsets[pop.name]
             for var, values in pop.initial_state().items():
@@ -194,7 +196,11 @@ class Simulator:
         spike_list = np.zeros(lay.n_total, np.int64)
         empty_tab = np.zeros((0, 0), self.dtype)
 
-        def call(steps, bias, tab, tab_idx, at_step):
+        if self.adaptive:
+            wall, compile_time = self._run_adaptive(n_steps, step0, cols, mon_var, mon_idx, mon_every, progress)
+            return Results({}, traces, step0 * self.dt, n_steps * self.dt, self.dt, wall, compile_time)
+
+        def explicit_call(steps, bias, tab, tab_idx, at_step):
             return kernels.run_chunk(
                 at_step, steps,
                 lay.pop_code, lay.pop_lo, lay.pop_hi, lay.coef, lay.neuron_coef,
@@ -209,28 +215,25 @@ class Simulator:
                 spike_list,
             )
 
-        if self.graded_method == "bdf2":
-            # per-step solve error accumulates over slow time constants (~tau/dt steps): keep
-            # it far below the model's precision (1 pV in float64, 10 nV in float32)
-            tol_v = 1e-12 if self.dtype == np.float64 else 1e-8
+        # per-step solve error accumulates over slow time constants (~tau/dt steps): keep it
+        # far below the model's precision (1 pV in float64, 10 nV in float32)
+        tol_v = 1e-12 if self.dtype == np.float64 else 1e-8
 
-            def call(steps, bias, tab, tab_idx, at_step):  # noqa: F811 - the stiff graded solver
-                ran = run_graded_bdf2(
-                    at_step, steps, lay.neuron_coef, self.v, self.s, self.v_prev, self.bdf_started,
-                    has_ext, bias, tab, tab_idx, self.restart, self.iext,
-                    lay.gap_i, lay.gap_j, lay.gap_g, lay.g_gap_sum,
-                    lay.gs_indptr, lay.gs_pre, lay.gs_w, lay.gs_erev,
-                    step0, mon_var, mon_idx, mon_every, mon_buf, mon_count,
-                    tol_v, 10_000, self.bdf_scratch,
-                    self.solver_stats,
-                )
-                if ran < 0:
-                    raise RuntimeError(f"graded solver: the linear solve did not converge at t = {(at_step - ran - 1) * self.dt:.6g} s")
-                return ran
+        def implicit_call(steps, bias, tab, tab_idx, at_step):  # the stiff graded solver
+            ran = run_graded_bdf2(
+                at_step, steps, lay.neuron_coef, self.v, self.s, self.v_prev, self.bdf_started,
+                has_ext, bias, tab, tab_idx, self.restart, self.iext,
+                lay.gap_i, lay.gap_j, lay.gap_g, lay.g_gap_sum,
+                lay.gs_indptr, lay.gs_pre, lay.gs_w, lay.gs_erev,
+                step0, mon_var, mon_idx, mon_every, mon_buf, mon_count,
+                tol_v, 10_000, self.bdf_scratch,
+                self.solver_stats,
+            )
+            if ran < 0:
+                raise RuntimeError(f"graded solver: the linear solve did not converge at t = {(at_step - ran - 1) * self.dt:.6g} s")
+            return ran
 
-        if self.adaptive:
-            wall, compile_time = self._run_adaptive(n_steps, step0, cols, mon_var, mon_idx, mon_every, progress)
-            return Results({}, traces, step0 * self.dt, n_steps * self.dt, self.dt, wall, compile_time)
+        call = implicit_call if self.graded_method == "bdf2" else explicit_call
 
         # Compile (or load from cache) with a zero-step call, timed apart from the run.
         t0 = time.perf_counter()

@@ -17,11 +17,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .atomic import atomic_write, atomic_write_json
+
 __all__ = ["TrainConfig", "fit", "evaluate", "seed_everything", "save_checkpoint", "load_checkpoint", "plot_confusion", "plot_history"]
 
 
 @dataclass
 class TrainConfig:
+    """Settings of ``fit``: epochs, Adam learning rate and weight decay, seed, output folder,
+    resume from its checkpoint, progress bars, stop early after an epoch, class names."""
+
     epochs: int = 20
     lr: float = 2e-3
     weight_decay: float = 0.0
@@ -34,16 +39,11 @@ class TrainConfig:
 
 
 def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch; returns a torch generator for the data order."""
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
-
-
-def _atomic(path: Path, write) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    os.replace(tmp, path)
 
 
 def save_checkpoint(path, model, optimizer, epoch: int, history: list, generator: torch.Generator, scheduler=None) -> None:
@@ -52,7 +52,7 @@ def save_checkpoint(path, model, optimizer, epoch: int, history: list, generator
     state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": int(epoch),
              "scheduler": scheduler.state_dict() if scheduler is not None else {},
              "history": json.dumps(history), "generator": generator.get_state(), "torch_rng": torch.get_rng_state()}
-    _atomic(Path(path), lambda p: torch.save(state, p))
+    atomic_write(path, lambda p: torch.save(state, p))
 
 
 def load_checkpoint(path, model, optimizer, generator: torch.Generator, scheduler=None) -> tuple[int, list]:
@@ -85,6 +85,7 @@ def evaluate(model, loader, n_classes: int):
 
 
 def plot_confusion(conf: np.ndarray, path, class_names, title: str) -> None:
+    """Confusion matrix (n_classes, n_classes) [true, predicted] as a PNG with counts."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -103,7 +104,7 @@ def plot_confusion(conf: np.ndarray, path, class_names, title: str) -> None:
     ax.set_title(title, fontsize=10)
     fig.colorbar(im, ax=ax, label="samples")
     fig.tight_layout()
-    _atomic(Path(path), lambda p: fig.savefig(p, dpi=120, format="png"))
+    atomic_write(path, lambda p: fig.savefig(p, dpi=120, format="png"))
     plt.close(fig)
 
 
@@ -130,7 +131,7 @@ def plot_history(history, path, title: str) -> None:
     ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], loc="center right", fontsize=8)
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    _atomic(Path(path), lambda p: fig.savefig(p, dpi=120, format="png"))
+    atomic_write(path, lambda p: fig.savefig(p, dpi=120, format="png"))
     plt.close(fig)
 
 
@@ -175,7 +176,7 @@ def fit(model, loss_fn, make_train_loader, test_loader, cfg: TrainConfig, n_clas
         test_acc, conf = evaluate(model, test_loader, n_classes)
         history.append({"epoch": epoch + 1, "train_loss": loss_sum / total, "train_accuracy": correct / total,
                         "test_accuracy": test_acc, "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0})
-        _atomic(out / "metrics.json", lambda p: p.write_text(json.dumps(history, indent=1)))
+        atomic_write_json(out / "metrics.json", history)
         save_checkpoint(ckpt, model, opt, epoch + 1, history, gen, sched)
         print(f"epoch {epoch + 1}: train loss {loss_sum / total:.3f}, train acc {correct / total:.3f}, "
               f"held-out acc {test_acc:.3f} ({history[-1]['seconds']:.0f} s)", flush=True)

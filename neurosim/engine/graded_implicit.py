@@ -92,6 +92,37 @@ def pcg(d, gap_i, gap_j, gap_g, rhs, x, r, z, p, q, tol_v, max_iter):
 
 
 @njit(**_NJIT)
+def assemble_bdf(c, v, v_prev, h, w, bdf2, g_gap_sum, g_in, ge_in, iext, d, rhs, x):
+    """The implicit voltage step as ``K x = rhs`` (K = diag(d) - gap couplings) and its
+    warm start. Variable-step BDF2 with step ratio ``w`` = h / h_prev (w = 1: the constant-
+    step formula ``C (3 V' - 4 V + V_prev) / (2 h)``), or backward Euler when ``bdf2`` is
+    False: ``C (a0 V' - a1 V + a2 V_prev) / h = f(V')``."""
+    if bdf2:
+        a0 = (1.0 + 2.0 * w) / (1.0 + w)
+        a1 = 1.0 + w
+        a2 = w * w / (1.0 + w)
+    else:
+        a0, a1, a2, w = 1.0, 1.0, 0.0, 0.0
+    for i in range(v.shape[0]):
+        cap = 1.0 / c[i, 1]
+        d[i] = a0 * cap / h + c[i, 2] + g_gap_sum[i] + g_in[i]
+        rhs[i] = cap * (a1 * v[i] - a2 * v_prev[i]) / h + c[i, 2] * c[i, 3] + ge_in[i] + iext[i]
+        x[i] = v[i] + w * (v[i] - v_prev[i])  # linear extrapolation (the predictor)
+
+
+@njit(**_NJIT)
+def correct_activation(c, x, s, phi0, h, s_out):
+    """Activation step of ``h`` s, exponential trapezoid: the drive a_r phi averaged
+    between the start (``phi0``) and the new voltage ``x``."""
+    for i in range(x.shape[0]):
+        phi1 = c[i, 4] / (1.0 + np.exp(-c[i, 6] * (x[i] - c[i, 7])))
+        ra = 0.5 * (phi0[i] + phi1)
+        kk = ra + c[i, 5]
+        s_inf = ra / kk
+        s_out[i] = s_inf + (s[i] - s_inf) * np.exp(-kk * h)
+
+
+@njit(**_NJIT)
 def run_graded_bdf2(
     step0, n_steps, c, v, s, v_prev, started,
     has_ext, bias, tab, tab_idx, restart, iext,
@@ -107,7 +138,7 @@ def run_graded_bdf2(
     n = v.shape[0]
     s_new, d, rhs, x, r, z, p, q, g_in, ge_in, phi0 = (scratch[0], scratch[1], scratch[2], scratch[3], scratch[4],
                                                       scratch[5], scratch[6], scratch[7], scratch[8], scratch[9], scratch[10])
-    one = 1.0
+    dt = c[0, 0] if n else 1.0  # every graded neuron has the same step
     g_in[:] = 0.0
     ge_in[:] = 0.0
     for k in range(n_steps):
@@ -123,37 +154,19 @@ def run_graded_bdf2(
             for col in range(tab.shape[1]):
                 iext[tab_idx[col]] += tab[k, col]
         # predicted activations at the end of the step, and the synaptic conductance they give
-        predict_activation(c, v, s, c[0, 0] if n else 0.0, phi0, s_new)
+        predict_activation(c, v, s, dt, phi0, s_new)
         graded_synaptic_input(s_new, gs_indptr, gs_pre, gs_w, gs_erev, g_in, ge_in)
         # BDF2 needs a smooth past: start, and restart where an input current jumps, with
         # a backward-Euler step (otherwise the kink costs an O(dt) error)
-        bdf2 = started[0] != 0 and restart[k] == 0
-        for i in range(n):
-            dt = c[i, 0]
-            cap = one / c[i, 1]
-            if bdf2:
-                d[i] = 1.5 * cap / dt + c[i, 2] + g_gap_sum[i] + g_in[i]
-                rhs[i] = cap * (4.0 * v[i] - v_prev[i]) / (2.0 * dt)
-                x[i] = 2.0 * v[i] - v_prev[i]
-            else:
-                d[i] = cap / dt + c[i, 2] + g_gap_sum[i] + g_in[i]
-                rhs[i] = cap * v[i] / dt
-                x[i] = v[i]
-            rhs[i] += c[i, 2] * c[i, 3] + ge_in[i] + (iext[i] if has_ext else 0.0)
+        assemble_bdf(c, v, v_prev, dt, 1.0, started[0] != 0 and restart[k] == 0, g_gap_sum, g_in, ge_in, iext, d, rhs, x)
         its = pcg(d, gap_i, gap_j, gap_g, rhs, x, r, z, p, q, tol_v, max_iter)
         if its < 0:
             return -(k + 1)
         stats[0] += 1
         stats[1] += its
         stats[2] = max(stats[2], its)
-        # activations: exponential trapezoid with phi averaged over the step
+        correct_activation(c, x, s, phi0, dt, s)
         for i in range(n):
-            dt = c[i, 0]
-            phi1 = c[i, 4] / (one + np.exp(-c[i, 6] * (x[i] - c[i, 7])))
-            ra = 0.5 * (phi0[i] + phi1)
-            kk = ra + c[i, 5]
-            s_inf = ra / kk
-            s[i] = s_inf + (s[i] - s_inf) * np.exp(-kk * dt)
             v_prev[i] = v[i]
             v[i] = x[i]
         started[0] = 1
@@ -226,7 +239,6 @@ def run_graded_adaptive(
     started = clock[3] != 0.0
     seg = int(clock[4])
     accepted = 0
-    one = 1.0
     # samples due at the current time (the first one of a run)
     _record(mon_t0, mon_var, mon_idx, mon_dt, mon_k, mon_buf, mon_count, t - 2.0, t - 1.0, t, v, v, v, s, s, s, False, t_stop)
     while t < t_stop - 1e-12:
@@ -249,17 +261,7 @@ def run_graded_adaptive(
         # predicted activations and the synaptic conductance they give
         predict_activation(c, v, s, h, phi0, s_pred)
         graded_synaptic_input(s_pred, gs_indptr, gs_pre, gs_w, gs_erev, g_in, ge_in)
-        if bdf2:
-            a0 = (1.0 + 2.0 * w) / (1.0 + w)
-            a1 = 1.0 + w
-            a2 = w * w / (1.0 + w)
-        else:
-            a0, a1, a2 = 1.0, 1.0, 0.0
-        for i in range(n):
-            cap = one / c[i, 1]
-            d[i] = a0 * cap / h + c[i, 2] + g_gap_sum[i] + g_in[i]
-            rhs[i] = cap * (a1 * v[i] - a2 * v_prev[i]) / h + c[i, 2] * c[i, 3] + ge_in[i] + iext[i]
-            x[i] = v[i] + w * (v[i] - v_prev[i]) if bdf2 else v[i]
+        assemble_bdf(c, v, v_prev, h, w, bdf2, g_gap_sum, g_in, ge_in, iext, d, rhs, x)
         its = pcg(d, gap_i, gap_j, gap_g, rhs, x, r, z, p, q, tol_cg, max_iter)
         if its < 0:
             return -1
@@ -270,12 +272,8 @@ def run_graded_adaptive(
         for i in range(n):
             pred = v[i] + w * (v[i] - v_prev[i]) if bdf2 else v[i]
             err = max(err, abs(x[i] - pred) / atol_v)
+        correct_activation(c, x, s, phi0, h, s_new)
         for i in range(n):
-            phi1 = c[i, 4] / (one + np.exp(-c[i, 6] * (x[i] - c[i, 7])))
-            ra = 0.5 * (phi0[i] + phi1)
-            kk = ra + c[i, 5]
-            s_inf = ra / kk
-            s_new[i] = s_inf + (s[i] - s_inf) * np.exp(-kk * h)
             err = max(err, abs(s_new[i] - s_pred[i]) / atol_s)
         if err > 1.0 and h > h_min:
             stats[3] += 1  # rejected

@@ -20,6 +20,9 @@ __all__ = ["Layout", "build_layout"]
 
 @dataclass
 class Layout:
+    """The flattened network the kernels run on (see the module docstring); every array is
+    indexed by global neuron number or by merged-CSR synapse position."""
+
     n_neurons: int
     n_total: int
     offsets: dict  # population/source name -> first global index
@@ -54,6 +57,7 @@ class Layout:
 
 
 def build_layout(net: Network, dt: float, dtype) -> Layout:
+    """Flatten ``net`` for time step ``dt`` (s) in ``dtype`` (float32 or float64)."""
     dtype = np.dtype(dtype)
     offsets, lo = {}, 0
     for p in net.populations:
@@ -141,20 +145,19 @@ def build_layout(net: Network, dt: float, dtype) -> Layout:
         gs_pre, gs_w, gs_erev = np.zeros(0, np.int64), np.zeros(0, dtype), np.zeros(0, dtype)
 
     # input sources
-    times, ids, rates, pois_lo = [], [], [], -1
+    times, ids = [], []
     for s in net.sources:
         if isinstance(s, SpikeSource):
             times.append(s.times)
             ids.append(s.ids + offsets[s.name])
-    poisson = [s for s in net.sources if isinstance(s, PoissonSource)]
-    if poisson:
-        # Poisson sources are numbered contiguously when listed after all spike-time sources;
-        # otherwise give each its own global ids through a rate table over all sources.
-        pois_lo = src_lo
-        rates_all = np.zeros(n_total - src_lo)
-        for s in poisson:
-            rates_all[offsets[s.name] - src_lo : offsets[s.name] - src_lo + s.size] = s.rate
-        rates = rates_all
+    # one Poisson rate per source neuron from src_lo on (0 Hz for spike-time sources); empty
+    # when there is no Poisson source, so the kernel draws no random numbers
+    pois_rate = np.zeros(0)
+    if any(isinstance(s, PoissonSource) for s in net.sources):
+        pois_rate = np.zeros(n_total - src_lo)
+        for s in net.sources:
+            if isinstance(s, PoissonSource):
+                pois_rate[offsets[s.name] - src_lo : offsets[s.name] - src_lo + s.size] = s.rate
     sched_t = np.concatenate(times) if times else np.zeros(0)
     sched_id = np.concatenate(ids).astype(np.int64) if ids else np.zeros(0, np.int64)
     order = np.argsort(sched_t, kind="stable")
@@ -163,6 +166,5 @@ def build_layout(net: Network, dt: float, dtype) -> Layout:
         indptr, indices, weights, delays, uniform, ring_len,
         gap_i, gap_j, gap_g, g_gap_sum.astype(dtype),
         gs_indptr, gs_pre, gs_w, gs_erev,
-        src_lo, sched_t[order], sched_id[order], pois_lo if poisson else src_lo,
-        np.asarray(rates, np.float64) if poisson else np.zeros(0),
+        src_lo, sched_t[order], sched_id[order], src_lo, pois_rate,
     )

@@ -54,6 +54,7 @@ class NMNISTSmall:
         return int(self.indices.size)
 
     def path(self, i: int) -> str:
+        """File of item ``i``."""
         return os.fspath(self.root / "train" / f"{self.ids[self.indices[i]]}.bs2")
 
     def __getitem__(self, i: int):

@@ -66,6 +66,7 @@ class AdEx(NeuronModel):
             )
 
     def initial_state(self) -> dict[str, float]:
+        """Resting values of the state variables (SI units)."""
         return {"v": self.v_rest, "w": 0.0, "i_e": 0.0, "i_i": 0.0}
 
     def discretize(self, dt: float) -> dict[str, float]:

@@ -28,12 +28,14 @@ def check_finite(model: str, field: str, value) -> None:
 
 
 def check_positive(model: str, field: str, value) -> None:
+    """Raise ``ValueError`` naming ``field`` unless every value is finite and > 0."""
     check_finite(model, field, value)
     if not np.all(np.asarray(value, dtype=float) > 0):
         _fail(model, field, value, "must be > 0")
 
 
 def check_nonnegative(model: str, field: str, value) -> None:
+    """Raise ``ValueError`` naming ``field`` unless every value is finite and >= 0."""
     check_finite(model, field, value)
     if not np.all(np.asarray(value, dtype=float) >= 0):
         _fail(model, field, value, "must be >= 0")

@@ -66,6 +66,7 @@ class GradedNeuron(NeuronModel):
             check_positive(name, f, getattr(self, f))
 
     def initial_state(self) -> dict[str, float]:
+        """Resting values of the state variables (SI units)."""
         return {"v": self.e_leak, "s": 0.0}
 
     def discretize(self, dt: float) -> dict[str, float]:

@@ -67,6 +67,7 @@ class Izhikevich(NeuronModel):
             raise ValueError(f"{name}.c = {self.c!r} is invalid: the reset must be below v_peak = {self.v_peak!r}")
 
     def initial_state(self) -> dict[str, float]:
+        """Resting values of the state variables (SI units)."""
         return {"v": self.c, "u": self.b * self.c, "i_e": 0.0, "i_i": 0.0}
 
     def discretize(self, dt: float) -> dict[str, float]:

@@ -48,6 +48,8 @@ def coefficients(neuron, dt: float, synaptic: bool = True) -> LIFCoefficients:
 
 
 def initial_state(like: torch.Tensor, u0: float = 0.0) -> LIFState:
+    """Zero synaptic current, membrane ``u0`` (normalised), no refractoriness; shaped like
+    ``like`` (one time step, (B, ...))."""
     return LIFState(torch.zeros_like(like), torch.full_like(like, u0), torch.zeros_like(like, dtype=torch.int32))
 
 

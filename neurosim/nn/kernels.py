@@ -22,14 +22,14 @@ _OPTS = dict(cache=True, nogil=True, parallel=True, error_model="numpy")
 
 @njit(cache=True, inline="always")
 def _sg(x, kind, slope):
-    one = x.dtype.type(1.0) if hasattr(x, "dtype") else 1.0
+    """The surrogate derivative (``neurosim.nn.surrogate``: 0 superspike, 1 atan, 2 triangle)."""
     if kind == 0:
-        d = one + slope * abs(x)
-        return one / (d * d)
+        d = 1.0 + slope * abs(x)
+        return 1.0 / (d * d)
     if kind == 1:
         z = 1.5707963267948966 * slope * x
-        return 0.5 * slope / (one + z * z)
-    return slope * max(0.0 * x, one - slope * abs(x))
+        return 0.5 * slope / (1.0 + z * z)
+    return slope * max(0.0, 1.0 - slope * abs(x))
 
 
 def _blocks(n_m):

@@ -16,6 +16,7 @@ class Lift(torch.nn.Module):
         self.module = module
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` (T, B, ...) -> (T, B, ...) with the module's output shape per sample."""
         t, b = x.shape[:2]
         y = self.module(x.reshape(t * b, *x.shape[2:]))
         return y.reshape(t, b, *y.shape[1:])

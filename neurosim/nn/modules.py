@@ -6,6 +6,7 @@ import torch
 
 from .. import models
 from .functional import LIFState, coefficients, initial_state, lif_sequence, lif_step
+from .surrogate import SURROGATES
 
 __all__ = ["CubaLIF", "LIF", "LI"]
 
@@ -21,8 +22,6 @@ class _Neurons(torch.nn.Module):
             raise ValueError(f"neuron must be a neurosim.models.CubaLIF, got {type(self.neuron).__name__}")
         self.dt = float(dt)
         self.coef = coefficients(self.neuron, self.dt, self.synaptic)
-        from .surrogate import SURROGATES
-
         if surrogate not in SURROGATES:
             raise ValueError(f"unknown surrogate {surrogate!r}; choose one of {sorted(SURROGATES)}")
         self.surrogate, self.slope, self.detach_reset = surrogate, float(slope), bool(detach_reset)
@@ -31,6 +30,7 @@ class _Neurons(torch.nn.Module):
         return f"dt={self.dt}, a_m={self.coef.a_m:.4f}, a_e={self.coef.a_e:.4f}, surrogate={self.surrogate}, slope={self.slope}"
 
     def initial_state(self, like: torch.Tensor) -> LIFState:
+        """Rest (zero current, membrane at v_rest, not refractory) shaped like one step (B, ...)."""
         return initial_state(like)
 
     def forward(self, x: torch.Tensor, state: LIFState | None = None):
