@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test install bench clean
+.PHONY: demo test test-boundscheck install bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,15 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest -q -p no:cacheprovider tests
+
+# The suite again with Numba's bounds checks in every kernel: an out-of-range index raises
+# IndexError instead of corrupting memory. Cached machine code was compiled without the
+# checks, so this run compiles into a fresh cache of its own.
+BC_CACHE := $(CURDIR)/runs/numba-boundscheck-cache
+test-boundscheck: $(STAMP)
+	rm -rf $(BC_CACHE)
+	NUMBA_BOUNDSCHECK=1 NUMBA_CACHE_DIR=$(BC_CACHE) $(PY) -c "import numba; assert numba.config.BOUNDSCHECK, 'bounds checks are off'"
+	NUMBA_BOUNDSCHECK=1 NUMBA_CACHE_DIR=$(BC_CACHE) $(PY) -m pytest -q -p no:cacheprovider tests
 
 bench: $(STAMP)
 	$(PY) benchmarks/cuba.py --standalone --sizes 4000 32000

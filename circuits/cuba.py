@@ -51,9 +51,15 @@ def cuba_network(n: int = 4000, p: float = 0.02, seed: int = 0, n_inputs: float 
     """The CUBA network with ``n`` neurons (80% excitatory) and connection probability ``p``
     (or ``n_inputs`` expected inputs per neuron, which sets p = n_inputs / n). Weights are
     scaled by 80 / (p n) so that a larger network keeps the input of the 4000-neuron one
-    (as Brian2's benchmark suite scales CUBA)."""
+    (as Brian2's benchmark suite scales CUBA). Raises ``ValueError`` unless n >= 10 and
+    0 < p <= 1 (so n_inputs <= n)."""
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 10:
+        raise ValueError(f"n = {n!r} is invalid: the CUBA network needs an integer >= 10 neurons")
     if n_inputs is not None:
         p = n_inputs / n
+    if not 0 < p <= 1:
+        what = f"n_inputs = {n_inputs!r} with n = {n}" if n_inputs is not None else f"p = {p!r}"
+        raise ValueError(f"{what} gives a connection probability of {p:.3g}: it must be in (0, 1]")
     model = cuba_model()
     r = model.tau_mem / model.c_mem
     scale = 80.0 / (p * n)

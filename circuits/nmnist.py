@@ -9,13 +9,16 @@ Training augments with random shifts of up to ``max_shift`` pixels.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import torch
 
 import neurosim.nn as snn
 from neurosim import CubaLIF as CubaLIFModel
+from neurosim.atomic import atomic_write
 from neurosim.events import NMNIST_SENSOR, NMNISTSmall
-from neurosim.training import TrainConfig, fit
+from neurosim.training import TrainConfig, fit, prepare_run_dir
 
 __all__ = ["NMNISTNet", "load_frames", "train_nmnist"]
 
@@ -90,10 +93,27 @@ class _Loader:
 
 
 def train_nmnist(root, out_dir="runs/nmnist", epochs=30, batch_size=25, lr=2e-3, time_bins=20, seed=0, resume=False,
-                 progress=True, test_fraction=0.2, max_shift=2, channels=(16, 32), limit=None, stop_after=None):
+                 progress=True, test_fraction=0.2, max_shift=2, channels=(16, 32), limit=None, stop_after=None, overwrite=False):
     """Train on a stratified (1 - test_fraction) of the subset and report accuracy on the
     held-out rest after every epoch (see ``neurosim.training.fit`` for the outputs).
-    ``limit`` uses only that many samples (for quick checks). Returns the history."""
+    ``limit`` uses only that many samples (for quick checks). The output folder is checked
+    before the data is loaded (``neurosim.training.prepare_run_dir``: an existing run needs
+    ``resume`` or ``overwrite``; a resume must keep the checkpoint's settings). Writes the
+    final weights to ``model_state.pt`` atomically. Returns the history.
+
+    Raises ``ValueError`` for settings out of range (epochs, batch_size, time_bins >= 1;
+    limit >= 1; 0 < test_fraction < 1; lr > 0)."""
+    for name, value in (("epochs", epochs), ("batch_size", batch_size), ("time_bins", time_bins), ("limit", limit or 1),
+                        ("stop_after", stop_after or 1)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{name} = {value!r} is invalid: must be an integer >= 1")
+    if not (isinstance(lr, (int, float)) and np.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr = {lr!r} is invalid: must be a finite number > 0")
+    run_config = {"task": "nmnist", "batch_size": batch_size, "time_bins": time_bins, "limit": limit, "test_fraction": test_fraction,
+                  "max_shift": max_shift, "channels": list(channels)}
+    cfg = TrainConfig(epochs=epochs, lr=lr, seed=seed, out_dir=str(out_dir), resume=resume, overwrite=overwrite, progress=progress,
+                      stop_after=stop_after, class_names=[str(k) for k in range(10)], run_config=run_config)
+    prepare_run_dir(cfg)
     frames, labels, ds = load_frames(root, time_bins)
     train_ds, test_ds = ds.split(test_fraction, seed=seed)
     train_idx, test_idx = train_ds.indices, test_ds.indices
@@ -101,10 +121,9 @@ def train_nmnist(root, out_dir="runs/nmnist", epochs=30, batch_size=25, lr=2e-3,
         train_idx, test_idx = train_idx[:limit], test_idx[: max(10, limit // 4)]
     torch.manual_seed(seed)
     model = NMNISTNet(SAMPLE_DURATION / time_bins, channels)
-    cfg = TrainConfig(epochs=epochs, lr=lr, seed=seed, out_dir=out_dir, resume=resume, progress=progress, stop_after=stop_after,
-                      class_names=[str(k) for k in range(10)])
     make_train = lambda g: _Loader(frames, labels, train_idx, batch_size, g, max_shift)  # noqa: E731
     test_loader = _Loader(frames, labels, test_idx, 100)
+    cfg.overwrite = False  # the folder was cleared above; fit must not delete what it finds now
     history = fit(model, torch.nn.functional.cross_entropy, make_train, test_loader, cfg, 10)
-    torch.save(model.state_dict(), f"{out_dir}/model_state.pt")
+    atomic_write(Path(out_dir) / "model_state.pt", lambda p: torch.save(model.state_dict(), p))
     return history

@@ -3,21 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim.atomic import atomic_write
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
+from neurosim.plotting import pyplot as _plt
+from neurosim.plotting import save_figure
 
 
 def _save(fig, path):
-    atomic_write(path, lambda p: fig.savefig(p, dpi=130, format="png"))
-    _plt().close(fig)
+    save_figure(fig, path, dpi=130)
 
 
 def activity_heatmap(times, dv, names, cell_types, stim_window, path, title):

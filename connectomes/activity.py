@@ -50,8 +50,8 @@ class Recording:
             raise ValueError(f"{where}: traces must be (T, N) with T = len(time); got {x.shape} and {t.shape}")
         if x.shape[1] != len(self.neurons):
             raise ValueError(f"{where}: {x.shape[1]} trace columns but {len(self.neurons)} neuron labels")
-        if t.size > 1 and np.any(np.diff(t) <= 0):
-            raise ValueError(f"{where}: time stamps must increase strictly")
+        if not np.all(np.isfinite(t)) or (t.size > 1 and np.any(np.diff(t) <= 0)):
+            raise ValueError(f"{where}: time stamps must be finite and increase strictly")
         object.__setattr__(self, "time", t)
         object.__setattr__(self, "traces", x)
 
@@ -78,42 +78,86 @@ class Recording:
 def causal_zscore(x: np.ndarray, min_samples: int = 2) -> np.ndarray:
     """Standardise each column of ``x`` (T, N) at every time by the mean and (population)
     standard deviation of its samples up to and including that time, so no future sample
-    is used. The first ``min_samples - 1`` samples (and constant stretches) give 0."""
+    is used. NaN samples (gaps) are skipped: they stay NaN in the output and do not enter
+    the statistics of later samples. Until a column has ``min_samples`` valid samples (and
+    over constant stretches) the output is 0. Raises ``ValueError`` for other shapes."""
     x = np.asarray(x, float)
-    n = np.arange(1, x.shape[0] + 1, dtype=float)[:, None]
-    mean = np.cumsum(x, 0) / n
-    var = np.maximum(np.cumsum(x * x, 0) / n - mean**2, 0.0)
-    sd = np.sqrt(var)
+    if x.ndim != 2:
+        raise ValueError(f"causal_zscore: x must be (T, N), got shape {x.shape}")
+    if isinstance(min_samples, bool) or not isinstance(min_samples, (int, np.integer)) or min_samples < 1:
+        raise ValueError(f"causal_zscore: min_samples = {min_samples!r} must be an integer >= 1")
+    valid = ~np.isnan(x)
+    x0 = np.where(valid, x, 0.0)
+    n = np.cumsum(valid, 0, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.cumsum(x0, 0) / n
+        var = np.maximum(np.cumsum(x0 * x0, 0) / n - mean**2, 0.0)
+        sd = np.sqrt(var)
         z = np.where((sd > 1e-12 * (1 + np.abs(mean))) & (n >= min_samples), (x - mean) / sd, 0.0)
+    z[~valid] = np.nan
     return z
+
+
+def _dataset(f, key: str, path: str, required: bool = True):
+    """``f[key][()]`` as an array; ``None`` for a missing optional entry. A group (or any
+    non-dataset) where a dataset belongs is an error naming the file and the key."""
+    import h5py
+
+    if key not in f:
+        if required:
+            raise ValueError(f"{path!r}: not a Flavell recording, missing dataset {key!r}")
+        return None
+    node = f[key]
+    if not isinstance(node, h5py.Dataset):
+        raise ValueError(f"{path!r}: {key!r} is a {type(node).__name__}, expected a dataset")
+    return np.asarray(node[()])
 
 
 def read_flavell(path) -> Recording:
     """Read a Flavell-lab recording (``gcamp/trace_array`` (T x N), ``timing/timestamp_confocal``
-    (s), ``behavior/velocity``, ``behavior/reversal_events`` (2 x K, 0-based half-open frame
-    intervals)). Neuron identities are not in these files: labels are ``unlabeled_<k>``."""
+    (T,) in s, optional ``behavior/velocity`` (T,) and ``behavior/reversal_events`` (2 x K,
+    0-based half-open frame intervals [start, end), 0 <= start < end <= T; an end at T
+    is taken at the last frame's time)). Neuron identities are not in these files: labels
+    are ``unlabeled_<k>``.
+
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming the file and
+    the problem for unreadable HDF5, missing or mistyped datasets, zero frames, mismatched
+    shapes and reversal frames outside the recording.
+    """
     import h5py
 
     path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"recording {path!r} does not exist")
     try:
         with h5py.File(path, "r") as f:
-            missing = [k for k in ("gcamp/trace_array", "timing/timestamp_confocal") if k not in f]
-            if missing:
-                raise ValueError(f"{path!r}: not a Flavell recording, missing {missing}")
-            traces = f["gcamp/trace_array"][:]
-            stamps = f["timing/timestamp_confocal"][:]
-            vel = f["behavior/velocity"][:] if "behavior/velocity" in f else None
-            ev = f["behavior/reversal_events"][:] if "behavior/reversal_events" in f else None
-    except (OSError, KeyError) as exc:
+            traces = _dataset(f, "gcamp/trace_array", path)
+            stamps = _dataset(f, "timing/timestamp_confocal", path)
+            vel = _dataset(f, "behavior/velocity", path, required=False)
+            ev = _dataset(f, "behavior/reversal_events", path, required=False)
+    except (OSError, KeyError, TypeError) as exc:
         raise ValueError(f"{path!r} is not a readable HDF5 recording (corrupt or truncated?): {exc}") from exc
-    if traces.ndim != 2 or traces.shape[0] != stamps.size:
-        raise ValueError(f"{path!r}: gcamp/trace_array {traces.shape} does not match {stamps.size} time stamps")
+    if traces.dtype.kind not in "iuf" or stamps.dtype.kind not in "iuf":
+        raise ValueError(f"{path!r}: traces and time stamps must be numeric, got {traces.dtype} and {stamps.dtype}")
+    if traces.ndim != 2 or stamps.ndim != 1 or traces.shape[0] != stamps.size:
+        raise ValueError(f"{path!r}: gcamp/trace_array {traces.shape} does not match time stamps {stamps.shape} (expected (T, N) and (T,))")
+    if stamps.size == 0:
+        raise ValueError(f"{path!r}: the recording has zero frames")
+    n_frames = stamps.size
+    if vel is not None and vel.shape != (n_frames,):
+        raise ValueError(f"{path!r}: behavior/velocity has shape {vel.shape}, expected ({n_frames},)")
     t = stamps - stamps[0]
     rev = None
     if ev is not None and ev.size:
-        ev = np.asarray(ev, np.int64)
-        rev = np.stack([t[np.clip(ev[0], 0, t.size - 1)], t[np.clip(ev[1], 0, t.size - 1)]], 1)
+        if ev.ndim != 2 or ev.shape[0] != 2 or ev.dtype.kind not in "iu":
+            raise ValueError(f"{path!r}: behavior/reversal_events must be integer frames of shape (2, K), got {ev.dtype} {ev.shape}")
+        ev = ev.astype(np.int64)
+        bad = np.flatnonzero((ev[0] < 0) | (ev[0] >= ev[1]) | (ev[1] > n_frames))
+        if bad.size:
+            k = bad[0]
+            raise ValueError(f"{path!r}: reversal event {k} spans frames [{ev[0, k]}, {ev[1, k]}): needs 0 <= start < end <= "
+                             f"{n_frames} (the recording has {n_frames} frames)")
+        rev = np.stack([t[ev[0]], t[np.minimum(ev[1], n_frames - 1)]], 1)
     n = traces.shape[1]
     return Recording("flavell", os.path.splitext(os.path.basename(path))[0], traces, t,
                      tuple(f"unlabeled_{k}" for k in range(n)), np.zeros(n, bool), vel, rev)

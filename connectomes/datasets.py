@@ -124,11 +124,27 @@ def _read_with_cect(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return chem, gap, present
 
 
+def _read_cache(path: Path, n: int):
+    """(chemical, gap, present) from a cache file, or None when the file is unreadable or its
+    arrays are not what ``_read_with_cect`` writes (finite counts >= 0 of shape (n, n), a
+    symmetric gap matrix, a boolean (n,) mask)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            chem, gap, present = z["chemical"], z["gap"], z["present"]
+    except Exception:  # damaged bytes raise zipfile, zlib, numpy or key errors alike
+        return None
+    counts_ok = all(a.shape == (n, n) and a.dtype.kind == "f" and np.all(np.isfinite(a)) and a.min(initial=0) >= 0 for a in (chem, gap))
+    if not (counts_ok and np.array_equal(gap, gap.T) and present.shape == (n,) and present.dtype == bool):
+        return None
+    return chem, gap, present
+
+
 def load(name: str = "cook2019_herm", cache: bool = True) -> Connectome:
     """Load a connectome by name (see ``available()``).
 
     Reading the Excel sources with cect takes up to ~10 s; the result is cached as ``.npz``
-    in ``cache_dir()``, keyed by the cect version. Raises ``KeyError`` listing the valid
+    in ``cache_dir()``, keyed by the cect version; a cache file that is damaged or holds
+    arrays of the wrong shape or type is rebuilt. Raises ``KeyError`` listing the valid
     names for an unknown dataset.
     """
     if name not in DATASETS:
@@ -136,11 +152,7 @@ def load(name: str = "cook2019_herm", cache: bool = True) -> Connectome:
     path = cache_dir() / f"{name}-{_cache_key()}.npz"
     arrays = None
     if cache and path.is_file():
-        try:
-            with np.load(path, allow_pickle=False) as z:
-                arrays = z["chemical"], z["gap"], z["present"]
-        except Exception:
-            arrays = None  # a damaged cache entry is rebuilt
+        arrays = _read_cache(path, len(neurons()))  # None (rebuilt below) when damaged or malformed
     if arrays is None:
         arrays = _read_with_cect(name)
         if cache:

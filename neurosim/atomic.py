@@ -5,18 +5,43 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-__all__ = ["atomic_write", "atomic_write_text", "atomic_write_json", "atomic_savez"]
+__all__ = ["plain_open_mode", "atomic_write", "atomic_write_text", "atomic_write_json", "atomic_savez"]
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where Linux reports it."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore (not thread-safe, hence the above)
+    os.umask(mask)
+    return mask
+
+
+def plain_open_mode(path) -> int:
+    """The permission bits a plain ``open(path, "w")`` would leave: an existing file keeps
+    its own; a new one gets 0o666 less the umask (``mkstemp`` would give 0o600)."""
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
 
 
 def atomic_write(path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a temporary path in the target's folder (same suffix, so
     writers that pick the format from the name still work), then rename it to ``path``.
+    The file ends with the mode a plain ``open`` would give it (``plain_open_mode``).
     Creates missing folders; removes the temporary file if ``write`` raises."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -24,6 +49,7 @@ def atomic_write(path, write: Callable[[Path], None]) -> Path:
     os.close(fd)
     try:
         write(Path(tmp))
+        os.chmod(tmp, plain_open_mode(path))  # after writing: some writers replace the file
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

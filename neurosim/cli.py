@@ -3,11 +3,46 @@ hardware) to the core; it imports them lazily."""
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import os
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (argparse prints the usage block first)."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _number(kind, lo=None, lo_open=False):
+    """An argparse ``type``: an int or a finite float, at least (or above) ``lo``."""
+    noun = "an integer" if kind is int else "a finite number"
+
+    def parse(text):
+        try:
+            x = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
+        if kind is float and not math.isfinite(x):
+            raise argparse.ArgumentTypeError(f"{text!r}: must be {noun}")
+        if lo is not None and (x < lo or (lo_open and x == lo)):
+            raise argparse.ArgumentTypeError(f"{text!r}: must be {noun} {'>' if lo_open else '>='} {lo:g}")
+        return x
+    return parse
+
+
+_INT1 = _number(int, 1)
+_INT0 = _number(int, 0)
+_POSITIVE = _number(float, 0, lo_open=True)
+_NONNEG = _number(float, 0)
+_FINITE = _number(float)
 
 
 def _cmd_cuba(a) -> int:
@@ -16,8 +51,7 @@ def _cmd_cuba(a) -> int:
     from . import Simulator, SpikeMonitor, StateMonitor
     from .atomic import atomic_savez, atomic_write_json
 
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(a.out)  # created by the first (atomic) write, so a failed run leaves no empty folder
     net = cuba_network(a.n, seed=a.seed, n_inputs=None if a.n == 4000 else 80)
     sim = Simulator(net, dt=a.dt, dtype=getattr(np, a.dtype), seed=a.seed)
     res = sim.run(a.duration, [SpikeMonitor("cuba"), StateMonitor("cuba", ("v",), neurons=np.arange(5), every=1)], progress=not a.no_progress)
@@ -61,28 +95,17 @@ def _cmd_worm(a) -> int:
 
     from . import Simulator, StateMonitor
 
-    out = Path(a.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = Path(a.out)  # created by the first (atomic) write
+    stim_names = _stimulus_names(a.stimulus, TOUCH_NEURONS)
     con = connectomes.load(a.connectome)
-    if a.stimulus.startswith("touch-"):
-        where = a.stimulus.split("-", 1)[1]
-        if where not in TOUCH_NEURONS:
-            print(f"error: --stimulus {a.stimulus!r}: use touch-anterior, touch-posterior or neuron names", file=sys.stderr)
-            return 2
-        stim_names = list(TOUCH_NEURONS[where])
-    else:
-        stim_names = [n for n in a.stimulus.split(",") if n]
-    try:
-        stim_names = [connectomes.normalize_name(n) for n in stim_names]
-    except KeyError as err:
-        print(f"error: --stimulus: {err}", file=sys.stderr)
-        return 2
     window = (a.stim_start, a.stim_start + a.stim_duration)
     net = stimulate(build_worm(con), stim_names, start=window[0], stop=window[1], depolarization=a.depolarization)
     every = max(1, int(round(a.sample / a.dt)))
-    print(f"worm: {a.connectome} ({con.citation}), 302 graded neurons (Kunert et al. 2014), "
-          f"{a.duration:g} s at dt = {a.dt * 1e3:g} ms; stimulus {'+'.join(stim_names)} "
-          f"({a.depolarization * 1e3:g} mV drive) from {window[0]:g} to {window[1]:g} s")
+    stepping = f"fixed-step BDF2 at dt = {a.dt * 1e3:g} ms" if a.fixed_step else f"adaptive BDF2, first step {a.dt * 1e3:g} ms"
+    print(f"worm: {a.connectome} ({con.citation}), 302 graded neurons (Kunert et al. 2014), {a.duration:g} s "
+          f"({stepping}); stimulus {'+'.join(stim_names)} from {window[0]:g} to {window[1]:g} s with a {a.depolarization * 1e3:g} mV "
+          f"drive (the current that would move each stimulated neuron by {a.depolarization * 1e3:g} mV were its partners "
+          f"held at rest; coupled partners follow, so it moves further)")
     sim = Simulator(net, dt=a.dt, adaptive=not a.fixed_step)
     res = sim.run(a.duration, [StateMonitor("worm", ("v", "s"), every=every)], progress=not a.no_progress)
     tr = res.traces["worm"]
@@ -159,14 +182,54 @@ def _cmd_train(a) -> int:
     torch.set_num_threads(a.threads)
     root = Path(a.data)
     if not (root / "train1K.txt").is_file():
-        print(f"error: --data {root}: no train1K.txt there (the N-MNIST subset: root/train1K.txt, root/train/<id>.bs2)", file=sys.stderr)
+        print(f"neurosim train: error: --data {root}: no train1K.txt there (the N-MNIST subset: root/train1K.txt, "
+              f"root/train/<id>.bs2)", file=sys.stderr)
         return 2
-    history = train_nmnist(root, a.out, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, time_bins=a.time_bins, seed=a.seed,
-                           resume=a.resume, progress=not a.no_progress, limit=a.limit, stop_after=a.stop_after)
+    try:
+        history = train_nmnist(root, a.out, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, time_bins=a.time_bins, seed=a.seed,
+                               resume=a.resume, progress=not a.no_progress, limit=a.limit, stop_after=a.stop_after,
+                               overwrite=a.overwrite)
+    except KeyboardInterrupt:
+        print(f"\nneurosim train: interrupted. {_resume_hint(a)}", file=sys.stderr)
+        return 130
     best = max(h["test_accuracy"] for h in history)
     print(f"final held-out accuracy {history[-1]['test_accuracy']:.3f} (best {best:.3f}); "
           f"wrote {a.out}/metrics.json, {a.out}/checkpoint.pt, {a.out}/model_state.pt, {a.out}/confusion.png, {a.out}/accuracy.png")
     return 0
+
+
+def _resume_hint(a) -> str:
+    """How to continue an interrupted training run (or that there is nothing to continue)."""
+    metrics = Path(a.out) / "metrics.json"
+    if not (Path(a.out) / "checkpoint.pt").is_file() or not metrics.is_file():
+        return "No epoch had finished, so there is nothing to resume."
+    done = json.loads(metrics.read_text())[-1]["epoch"]
+    args = [x for x in a.argv if x != "--overwrite"] + ([] if a.resume else ["--resume"])
+    return (f"Epochs 1-{done} are saved in {a.out}/checkpoint.pt; continue with the same settings:\n"
+            f"  neurosim {' '.join(shlex.quote(x) for x in args)}")
+
+
+def _stimulus_names(spec: str, touch_neurons: dict) -> list:
+    """Neuron names of a ``--stimulus`` value (``touch-anterior`` or ``AVAL,AVAR``),
+    normalised. ``ValueError`` for unknown, repeated or no names."""
+    import connectomes
+
+    if spec.startswith("touch-"):
+        where = spec.split("-", 1)[1]
+        if where not in touch_neurons:
+            raise ValueError(f"--stimulus {spec!r}: use {', '.join('touch-' + k for k in sorted(touch_neurons))} or neuron names")
+        return list(touch_neurons[where])
+    names = [n.strip() for n in spec.split(",") if n.strip()]
+    if not names:
+        raise ValueError(f"--stimulus {spec!r} names no neuron")
+    try:
+        names = [connectomes.normalize_name(n) for n in names]
+    except KeyError as err:
+        raise ValueError(f"--stimulus: {err.args[0]}") from None
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"--stimulus lists {', '.join(repeated)} more than once (each listing would add another drive)")
+    return names
 
 
 def _cmd_bench(a) -> int:
@@ -178,19 +241,19 @@ def _cmd_bench(a) -> int:
     return subprocess.call([sys.executable, str(script), *a.args])
 
 
-def main(argv=None) -> int:
-    """Entry point of the ``neurosim`` command; returns the exit status."""
-    ap = argparse.ArgumentParser(prog="neurosim", description="Spiking and neuromorphic simulation on one neuron/synapse core.")
+def _parser() -> argparse.ArgumentParser:
+    ap = _Parser(prog="neurosim", description="Spiking and neuromorphic simulation on one neuron/synapse core.")
     sub = ap.add_subparsers(dest="command", required=True)
 
     c = sub.add_parser("cuba", help="simulate the Brette et al. (2007) CUBA network and plot a raster")
-    c.add_argument("--n", type=int, default=4000, help="number of neurons (default 4000; others keep ~80 inputs per neuron)")
-    c.add_argument("--duration", type=float, default=1.0, help="biological time in s (default 1)")
-    c.add_argument("--dt", type=float, default=1e-4, help="time step in s (default 1e-4)")
+    c.add_argument("--n", type=_number(int, 80), default=4000,
+                   help="number of neurons, >= 80 (default 4000; other sizes keep 80 inputs per neuron)")
+    c.add_argument("--duration", type=_POSITIVE, default=1.0, help="biological time in s (default 1)")
+    c.add_argument("--dt", type=_POSITIVE, default=1e-4, help="time step in s (default 1e-4)")
     c.add_argument("--dtype", choices=["float32", "float64"], default="float32")
-    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--seed", type=_INT0, default=0)
     c.add_argument("--out", default="runs/cuba", help="output folder (default runs/cuba)")
-    c.add_argument("--raster-neurons", type=int, default=500, help="neurons shown in the raster")
+    c.add_argument("--raster-neurons", type=_INT1, default=500, help="neurons shown in the raster")
     c.add_argument("--no-progress", action="store_true")
     c.set_defaults(func=_cmd_cuba)
 
@@ -198,14 +261,16 @@ def main(argv=None) -> int:
     w.add_argument("--connectome", default="cook2019_herm", help="dataset (default cook2019_herm; see connectomes.available())")
     w.add_argument("--stimulus", default="touch-anterior",
                    help="comma-separated neuron names (e.g. AVAL,AVAR) or touch-anterior / touch-posterior (default touch-anterior)")
-    w.add_argument("--depolarization", type=float, default=10e-3, help="stimulus drive in V (default 0.01)")
-    w.add_argument("--stim-start", type=float, default=1.0, help="stimulus onset in s (default 1)")
-    w.add_argument("--stim-duration", type=float, default=2.0, help="stimulus length in s (default 2)")
-    w.add_argument("--duration", type=float, default=10.0, help="worm time in s (default 10)")
-    w.add_argument("--dt", type=float, default=1e-3,
+    w.add_argument("--depolarization", type=_FINITE, default=10e-3,
+                   help="stimulus drive in V (default 0.01): each stimulated neuron gets the current that would move it by this "
+                        "much were its partners held at rest")
+    w.add_argument("--stim-start", type=_NONNEG, default=1.0, help="stimulus onset in s (default 1)")
+    w.add_argument("--stim-duration", type=_POSITIVE, default=2.0, help="stimulus length in s (default 2)")
+    w.add_argument("--duration", type=_POSITIVE, default=10.0, help="worm time in s (default 10)")
+    w.add_argument("--dt", type=_POSITIVE, default=1e-3,
                    help="time step in s (default 1e-3); with the adaptive solver the first step and the sampling unit")
     w.add_argument("--fixed-step", action="store_true", help="fixed-step BDF2 instead of the adaptive solver")
-    w.add_argument("--sample", type=float, default=0.01, help="trace sampling interval in s (default 0.01)")
+    w.add_argument("--sample", type=_POSITIVE, default=0.01, help="trace sampling interval in s (default 0.01)")
     w.add_argument("--strain", choices=["wt", "unc31"], default="wt", help="atlas strain for the comparison")
     w.add_argument("--no-compare", action="store_true", help="skip the atlas comparison")
     w.add_argument("--out", default="runs/worm", help="output folder (default runs/worm)")
@@ -215,9 +280,9 @@ def main(argv=None) -> int:
     at = sub.add_parser("atlas", help="compare whole-worm signal propagation with the Randi 2023 atlas for several connectomes")
     at.add_argument("--connectomes", nargs="+", default=["cook2019_herm", "witvliet2021_8", "white1986_whole"])
     at.add_argument("--strain", choices=["wt", "unc31"], default="wt")
-    at.add_argument("--depolarization", type=float, default=10e-3)
-    at.add_argument("--dt", type=float, default=1e-3)
-    at.add_argument("--seed", type=int, default=0, help="seed of the degree-preserving shuffle")
+    at.add_argument("--depolarization", type=_FINITE, default=10e-3, help="stimulus drive in V (see neurosim worm --help)")
+    at.add_argument("--dt", type=_POSITIVE, default=1e-3)
+    at.add_argument("--seed", type=_INT0, default=0, help="seed of the degree-preserving shuffle")
     at.add_argument("--json", default=None, help="also write the metrics here")
     at.add_argument("--no-progress", action="store_true")
     at.set_defaults(func=_cmd_atlas)
@@ -226,16 +291,17 @@ def main(argv=None) -> int:
     t.add_argument("task", choices=["nmnist"])
     t.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "nmnist_small"),
                    help="N-MNIST subset folder (default ../shared/data/nmnist_small)")
-    t.add_argument("--epochs", type=int, default=30)
-    t.add_argument("--batch-size", type=int, default=25)
-    t.add_argument("--lr", type=float, default=2e-3)
-    t.add_argument("--time-bins", type=int, default=20, help="frames per ~300 ms sample (the layers' dt is the bin width)")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--threads", type=int, default=2)
-    t.add_argument("--limit", type=int, default=None, help="use only this many training samples (quick checks)")
+    t.add_argument("--epochs", type=_INT1, default=30)
+    t.add_argument("--batch-size", type=_INT1, default=25)
+    t.add_argument("--lr", type=_POSITIVE, default=2e-3)
+    t.add_argument("--time-bins", type=_INT1, default=20, help="frames per ~300 ms sample (the layers' dt is the bin width)")
+    t.add_argument("--seed", type=_INT0, default=0)
+    t.add_argument("--threads", type=_INT1, default=2)
+    t.add_argument("--limit", type=_INT1, default=None, help="use only this many training samples (quick checks)")
     t.add_argument("--out", default="runs/nmnist")
-    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
-    t.add_argument("--stop-after", type=int, default=None, help="stop after this epoch (resume later with --resume)")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt (with the same settings)")
+    t.add_argument("--overwrite", action="store_true", help="replace a run already in OUT (without it, an existing run is refused)")
+    t.add_argument("--stop-after", type=_INT1, default=None, help="stop after this epoch (resume later with --resume)")
     t.add_argument("--no-progress", action="store_true")
     t.set_defaults(func=_cmd_train)
 
@@ -243,16 +309,84 @@ def main(argv=None) -> int:
     b.add_argument("name", choices=["cuba", "scale", "worm", "train_lif"])
     b.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the benchmark (see its --help)")
     b.set_defaults(func=_cmd_bench)
+    ap.commands = sub.choices  # name -> subcommand parser, for errors found after parsing
+    return ap
 
+
+def _check_args(ap, a) -> None:
+    """Checks that involve several arguments or the data packages: before any work starts."""
+    sub = ap.commands[a.command]  # its error line names the subcommand
+    if a.command in ("worm", "atlas"):
+        import connectomes
+
+        names = [a.connectome] if a.command == "worm" else a.connectomes
+        flag = "--connectome" if a.command == "worm" else "--connectomes"
+        for name in names:
+            if name not in connectomes.available():
+                sub.error(f"{flag} {name!r}: choose from {', '.join(connectomes.available())}")
+        if len(set(names)) < len(names):
+            sub.error(f"{flag} lists a connectome more than once")
+    if a.command == "worm" and a.stim_start >= a.duration:
+        sub.error(f"--stim-start {a.stim_start:g} s is not before the end of the run (--duration {a.duration:g} s)")
+    if a.command == "train" and a.resume and a.overwrite:
+        sub.error("--resume and --overwrite exclude each other")
+
+
+def _outputs(a) -> list:
+    if a.command == "atlas":
+        return [Path(a.json).parent] if a.json else []
+    return [Path(a.out)] if hasattr(a, "out") else []
+
+
+def _missing_folders(paths) -> list:
+    """The folders of ``paths`` (and their parents) that do not exist yet, innermost first."""
+    missing = []
+    for p in paths:
+        p = Path(p).absolute()
+        while not p.exists():
+            missing.append(p)
+            p = p.parent
+    return missing
+
+
+def _remove_if_empty(folders) -> None:
+    for d in folders:
+        try:
+            d.rmdir()  # only succeeds on an empty folder
+        except OSError:
+            pass
+
+
+# errors that bad input or a bad environment cause: shown as one line (NEUROSIM_TRACEBACK=1 shows the traceback)
+_USER_ERRORS = (ValueError, KeyError, OSError, MemoryError)
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``neurosim`` command; returns the exit status (0 ok, 2 bad input,
+    130 interrupted). Errors caused by input are one line on stderr, never a traceback,
+    and a failed run removes the output folders it created while they are empty."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    ap = _parser()
     a = ap.parse_args(argv)
-    if a.command == "cuba" and (a.n < 10 or a.duration <= 0 or a.dt <= 0):
-        ap.error("--n must be >= 10, --duration and --dt > 0")
-    if a.command == "worm":
-        if a.connectome not in __import__("connectomes").available():
-            ap.error(f"--connectome {a.connectome!r}: choose one of {', '.join(__import__('connectomes').available())}")
-        if a.duration <= 0 or a.dt <= 0 or a.sample <= 0 or a.stim_duration <= 0 or a.stim_start < 0:
-            ap.error("--duration, --dt, --sample and --stim-duration must be > 0, --stim-start >= 0")
-    return a.func(a)
+    _check_args(ap, a)
+    a.argv = argv
+    created = _missing_folders(_outputs(a))
+    rc = 1
+    try:
+        rc = a.func(a)
+    except KeyboardInterrupt:
+        print(f"\nneurosim {a.command}: interrupted", file=sys.stderr)
+        rc = 130
+    except _USER_ERRORS as exc:
+        if os.environ.get("NEUROSIM_TRACEBACK"):
+            raise
+        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        print(f"neurosim {a.command}: error: {msg or type(exc).__name__}", file=sys.stderr)
+        rc = 2
+    finally:
+        if rc != 0:
+            _remove_if_empty(created)
+    return rc
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ __all__ = [
     "Network",
     "TARGETS",
     "DEFAULT_MAX_DELAY_STEPS",
+    "NetworkFileError",
 ]
 
 TARGETS = ("exc", "inh", "graded")
@@ -43,6 +44,11 @@ DEFAULT_MAX_DELAY_STEPS = 4096
 """Default length of the delay ring buffer, in steps."""
 
 _FORMAT_VERSION = 1
+
+
+class NetworkFileError(ValueError):
+    """A file that ``Network.load`` cannot read: corrupt, truncated, foreign, or of an
+    unsupported format version."""
 
 
 def _check_name(kind: str, name) -> None:
@@ -320,12 +326,17 @@ class Projection:
     @classmethod
     def from_dense(cls, pre: str, post: str, w, delays=1, target="exc", e_rev=None, name=""):
         """From a dense matrix ``w`` of shape (n_pre, n_post); zeros mean no synapse.
-        ``delays``: scalar or (n_pre, n_post) in steps."""
+        ``delays``: scalar or (n_pre, n_post) in steps. Raises ``ValueError`` for other
+        shapes."""
+        where = f"projection {name or f'{pre}->{post}'}"
         w = np.asarray(w)
         if w.ndim != 2:
-            raise ValueError(f"projection {name or f'{pre}->{post}'}: dense weights must be 2-D (n_pre, n_post), got shape {w.shape}")
-        i, j = np.nonzero(w)
+            raise ValueError(f"{where}: dense weights must be 2-D (n_pre, n_post), got shape {w.shape}")
         d = np.asarray(delays)
+        if d.ndim != 0 and d.shape != w.shape:
+            raise ValueError(f"{where}: delays must be a scalar or shaped like the weights {w.shape} (n_pre, n_post), "
+                             f"got shape {d.shape}")
+        i, j = np.nonzero(w)
         d = d[i, j] if d.ndim == 2 else d
         return cls.from_pairs(pre, post, i, j, w[i, j], w.shape[0], d, target, e_rev, name)
 
@@ -619,34 +630,80 @@ class Network:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Network":
-        """Read a network written by ``save`` (``ValueError`` for a corrupt or foreign file)."""
+        """Read a network written by ``save``.
+
+        Raises ``FileNotFoundError`` for a missing file and ``NetworkFileError`` (a
+        ``ValueError``) naming the file and what is wrong for everything else: not an
+        ``.npz`` archive, damaged compression, missing or mistyped entries, a foreign format
+        or an unsupported version, or contents that fail the network's validation.
+        """
+        path = os.fspath(path)
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"network file {path!r} does not exist")
         try:
-            with np.load(path, allow_pickle=False) as z:
-                data = {k: z[k] for k in z.files}
-            meta = json.loads(bytes(data.pop("__meta__")).decode())
-        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
-            raise ValueError(f"{os.fspath(path)!r} is not a readable neurosim network file: {exc}") from exc
+            return cls._from_npz(path)
+        except NetworkFileError:
+            raise
+        except Exception as exc:  # damaged bytes surface as zlib, zipfile, json, numpy, Key/Type errors...: one error type
+            raise NetworkFileError(f"{path!r} is not a readable neurosim network file: {type(exc).__name__}: {exc}") from exc
+
+    @classmethod
+    def _from_npz(cls, path: str) -> "Network":
+        def fail(what):
+            return NetworkFileError(f"{path!r} is not a readable neurosim network file: {what}")
+
+        try:
+            z = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+            raise fail(f"not an .npz archive (corrupt or truncated?): {exc}") from exc
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            raise fail("a single .npy array, not an .npz archive (corrupt or truncated?)")
+        with z:
+            data = {k: z[k] for k in z.files}
+        if "__meta__" not in data:
+            raise fail("no '__meta__' entry (not written by Network.save)")
+        meta = json.loads(bytes(data.pop("__meta__")).decode())
+        if not isinstance(meta, dict):
+            raise fail(f"'__meta__' holds a JSON {type(meta).__name__}, expected an object")
         if meta.get("format") != "neurosim.Network" or meta.get("version") != _FORMAT_VERSION:
-            raise ValueError(f"{os.fspath(path)!r}: unsupported format {meta.get('format')!r} version {meta.get('version')!r}")
+            raise fail(f"unsupported format {meta.get('format')!r} version {meta.get('version')!r} "
+                       f"(this neurosim reads 'neurosim.Network' version {_FORMAT_VERSION})")
+
+        def entries(key):
+            items = meta.get(key)
+            if not isinstance(items, list) or not all(isinstance(m, dict) for m in items):
+                raise fail(f"meta {key!r} must be a list of objects, got {type(items).__name__}")
+            return items
+
+        def arr(key, optional=False):
+            if key not in data:
+                if optional:
+                    return None
+                raise fail(f"array {key!r} is missing")
+            return data[key]
+
         pops = []
-        for k, m in enumerate(meta["populations"]):
-            if m["kind"] not in MODELS:
-                raise ValueError(f"{os.fspath(path)!r}: unknown neuron model {m['kind']!r}")
-            init = {var: data[f"pop{k}_init_{var}"] for var in m["initial"]}
-            het = {key: data[f"pop{k}_param_{key}"] for key in m.get("per_neuron", [])}
+        for k, m in enumerate(entries("populations")):
+            if m.get("kind") not in MODELS:
+                raise fail(f"population #{k}: unknown neuron model {m.get('kind')!r}; known: {sorted(MODELS)}")
+            init = {var: arr(f"pop{k}_init_{var}") for var in m["initial"]}
+            het = {key: arr(f"pop{k}_param_{key}") for key in m.get("per_neuron", [])}
             pops.append(Population(m["name"], MODELS[m["kind"]](**m["params"]), m["size"], init, het))
         srcs = []
-        for k, m in enumerate(meta["sources"]):
-            if m["type"] == "spikes":
-                srcs.append(SpikeSource(m["name"], m["size"], data[f"src{k}_times"], data[f"src{k}_ids"]))
+        for k, m in enumerate(entries("sources")):
+            if m.get("type") == "spikes":
+                srcs.append(SpikeSource(m["name"], m["size"], arr(f"src{k}_times"), arr(f"src{k}_ids")))
+            elif m.get("type") == "poisson":
+                srcs.append(PoissonSource(m["name"], m["size"], arr(f"src{k}_rate")))
             else:
-                srcs.append(PoissonSource(m["name"], m["size"], data[f"src{k}_rate"]))
-        projs = [Projection(m["pre"], m["post"], data[f"proj{k}_indptr"], data[f"proj{k}_indices"], data[f"proj{k}_weights"],
-                            data[f"proj{k}_delays"], m["target"], m["e_rev"], m["name"]) for k, m in enumerate(meta["projections"])]
-        gaps = [GapJunctions(m["pop_a"], m["pop_b"], data[f"gap{k}_i"], data[f"gap{k}_j"], data[f"gap{k}_g"])
-                for k, m in enumerate(meta["gap_junctions"])]
+                raise fail(f"source #{k}: unknown type {m.get('type')!r} (spikes or poisson)")
+        projs = [Projection(m["pre"], m["post"], arr(f"proj{k}_indptr"), arr(f"proj{k}_indices"), arr(f"proj{k}_weights"),
+                            arr(f"proj{k}_delays"), m["target"], m["e_rev"], m["name"]) for k, m in enumerate(entries("projections"))]
+        gaps = [GapJunctions(m["pop_a"], m["pop_b"], arr(f"gap{k}_i"), arr(f"gap{k}_j"), arr(f"gap{k}_g"))
+                for k, m in enumerate(entries("gap_junctions"))]
         inps = []
-        for k, m in enumerate(meta["inputs"]):
-            inps.append(CurrentInjection(m["target"], data[f"inp{k}_amplitude"], data.get(f"inp{k}_neurons"), m["start"],
-                                         math.inf if m["stop"] is None else m["stop"], data.get(f"inp{k}_values"), m["sample_dt"]))
+        for k, m in enumerate(entries("inputs")):
+            stop = m["stop"]
+            inps.append(CurrentInjection(m["target"], arr(f"inp{k}_amplitude"), arr(f"inp{k}_neurons", optional=True), m["start"],
+                                         math.inf if stop is None else stop, arr(f"inp{k}_values", optional=True), m["sample_dt"]))
         return cls(tuple(pops), tuple(srcs), tuple(projs), tuple(gaps), tuple(inps), meta["max_delay_steps"])

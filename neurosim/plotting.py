@@ -1,24 +1,50 @@
-"""Raster and trace plots (matplotlib, Agg backend), saved as PNG."""
+"""Raster and trace plots (matplotlib, Agg backend), and the one way figures are saved:
+atomically, in the format the file suffix names."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from .atomic import atomic_write
+
+__all__ = ["pyplot", "save_figure", "raster", "traces"]
 
 _UNIT_SCALE = {"v": (1e3, "mV"), "u": (1e3, "mV/ms"), "w": (1e12, "pA"), "i_e": (1e12, "pA"), "i_i": (1e12, "pA"), "s": (1.0, "")}
 
 
-def _figure(*args, **kwargs):
+def pyplot():
+    """``matplotlib.pyplot`` on the Agg backend (no display needed)."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
+    return plt
+
+
+def _figure(*args, **kwargs):
+    plt = pyplot()
     return plt, plt.subplots(*args, **kwargs)
 
 
-def _save(plt, fig, path):
+def save_figure(fig, path, dpi: int = 120) -> Path:
+    """Write ``fig`` to ``path`` atomically in the format its suffix names (``.png``,
+    ``.pdf``, ``.svg``, ...) and close it. Raises ``ValueError`` listing the suffixes
+    matplotlib writes for any other suffix (nothing is written then)."""
+    path = Path(path)
+    fmt = path.suffix.lstrip(".").lower()
+    supported = fig.canvas.get_supported_filetypes()
+    if fmt not in supported:
+        pyplot().close(fig)
+        raise ValueError(f"cannot save a figure as {str(path)!r}: the suffix must name an image format, one of "
+                         f"{', '.join('.' + k for k in sorted(supported))}")
+    atomic_write(path, lambda p: fig.savefig(p, dpi=dpi, format=fmt))
+    pyplot().close(fig)
+    return path
+
+
+def _save(fig, path):
     if path is not None:
-        atomic_write(path, lambda p: fig.savefig(p, dpi=120, format="png"))
-        plt.close(fig)
+        save_figure(fig, path)
     return fig
 
 
@@ -46,7 +72,7 @@ def raster(results, path=None, populations=None, max_neurons=500, title=None):
     ax_rate.set_ylabel("rate (Hz)")
     ax.set_title(title or "spike raster")
     fig.tight_layout()
-    return _save(plt, fig, path)
+    return _save(fig, path)
 
 
 def traces(results, path=None, population=None, variable="v", max_neurons=8, title=None):
@@ -65,4 +91,4 @@ def traces(results, path=None, population=None, variable="v", max_neurons=8, tit
     ax.set_title(title or f"{name}: {variable}")
     ax.legend(loc="upper right", fontsize=7, ncol=2)
     fig.tight_layout()
-    return _save(plt, fig, path)
+    return _save(fig, path)

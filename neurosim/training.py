@@ -18,14 +18,23 @@ import numpy as np
 import torch
 
 from .atomic import atomic_write, atomic_write_json
+from .plotting import pyplot, save_figure
 
-__all__ = ["TrainConfig", "fit", "evaluate", "seed_everything", "save_checkpoint", "load_checkpoint", "plot_confusion", "plot_history"]
+__all__ = ["TrainConfig", "RUN_FILES", "prepare_run_dir", "fit", "evaluate", "seed_everything", "save_checkpoint",
+           "load_checkpoint", "plot_confusion", "plot_history"]
+
+
+RUN_FILES = ("checkpoint.pt", "metrics.json", "model_state.pt", "confusion.png", "accuracy.png")
+"""What a training run writes to its folder (``fit`` and the task trainers)."""
 
 
 @dataclass
 class TrainConfig:
     """Settings of ``fit``: epochs, Adam learning rate and weight decay, seed, output folder,
-    resume from its checkpoint, progress bars, stop early after an epoch, class names."""
+    resume from its checkpoint, replace an earlier run in the folder (``overwrite``),
+    progress bars, stop early after an epoch, class names, and ``run_config``: the settings
+    that define the run (the task's data and model settings); they are stored in every
+    checkpoint, and a resume with different ones is refused."""
 
     epochs: int = 20
     lr: float = 2e-3
@@ -33,9 +42,70 @@ class TrainConfig:
     seed: int = 0
     out_dir: str = "runs/train"
     resume: bool = False
+    overwrite: bool = False
     progress: bool = True
     stop_after: int | None = None  # stop after this epoch (as an interruption would); resume later
     class_names: list = field(default_factory=list)
+    run_config: dict = field(default_factory=dict)
+
+    def defining(self) -> dict:
+        """The settings a resumed run must share with the checkpoint (JSON-comparable)."""
+        return json.loads(json.dumps({"epochs": self.epochs, "lr": self.lr, "weight_decay": self.weight_decay,
+                                      "seed": self.seed, **self.run_config}))
+
+
+def _checkpoint_settings(ckpt: Path) -> dict:
+    try:
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)
+        return json.loads(state["settings"]) if isinstance(state, dict) and "settings" in state else None
+    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
+        raise ValueError(f"{ckpt} is not a usable checkpoint: {exc}") from exc
+
+
+def prepare_run_dir(cfg: TrainConfig) -> Path:
+    """Check the output folder before any data is loaded; returns it (created if missing).
+
+    * without ``resume``: a folder that already holds a run (``RUN_FILES``) is refused with
+      ``FileExistsError``, unless ``overwrite``, which deletes that run's files;
+    * with ``resume``: ``FileNotFoundError`` when there is no checkpoint, ``ValueError``
+      naming every setting that differs from the checkpoint's (``TrainConfig.defining``);
+    * ``NotADirectoryError`` / ``PermissionError`` (``OSError``) when the folder cannot be
+      created or written to (tested by writing a probe file: permission bits do not tell
+      for root or ACLs).
+    """
+    out = Path(cfg.out_dir)
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"output folder {out} is a file, not a folder")
+    ckpt = out / "checkpoint.pt"
+    if cfg.resume:
+        if not ckpt.is_file():
+            raise FileNotFoundError(f"--resume: no checkpoint at {ckpt}")
+        saved = _checkpoint_settings(ckpt)
+        if saved is None:
+            raise ValueError(f"--resume: {ckpt} records no run settings (written by an older neurosim), so it cannot be "
+                             "checked against this run; start a new run in another folder")
+        want = cfg.defining()
+        diff = [f"{k}: checkpoint {saved.get(k)!r}, now {want.get(k)!r}" for k in sorted(set(saved) | set(want))
+                if saved.get(k) != want.get(k)]
+        if diff:
+            raise ValueError(f"--resume: this run's settings differ from those of {ckpt} ({'; '.join(diff)}); resume with "
+                             "the checkpoint's settings, or start a new run in another folder")
+    else:
+        existing = [name for name in RUN_FILES if (out / name).exists()]
+        if existing and not cfg.overwrite:
+            raise FileExistsError(f"{out} already holds a training run ({', '.join(existing)}); continue it with --resume "
+                                  "(resume=True) or replace it with --overwrite (overwrite=True)")
+        for name in existing:
+            (out / name).unlink()
+    out.mkdir(parents=True, exist_ok=True)
+    probe = out / f".write-test-{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+    except OSError as exc:
+        raise PermissionError(f"cannot write to the output folder {out}: {exc.strerror or exc}") from exc
+    finally:
+        probe.unlink(missing_ok=True)
+    return out
 
 
 def seed_everything(seed: int) -> torch.Generator:
@@ -46,12 +116,15 @@ def seed_everything(seed: int) -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
-def save_checkpoint(path, model, optimizer, epoch: int, history: list, generator: torch.Generator, scheduler=None) -> None:
-    """Write model, optimizer, learning-rate scheduler, epoch, metric history and the
-    data-order generator state, atomically (temporary file, then rename)."""
+def save_checkpoint(path, model, optimizer, epoch: int, history: list, generator: torch.Generator, scheduler=None,
+                    settings: dict | None = None) -> None:
+    """Write model, optimizer, learning-rate scheduler, epoch, metric history, the
+    data-order generator state and the run's defining ``settings``, atomically (temporary
+    file, then rename)."""
     state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": int(epoch),
              "scheduler": scheduler.state_dict() if scheduler is not None else {},
-             "history": json.dumps(history), "generator": generator.get_state(), "torch_rng": torch.get_rng_state()}
+             "history": json.dumps(history), "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
+             "settings": json.dumps(settings or {})}
     atomic_write(path, lambda p: torch.save(state, p))
 
 
@@ -86,11 +159,7 @@ def evaluate(model, loader, n_classes: int):
 
 def plot_confusion(conf: np.ndarray, path, class_names, title: str) -> None:
     """Confusion matrix (n_classes, n_classes) [true, predicted] as a PNG with counts."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 5.2))
     im = ax.imshow(conf, cmap="Blues")
     for i in range(conf.shape[0]):
@@ -104,17 +173,12 @@ def plot_confusion(conf: np.ndarray, path, class_names, title: str) -> None:
     ax.set_title(title, fontsize=10)
     fig.colorbar(im, ax=ax, label="samples")
     fig.tight_layout()
-    atomic_write(path, lambda p: fig.savefig(p, dpi=120, format="png"))
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def plot_history(history, path, title: str) -> None:
     """Training and held-out accuracy (and training loss) per epoch."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     ep = [h["epoch"] for h in history]
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.plot(ep, [h["train_accuracy"] for h in history], "o-", ms=3, label="training accuracy")
@@ -131,8 +195,7 @@ def plot_history(history, path, title: str) -> None:
     ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], loc="center right", fontsize=8)
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
-    atomic_write(path, lambda p: fig.savefig(p, dpi=120, format="png"))
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 def fit(model, loss_fn, make_train_loader, test_loader, cfg: TrainConfig, n_classes: int):
@@ -141,17 +204,16 @@ def fit(model, loss_fn, make_train_loader, test_loader, cfg: TrainConfig, n_clas
     training loader from a seeded generator (saved in checkpoints so a resumed run sees the
     same data order). Writes ``metrics.json`` (one entry per epoch), ``checkpoint.pt``
     (every epoch, atomically), ``confusion.png`` and ``accuracy.png`` to ``cfg.out_dir``; with ``cfg.resume``
-    continues from ``checkpoint.pt``. Returns the metric history."""
-    out = Path(cfg.out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    continues from ``checkpoint.pt``. The folder is checked first (``prepare_run_dir``:
+    an existing run is never overwritten unless asked, a resume must match the
+    checkpoint's settings). Returns the metric history."""
+    out = prepare_run_dir(cfg)
     gen = seed_everything(cfg.seed)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.epochs, 1))
     start, history = 0, []
     ckpt = out / "checkpoint.pt"
     if cfg.resume:
-        if not ckpt.is_file():
-            raise FileNotFoundError(f"--resume: no checkpoint at {ckpt}")
         start, history = load_checkpoint(ckpt, model, opt, gen, sched)
         print(f"resumed from {ckpt} after epoch {start}")
     from tqdm.auto import tqdm
@@ -177,7 +239,7 @@ def fit(model, loss_fn, make_train_loader, test_loader, cfg: TrainConfig, n_clas
         history.append({"epoch": epoch + 1, "train_loss": loss_sum / total, "train_accuracy": correct / total,
                         "test_accuracy": test_acc, "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0})
         atomic_write_json(out / "metrics.json", history)
-        save_checkpoint(ckpt, model, opt, epoch + 1, history, gen, sched)
+        save_checkpoint(ckpt, model, opt, epoch + 1, history, gen, sched, cfg.defining())
         print(f"epoch {epoch + 1}: train loss {loss_sum / total:.3f}, train acc {correct / total:.3f}, "
               f"held-out acc {test_acc:.3f} ({history[-1]['seconds']:.0f} s)", flush=True)
     test_acc, conf = evaluate(model, test_loader, n_classes)

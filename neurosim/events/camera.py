@@ -20,17 +20,29 @@ from numba import njit
 
 from .io import EVENT_DTYPE
 
-__all__ = ["EventCameraSimulator", "Movie", "moving_image_movie"]
+__all__ = ["EventCameraSimulator", "EventLimitError", "Movie", "moving_image_movie"]
+
+_MAX_COORD = np.iinfo(EVENT_DTYPE["x"]).max  # x and y are int16 in EVENT_DTYPE
+_MAX_SPAN_S = np.iinfo(np.int64).max / 1e6 / 2  # t is int64 microseconds
+
+
+class EventLimitError(ValueError):
+    """The frames would produce more events than ``EventCameraSimulator.max_events``."""
 
 
 @njit(cache=True)
-def _crossings(l0, l1, l_ref, c_on, c_off, last_t, t0, t1, refractory, out_t, out_pix, out_p):
-    """Emit the threshold crossings of every pixel between two frames (log intensities l0 at
-    t0 and l1 at t1, flattened). Updates ``l_ref`` and ``last_t``; returns the event count
-    (events are written to ``out_*``, which must be large enough)."""
+def _crossings(l0, l1, l_ref, c_on, c_off, last_t, t0, t1, refractory, start, out_t, out_pix, out_p):
+    """Emit the threshold crossings of pixels ``start, start + 1, ...`` between two frames
+    (log intensities l0 at t0 and l1 at t1, flattened), updating ``l_ref`` and ``last_t``.
+
+    Writes at most ``out_t.shape[0]`` events. Returns ``(n, next_pixel)``: ``n`` events
+    written, and ``next_pixel == l1.shape[0]`` when every pixel is done; otherwise the buffer
+    is full and a call with ``start = next_pixel`` continues exactly where this one stopped
+    (that pixel's state already counts the events written)."""
     n = 0
+    cap = out_t.shape[0]
     dt = t1 - t0
-    for i in range(l1.shape[0]):
+    for i in range(start, l1.shape[0]):
         dl = l1[i] - l0[i]
         while True:
             diff = l1[i] - l_ref[i]
@@ -50,70 +62,128 @@ def _crossings(l0, l1, l_ref, c_on, c_off, last_t, t0, t1, refractory, out_t, ou
             t = t0 + frac * dt
             if t - last_t[i] < refractory:
                 break  # blind: the reference stays until the pixel can fire again
+            if n == cap:
+                return n, i
             l_ref[i] += step
             last_t[i] = t
             out_t[n] = t
             out_pix[n] = i
             out_p[n] = pol
             n += 1
-    return n
+    return n, l1.shape[0]
 
 
 class EventCameraSimulator:
     """Turn intensity frames into events (see the module docstring).
 
     ``contrast_threshold`` (log-intensity units; v2e's default 0.2), ``threshold_sigma``
-    (pixel-to-pixel standard deviation of the thresholds), ``refractory`` (s),
-    ``noise_rate`` (Hz per pixel), ``eps`` (added to intensities before the log), ``seed``.
-    Raises ``ValueError`` for non-positive thresholds or negative rates and times.
+    (pixel-to-pixel standard deviation of the thresholds), ``min_threshold`` (floor of each
+    pixel's drawn threshold, v2e's cutoff 0.01; it must not exceed ``contrast_threshold``:
+    lower it to simulate a more sensitive sensor), ``refractory`` (s), ``noise_rate`` (Hz per
+    pixel), ``eps`` (added to intensities before the log), ``max_events`` (the most events
+    one ``simulate`` call may return; about 30 bytes of memory each while simulating),
+    ``seed`` (integer >= 0).
+
+    Raises ``ValueError`` naming the parameter for non-finite or out-of-range values.
     """
 
-    def __init__(self, contrast_threshold=0.2, threshold_sigma=0.03, refractory=0.0, noise_rate=0.0, eps=1e-3, seed=0):
+    def __init__(self, contrast_threshold=0.2, threshold_sigma=0.03, refractory=0.0, noise_rate=0.0, eps=1e-3, seed=0,
+                 min_threshold=0.01, max_events=50_000_000):
         for name, value, positive in (("contrast_threshold", contrast_threshold, True), ("threshold_sigma", threshold_sigma, False),
-                                      ("refractory", refractory, False), ("noise_rate", noise_rate, False), ("eps", eps, True)):
-            if not math.isfinite(value) or value < 0 or (positive and value == 0):
-                raise ValueError(f"{name} = {value!r} is invalid: must be {'> 0' if positive else '>= 0'}")
+                                      ("refractory", refractory, False), ("noise_rate", noise_rate, False), ("eps", eps, True),
+                                      ("min_threshold", min_threshold, True)):
+            if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+                    or not math.isfinite(value) or value < 0 or (positive and value == 0):
+                raise ValueError(f"{name} = {value!r} is invalid: must be a finite number {'> 0' if positive else '>= 0'}")
+        if contrast_threshold < min_threshold:
+            raise ValueError(f"contrast_threshold = {contrast_threshold!r} is below min_threshold = {min_threshold!r} (the floor of "
+                             f"each pixel's threshold); pass a smaller min_threshold to simulate so sensitive a sensor")
+        if isinstance(max_events, bool) or not isinstance(max_events, (int, np.integer)) or max_events < 1:
+            raise ValueError(f"max_events = {max_events!r} is invalid: must be an integer >= 1")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"seed = {seed!r} is invalid: must be an integer >= 0")
         self.contrast_threshold = float(contrast_threshold)
         self.threshold_sigma = float(threshold_sigma)
+        self.min_threshold = float(min_threshold)
         self.refractory = float(refractory)
         self.noise_rate = float(noise_rate)
         self.eps = float(eps)
-        self.seed = seed
+        self.max_events = int(max_events)
+        self.seed = int(seed)
+
+    def _too_many(self, count: int, k: int, at_least: bool) -> EventLimitError:
+        return EventLimitError(f"frames {k - 1}->{k} bring the event count to {'at least ' if at_least else ''}{count:,}, "
+                               f"more than max_events = "
+                               f"{self.max_events:,}; raise max_events (about 30 bytes per event while simulating), raise "
+                               f"contrast_threshold, or simulate fewer or smaller frames")
+
+    @staticmethod
+    def _check_inputs(frames, times):
+        try:
+            frames = np.asarray(frames, dtype=np.float64)
+            times = np.asarray(times, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"frames and times must be numeric arrays: {exc}") from None
+        if frames.ndim != 3 or times.shape != (frames.shape[0],):
+            raise ValueError(f"frames must be (T, H, W) and times (T,); got {frames.shape} and {times.shape}")
+        if frames.shape[0] < 2 or not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0):
+            raise ValueError("need at least two frames with finite, strictly increasing times")
+        if times[-1] - times[0] > _MAX_SPAN_S:
+            raise ValueError(f"times span {times[-1] - times[0]:.3g} s: more than the int64 microsecond timestamps hold")
+        _, h, w = frames.shape
+        if not (1 <= h <= _MAX_COORD + 1 and 1 <= w <= _MAX_COORD + 1):
+            raise ValueError(f"frames are {h} x {w} pixels: each side must be 1..{_MAX_COORD + 1} (int16 event coordinates)")
+        if not np.all(np.isfinite(frames)) or frames.min() < 0:
+            raise ValueError("frames must be finite intensities >= 0")
+        return frames, times
 
     def simulate(self, frames, times) -> np.ndarray:
         """``frames`` (T, H, W) intensities >= 0 (any linear scale), ``times`` (T,) in s,
         increasing. Returns ``EVENT_DTYPE`` events (x = column, y = row, t in microseconds
-        from the first frame, p = 1 ON / 0 OFF), sorted by time."""
-        frames = np.asarray(frames, dtype=np.float64)
-        times = np.asarray(times, dtype=np.float64)
-        if frames.ndim != 3 or times.shape != (frames.shape[0],):
-            raise ValueError(f"frames must be (T, H, W) and times (T,); got {frames.shape} and {times.shape}")
-        if frames.shape[0] < 2 or np.any(np.diff(times) <= 0):
-            raise ValueError("need at least two frames with strictly increasing times")
-        if not np.all(np.isfinite(frames)) or frames.min() < 0:
-            raise ValueError("frames must be finite intensities >= 0")
+        from the first frame, p = 1 ON / 0 OFF), sorted by time.
+
+        Raises ``ValueError`` for malformed frames or times and ``EventLimitError`` (a
+        ``ValueError``) as soon as the events would exceed ``max_events``.
+        """
+        frames, times = self._check_inputs(frames, times)
         rng = np.random.default_rng(self.seed)
         _, h, w = frames.shape
         npix = h * w
         logs = np.log(frames.reshape(frames.shape[0], npix) + self.eps)
-        c_on = np.maximum(rng.normal(self.contrast_threshold, self.threshold_sigma, npix), 0.01)
-        c_off = np.maximum(rng.normal(self.contrast_threshold, self.threshold_sigma, npix), 0.01)
+        c_on = np.maximum(rng.normal(self.contrast_threshold, self.threshold_sigma, npix), self.min_threshold)
+        c_off = np.maximum(rng.normal(self.contrast_threshold, self.threshold_sigma, npix), self.min_threshold)
         l_ref = logs[0].copy()
         last_t = np.full(npix, -np.inf)
         chunks_t, chunks_pix, chunks_p = [], [], []
+        total = 0
         for k in range(1, frames.shape[0]):
-            bound = int(np.ceil(np.max(np.abs(logs[k] - l_ref)) / min(c_on.min(), c_off.min()))) + 1
-            cap = max(1, bound) * npix if bound < 1000 else 1000 * npix
-            out_t = np.empty(min(cap, 50_000_000))
-            out_pix = np.empty(out_t.size, np.int64)
-            out_p = np.empty(out_t.size, np.int8)
-            n = _crossings(logs[k - 1], logs[k], l_ref, c_on, c_off, last_t, times[k - 1], times[k], self.refractory,
-                           out_t, out_pix, out_p)
-            chunks_t.append(out_t[:n])
-            chunks_pix.append(out_pix[:n])
-            chunks_p.append(out_p[:n])
+            # without refractoriness a pixel crosses floor(|L - L_ref| / C) levels (give or take
+            # one for rounding): size the buffer from that, and refuse early when even the
+            # lower bound exceeds the limit; the kernel itself never writes past the buffer
+            diff = logs[k] - l_ref
+            levels = np.floor(np.abs(diff) / np.where(diff >= 0, c_on, c_off))
+            if self.refractory == 0 and total + np.maximum(levels - 1, 0).sum() > self.max_events:
+                raise self._too_many(int(total + np.maximum(levels - 1, 0).sum()), k, True)
+            cap = int(min(levels.sum() + 1024, self.max_events - total + 1))
+            start = 0
+            while start < npix:
+                out_t = np.empty(cap)
+                out_pix = np.empty(cap, np.int64)
+                out_p = np.empty(cap, np.int8)
+                n, start = _crossings(logs[k - 1], logs[k], l_ref, c_on, c_off, last_t, times[k - 1], times[k],
+                                      self.refractory, start, out_t, out_pix, out_p)
+                chunks_t.append(out_t[:n])
+                chunks_pix.append(out_pix[:n])
+                chunks_p.append(out_p[:n])
+                total += n
+                if total > self.max_events:
+                    raise self._too_many(total, k, start < npix)
+                cap = int(min(max(2 * cap, 1024), self.max_events - total + 1))
             if self.noise_rate > 0:
-                m = rng.poisson(self.noise_rate * npix * (times[k] - times[k - 1]))
+                m = int(rng.poisson(self.noise_rate * npix * (times[k] - times[k - 1])))
+                if total + m > self.max_events:
+                    raise self._too_many(total + m, k, False)
+                total += m
                 chunks_t.append(rng.uniform(times[k - 1], times[k], m))
                 chunks_pix.append(rng.integers(0, npix, m))
                 chunks_p.append(rng.integers(0, 2, m).astype(np.int8))

@@ -6,12 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .io import EventFileError, read_events
+from .io import NMNIST_SENSOR, EventFileError, read_events
 
 __all__ = ["NMNISTSmall", "NMNIST_SENSOR"]
-
-NMNIST_SENSOR = (34, 34, 2)
-"""N-MNIST sensor size (width, height, polarities), as tonic's transforms take it."""
 
 
 class NMNISTSmall:
@@ -67,7 +64,11 @@ class NMNISTSmall:
         return events, label
 
     def split(self, test_fraction=0.2, seed=0):
-        """Stratified split into (train, test) datasets: ``test_fraction`` of every class."""
+        """Stratified split into (train, test) datasets: ``test_fraction`` of every class.
+        Raises ``ValueError`` unless 0 < ``test_fraction`` < 1."""
+        if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float, np.floating)) \
+                or not 0 < test_fraction < 1:
+            raise ValueError(f"test_fraction = {test_fraction!r} is invalid: must be a number with 0 < test_fraction < 1")
         rng = np.random.default_rng(seed)
         classes = np.unique(self.labels[self.indices])
         members = {c: self.indices[self.labels[self.indices] == c] for c in classes}

@@ -11,13 +11,15 @@ import os
 
 import numpy as np
 
-__all__ = ["EVENT_DTYPE", "read_events", "EventFileError"]
+__all__ = ["EVENT_DTYPE", "NMNIST_SENSOR", "read_events", "EventFileError"]
 
 EVENT_DTYPE = np.dtype([("x", "<i2"), ("y", "<i2"), ("t", "<i8"), ("p", "<i1")])
 """Events: pixel column ``x``, row ``y``, time ``t`` (microseconds), polarity ``p`` (1 ON, 0 OFF),
 the field names of tonic's event arrays (its transforms accept them)."""
 
 _NMNIST_RECORD = 5  # bytes per event: x, y, polarity bit + 23-bit timestamp
+NMNIST_SENSOR = (34, 34, 2)
+"""N-MNIST sensor size (width, height, polarities), as tonic's transforms take it."""
 
 
 class EventFileError(ValueError):
@@ -53,13 +55,61 @@ def _to_standard(ev, x="x", y="y", t="t", p="p") -> np.ndarray:
     return out
 
 
-def read_events(path) -> np.ndarray:
+def _dat_geometry(path: str):
+    """(width, height) from a Prophesee DAT header (``% Width 304`` / ``% Height 240`` or
+    ``% geometry 304x240``), or None when the header does not say (older files, N-CARS)."""
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+    width = height = None
+    for line in head.split(b"\n"):
+        if not line.startswith(b"%"):
+            break
+        words = line[1:].decode("latin-1").split()
+        if len(words) >= 2 and words[0].lower() == "width" and words[1].isdigit():
+            width = int(words[1])
+        elif len(words) >= 2 and words[0].lower() == "height" and words[1].isdigit():
+            height = int(words[1])
+        elif len(words) >= 2 and words[0].lower() == "geometry" and "x" in words[1]:
+            w, _, h = words[1].partition("x")
+            if w.isdigit() and h.isdigit():
+                width, height = int(w), int(h)
+    return (width, height) if width and height else None
+
+
+def _aedat4_geometry(path: str):
+    """(width, height) of the first event stream declared in an AEDAT 4 header."""
+    import aedat
+
+    streams = aedat.Decoder(path).id_to_stream()
+    events = [streams[k] for k in sorted(streams) if streams[k].get("type") == "events"]
+    return (events[0]["width"], events[0]["height"]) if events and "width" in events[0] else None
+
+
+def _check_range(path: str, ev: np.ndarray, sensor) -> None:
+    """Coordinates inside the sensor (when its size is known), polarities 0/1: garbage that
+    happens to parse (a file of the right length, a wrong extension) fails here."""
+    bad = (ev["x"] < 0) | (ev["y"] < 0) | ((ev["p"] != 0) & (ev["p"] != 1))
+    if sensor is not None:
+        bad |= (ev["x"] >= sensor[0]) | (ev["y"] >= sensor[1])
+    if np.any(bad):
+        k = int(np.flatnonzero(bad)[0])
+        size = f"the {sensor[0]} x {sensor[1]} sensor" if sensor is not None else "the sensor (x, y >= 0)"
+        raise EventFileError(f"{path!r}: event {k} (x = {ev['x'][k]}, y = {ev['y'][k]}, p = {ev['p'][k]}) lies outside {size} "
+                             f"or has a polarity other than 0/1: not a valid event file of this type")
+
+
+def read_events(path, sensor_size=None) -> np.ndarray:
     """Read an event file: ``.bin`` / ``.bs2`` (N-MNIST ATIS format), ``.aedat4`` (AEDAT 4,
     polarity events) or ``.dat`` (Prophesee DAT, e.g. N-CARS). Returns a structured array of
     ``EVENT_DTYPE`` (n_events,), sorted by time as recorded.
 
+    Every event must lie on the sensor: ``sensor_size`` (width, height) when given, else
+    the size the format states (N-MNIST: 34 x 34; AEDAT 4 and DAT: the file header's, when
+    it has one), and have polarity 0 or 1.
+
     Raises ``EventFileError`` (a ``ValueError``) naming the file for unknown extensions,
-    empty, truncated or corrupt files, and ``FileNotFoundError`` for missing ones.
+    empty, truncated or corrupt files and events off the sensor, and
+    ``FileNotFoundError`` for missing ones.
     """
     path = os.fspath(path)
     if not os.path.isfile(path):
@@ -77,17 +127,20 @@ def read_events(path) -> np.ndarray:
 
             ev = tonic.io.read_mnist_file(path, dtype=np.dtype([("x", int), ("y", int), ("t", int), ("p", int)]))
             out = _to_standard(ev)
+            sensor = NMNIST_SENSOR[:2]
         elif ext == ".aedat4":
             import tonic.io
 
             ev = tonic.io.read_aedat4(path)
             out = _to_standard(ev, p="on")
+            sensor = _aedat4_geometry(path)
         elif ext == ".dat":
             from expelliarmus import Wizard
 
             _check_dat(path, size)
             ev = Wizard(encoding="dat").read(path)
             out = _to_standard(ev)
+            sensor = _dat_geometry(path)
         else:
             raise EventFileError(f"{path!r}: unknown event file type {ext!r}; supported: .bin, .bs2 (N-MNIST), .aedat4, .dat (Prophesee)")
     except (EventFileError, KeyboardInterrupt, SystemExit):
@@ -96,4 +149,5 @@ def read_events(path) -> np.ndarray:
         raise EventFileError(f"{path!r} is not a readable {ext} event file (corrupt or truncated?): {exc}") from exc
     if out.size and (np.any(np.diff(out["t"]) < 0) and ext in (".bin", ".bs2")):
         raise EventFileError(f"{path!r}: timestamps go backwards: not an N-MNIST event file")
+    _check_range(path, out, tuple(sensor_size) if sensor_size is not None else sensor)
     return out

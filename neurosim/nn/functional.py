@@ -10,7 +10,7 @@ import torch
 from . import kernels
 from .surrogate import SURROGATES, spike
 
-__all__ = ["LIFCoefficients", "LIFState", "lif_step", "lif_sequence", "coefficients"]
+__all__ = ["LIFCoefficients", "LIFState", "lif_step", "lif_sequence", "coefficients", "check_finite"]
 
 
 class LIFCoefficients(NamedTuple):
@@ -45,6 +45,16 @@ def coefficients(neuron, dt: float, synaptic: bool = True) -> LIFCoefficients:
     if synaptic:
         return LIFCoefficients(c["a_e"], c["a_m"], c["k_e"] / r, u_reset, int(c["ref_steps"]))
     return LIFCoefficients(0.0, c["a_m"], c["k_ext"] / r, u_reset, int(c["ref_steps"]))
+
+
+def check_finite(x: torch.Tensor) -> None:
+    """``ValueError`` naming the first time step (axis 0) where ``x`` has NaN or inf."""
+    bad = ~torch.isfinite(x.detach())
+    if bool(bad.any()):
+        steps = bad.reshape(x.shape[0], -1).any(1) if x.ndim > 1 else bad
+        t = int(torch.nonzero(steps)[0, 0])
+        raise ValueError(f"input has {int(bad.sum())} NaN or infinite values (first at time step {t} of {x.shape[0]}); "
+                         "spiking layers need finite input currents")
 
 
 def initial_state(like: torch.Tensor, u0: float = 0.0) -> LIFState:
@@ -114,9 +124,13 @@ def lif_sequence(x: torch.Tensor, state: LIFState, co: LIFCoefficients, surrogat
                  detach_reset=False, threshold_on=True):
     """Run the recurrence over ``x`` (T, B, ...): returns (spikes (T, B, ...), membrane
     before reset (T, B, ...), final state). Gradients flow to ``x`` (not to the initial
-    state: carrying state across calls truncates backpropagation there)."""
+    state: carrying state across calls truncates backpropagation there).
+
+    Raises ``ValueError`` for an unknown surrogate and for NaN or infinite inputs (a NaN
+    membrane never crosses the threshold: it would silently give no spikes)."""
     if surrogate not in SURROGATES:
         raise ValueError(f"unknown surrogate {surrogate!r}; choose one of {sorted(SURROGATES)}")
+    check_finite(x)
     if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64):
         s, m, e, u, r = _LIFSequence.apply(x, state.e, state.u, state.r, co, surrogate, float(slope), bool(detach_reset),
                                            bool(threshold_on))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from .. import models
-from .functional import LIFState, coefficients, initial_state, lif_sequence, lif_step
+from .functional import LIFState, check_finite, coefficients, initial_state, lif_sequence, lif_step
 from .surrogate import SURROGATES
 
 __all__ = ["CubaLIF", "LIF", "LI"]
@@ -35,14 +35,17 @@ class _Neurons(torch.nn.Module):
 
     def forward(self, x: torch.Tensor, state: LIFState | None = None):
         """``x`` (T, B, ...) input currents (normalised units). Returns (output (T, B, ...),
-        final state); the output is spikes, or the membrane for ``LI``."""
+        final state); the output is spikes, or the membrane for ``LI``. Raises
+        ``ValueError`` for NaN or infinite input."""
         if state is None:
             state = self.initial_state(x[0])
         s, m, state = lif_sequence(x, state, self.coef, self.surrogate, self.slope, self.detach_reset, self.threshold_on)
         return (s if self.threshold_on else m), state
 
     def step(self, x: torch.Tensor, state: LIFState | None = None):
-        """One step: ``x`` (B, ...). Returns (output (B, ...), new state)."""
+        """One step: ``x`` (B, ...). Returns (output (B, ...), new state). Raises
+        ``ValueError`` for NaN or infinite input."""
+        check_finite(x[None])
         if state is None:
             state = self.initial_state(x)
         s, m, state = lif_step(x, state, self.coef, self.surrogate, self.slope, self.detach_reset, self.threshold_on)
