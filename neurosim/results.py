@@ -71,8 +71,9 @@ class Traces:
 @dataclass
 class Results:
     """``spikes[population] -> SpikeTrains``, ``traces[population] -> Traces``, the run's
-    ``t_start``/``duration`` (s), and timing of the run (``wall_time`` of the simulation loop,
-    ``compile_time`` spent on JIT compilation, in s)."""
+    ``t_start``/``duration`` (s), timing of the run (``wall_time`` of the simulation loop,
+    ``compile_time`` spent on JIT compilation, in s) and ``synaptic_events``: how many times
+    a spike was delivered through a synapse (the event-driven work; 0 for graded networks)."""
 
     spikes: dict
     traces: dict
@@ -81,6 +82,7 @@ class Results:
     dt: float
     wall_time: float = 0.0
     compile_time: float = 0.0
+    synaptic_events: int = 0
 
     def plot_raster(self, path=None, populations=None, max_neurons: int = 500, title: str | None = None):
         """Raster plot (and population rate) of the recorded spikes; saved as PNG if ``path``."""

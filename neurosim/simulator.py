@@ -144,8 +144,8 @@ class Simulator:
     def run(self, duration: float, monitors=(), progress: bool = False, chunk_steps: int = 10_000) -> Results:
         """Advance ``duration`` seconds (rounded to whole steps) recording ``monitors``.
 
-        Returns ``Results`` with ``spikes`` and ``traces`` keyed by population name.
-        Raises ``ValueError`` for a bad duration or monitor request.
+        Returns ``Results`` with ``spikes`` and ``traces`` keyed by population name and the
+        number of ``synaptic_events`` (spikes delivered through synapses). Raises ``ValueError`` for a bad duration or monitor request.
         """
         if isinstance(duration, bool) or not isinstance(duration, (int, float, np.floating, np.integer)) or not math.isfinite(duration) or duration <= 0:
             raise ValueError(f"duration = {duration!r} is invalid: must be a finite time > 0 s")
@@ -194,6 +194,7 @@ class Simulator:
 
         has_ext = bool(self.network.inputs) or lay.gap_i.size > 0
         spike_list = np.zeros(lay.n_total, np.int64)
+        syn_events = np.zeros(1, np.int64)
         empty_tab = np.zeros((0, 0), self.dtype)
 
         if self.adaptive:
@@ -212,7 +213,7 @@ class Simulator:
                 lay.src_lo, self.sched_step, lay.sched_id, self.sched_ptr, lay.pois_lo, self.pois_p, self.rng_state,
                 rec_mask, rec_step, rec_id, rec_count, step0, mon_var, mon_idx, mon_every, mon_buf, mon_count,
                 self.has_graded, *self.graded_scratch,
-                spike_list,
+                spike_list, syn_events,
             )
 
         # per-step solve error accumulates over slow time constants (~tau/dt steps): keep it
@@ -281,7 +282,7 @@ class Simulator:
                 st, ids = st[: m.max_spikes], ids[: m.max_spikes]
             n_mon = resolve_neurons("", m.neurons, node.size).size
             spikes[m.population] = SpikeTrains(m.population, st * self.dt, ids, node.size, n_steps * self.dt, n_mon, truncated, step0 * self.dt)
-        return Results(spikes, traces, step0 * self.dt, n_steps * self.dt, self.dt, wall, compile_time)
+        return Results(spikes, traces, step0 * self.dt, n_steps * self.dt, self.dt, wall, compile_time, int(syn_events[0]))
 
     # ------------------------------------------------------------------ helpers
     def _check_monitors(self, monitors, n_steps):

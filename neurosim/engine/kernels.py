@@ -17,7 +17,8 @@ Order of work in a step ``n`` (time ``t = n dt``):
 4. input sources fire (spike-time schedules and Poisson trains);
 5. collect the spiking neurons, record them, and push each one's synapses into the ring
    buffer row ``(n + delay) % L`` (event-driven, CSR over the presynaptic neuron), or, when
-   every delay is one step, straight into the synaptic currents.
+   every delay is one step, straight into the synaptic currents; each push is counted as
+   one synaptic event.
 """
 from __future__ import annotations
 
@@ -216,8 +217,8 @@ def run_chunk(
     rec_mask, rec_step, rec_id, rec_count, mon_step0, mon_var, mon_idx, mon_every, mon_buf, mon_count,
     # graded-model scratch (n_neurons each; empty when there is no graded population)
     has_graded, v_pred, s_pred, gap_drive1, g_syn1, g_syn_e1, g_tot0, num0, r_act0, g_tot1, num1, r_act1,
-    # scratch
-    spike_list,
+    # scratch, and the count of synaptic events (spikes delivered through a synapse)
+    spike_list, syn_events,
 ):
     """Advance ``n_steps`` steps from global step ``step0``. Returns the number of steps done
     (fewer when the spike record buffer fills; the caller empties it and calls again)."""
@@ -339,6 +340,7 @@ def run_chunk(
                 rec_step[rec_count[0]] = n
                 rec_id[rec_count[0]] = j
                 rec_count[0] += 1
+            syn_events[0] += indptr[j + 1] - indptr[j]
             if uniform_delay > 0:
                 target = isyn if direct else ring[(n + uniform_delay) % L]
                 for syn in range(indptr[j], indptr[j + 1]):
