@@ -38,6 +38,17 @@ def _number(kind, lo=None, lo_open=False):
     return parse
 
 
+def _fractions(text):
+    """An argparse ``type``: comma-separated fractions in (0, 1]."""
+    try:
+        values = tuple(float(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
+    if not values or not all(0 < v <= 1 for v in values):
+        raise argparse.ArgumentTypeError(f"{text!r}: every fraction must be in (0, 1]")
+    return values
+
+
 _INT1 = _number(int, 1)
 _INT0 = _number(int, 0)
 _POSITIVE = _number(float, 0, lo_open=True)
@@ -177,24 +188,59 @@ def _cmd_atlas(a) -> int:
 def _cmd_train(a) -> int:
     import torch
 
-    from circuits.nmnist import train_nmnist
-
     torch.set_num_threads(a.threads)
-    root = Path(a.data)
-    if not (root / "train1K.txt").is_file():
-        print(f"neurosim train: error: --data {root}: no train1K.txt there (the N-MNIST subset: root/train1K.txt, "
-              f"root/train/<id>.bs2)", file=sys.stderr)
-        return 2
     try:
-        history = train_nmnist(root, a.out, epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, time_bins=a.time_bins, seed=a.seed,
-                               resume=a.resume, progress=not a.no_progress, limit=a.limit, stop_after=a.stop_after,
-                               overwrite=a.overwrite)
+        if a.task == "nmnist":
+            from circuits.nmnist import train_nmnist
+
+            root = Path(a.data)
+            if not (root / "train1K.txt").is_file():
+                print(f"neurosim train: error: --data {root}: no train1K.txt there (the N-MNIST subset: root/train1K.txt, "
+                      f"root/train/<id>.bs2)", file=sys.stderr)
+                return 2
+            history = train_nmnist(root, a.out, epochs=a.epochs or 30, batch_size=a.batch_size or 25, lr=a.lr or 2e-3,
+                                   time_bins=a.time_bins, seed=a.seed, resume=a.resume, progress=not a.no_progress, limit=a.limit,
+                                   stop_after=a.stop_after, overwrite=a.overwrite)
+            files = "metrics.json, checkpoint.pt, model_state.pt, confusion.png, accuracy.png"
+        else:
+            from circuits.hdsnn_task import train_hdsnn
+
+            given = {"epochs": a.epochs, "batch_size": a.batch_size, "lr": a.lr, "n_train": a.movies, "n_test": a.test_movies}
+            history = train_hdsnn(a.out, resume=a.resume, overwrite=a.overwrite, progress=not a.no_progress, stop_after=a.stop_after,
+                                  seed=a.seed, **{k: v for k, v in given.items() if v is not None})
+            files = "settings.json, metrics.json, checkpoint.pt, model_state.pt, kernels.png, confusion.png, accuracy.png"
     except KeyboardInterrupt:
         print(f"\nneurosim train: interrupted. {_resume_hint(a)}", file=sys.stderr)
         return 130
     best = max(h["test_accuracy"] for h in history)
-    print(f"final held-out accuracy {history[-1]['test_accuracy']:.3f} (best {best:.3f}); "
-          f"wrote {a.out}/metrics.json, {a.out}/checkpoint.pt, {a.out}/model_state.pt, {a.out}/confusion.png, {a.out}/accuracy.png")
+    print(f"final held-out accuracy {history[-1]['test_accuracy']:.3f} (best {best:.3f}); wrote {files} to {a.out}")
+    return 0
+
+
+def _cmd_eval(a) -> int:
+    import torch
+
+    from circuits.hdsnn_task import evaluate_hdsnn
+
+    torch.set_num_threads(a.threads)
+    s = evaluate_hdsnn(a.run, fractions=a.prune, core_movies=a.core_movies, core_size=a.core_size, core_fraction=a.core_fraction,
+                       progress=not a.no_progress)
+    print(f"HD-SNN {a.run}: held-out accuracy against the fraction of active weights "
+          f"(input: {s['input_events_per_s']:.3g} events/s)")
+    print(f"| active weights | fraction | 36 classes | 12 directions | 12 directions, settled steps "
+          f"({s['settled_fraction']:.0%} of steps) | synaptic ops per s of input |")
+    print("|---|---|---|---|---|---|")
+    for r in sorted(s["rows"], key=lambda r: -r["active_fraction"]):
+        print(f"| {r['active_weights']:,} | {r['active_fraction']:.4f} | {r['accuracy']:.3f} | {r['direction_accuracy']:.3f} "
+              f"| {r['direction_accuracy_settled']:.3f} | {r['synaptic_ops_per_s']:.3g} |")
+    for key, what in (("half_direction_accuracy_fraction", "12-direction"), ("half_accuracy_fraction", "36-class")):
+        f = s[key]
+        print(f"{what} accuracy falls halfway to chance at " + (f"{f:.4f} of the weights" if f else "no swept fraction"))
+    c = s["core"]
+    print(f"core simulator, layer pruned to {c['active_weights']:,} weights, {c['movies']} held-out movies ({c['crop']} px crops): "
+          f"same decision at {c['decision_agreement']:.2%} of {c['positions_times']:,} positions x steps; synaptic events "
+          f"{c['synaptic_events_measured']:,} measured, {c['synaptic_events_expected']:,} = active weights x input events")
+    print(f"wrote pruning.json, pruning.png, core.json to {a.run}")
     return 0
 
 
@@ -287,23 +333,38 @@ def _parser() -> argparse.ArgumentParser:
     at.add_argument("--no-progress", action="store_true")
     at.set_defaults(func=_cmd_atlas)
 
-    t = sub.add_parser("train", help="train a spiking classifier on event data (N-MNIST subset)")
-    t.add_argument("task", choices=["nmnist"])
+    t = sub.add_parser("train", help="train on event data: nmnist (N-MNIST classifier) or hdsnn (HD-SNN motion detection)")
+    t.add_argument("task", choices=["nmnist", "hdsnn"])
     t.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "nmnist_small"),
-                   help="N-MNIST subset folder (default ../shared/data/nmnist_small)")
-    t.add_argument("--epochs", type=_INT1, default=30)
-    t.add_argument("--batch-size", type=_INT1, default=25)
-    t.add_argument("--lr", type=_POSITIVE, default=2e-3)
-    t.add_argument("--time-bins", type=_INT1, default=20, help="frames per ~300 ms sample (the layers' dt is the bin width)")
+                   help="nmnist: N-MNIST subset folder (default ../shared/data/nmnist_small)")
+    t.add_argument("--epochs", type=_INT1, default=None, help="default 30 (nmnist), 12 (hdsnn)")
+    t.add_argument("--batch-size", type=_INT1, default=None, help="default 25 (nmnist), 8 (hdsnn)")
+    t.add_argument("--lr", type=_POSITIVE, default=None, help="Adam learning rate, default 2e-3")
+    t.add_argument("--time-bins", type=_INT1, default=20, help="nmnist: frames per ~300 ms sample (the layers' dt is the bin width)")
+    t.add_argument("--movies", type=_INT1, default=None, help="hdsnn: training movies (default 400)")
+    t.add_argument("--test-movies", type=_INT1, default=None, help="hdsnn: held-out movies, from other photographs (default 40)")
     t.add_argument("--seed", type=_INT0, default=0)
     t.add_argument("--threads", type=_INT1, default=2)
-    t.add_argument("--limit", type=_INT1, default=None, help="use only this many training samples (quick checks)")
-    t.add_argument("--out", default="runs/nmnist")
+    t.add_argument("--limit", type=_INT1, default=None, help="nmnist: use only this many training samples (quick checks)")
+    t.add_argument("--out", default=None, help="run folder (default runs/<task>)")
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt (with the same settings)")
     t.add_argument("--overwrite", action="store_true", help="replace a run already in OUT (without it, an existing run is refused)")
     t.add_argument("--stop-after", type=_INT1, default=None, help="stop after this epoch (resume later with --resume)")
     t.add_argument("--no-progress", action="store_true")
     t.set_defaults(func=_cmd_train)
+
+    e = sub.add_parser("eval", help="evaluate a trained model: hdsnn (pruning sweep and event-driven core run)")
+    e.add_argument("task", choices=["hdsnn"])
+    e.add_argument("--run", default="runs/hdsnn", help="run folder of neurosim train hdsnn (default runs/hdsnn)")
+    e.add_argument("--prune", type=_fractions, default=(1.0, 0.3, 0.1, 0.05, 0.03, 0.02, 0.01, 0.005, 0.002, 0.001),
+                   help="comma-separated fractions of active weights to keep (default 1,0.3,0.1,...,0.001)")
+    e.add_argument("--core-fraction", type=_number(float, 0, lo_open=True), default=0.05,
+                   help="fraction of weights of the layer run in the core simulator (default 0.05)")
+    e.add_argument("--core-movies", type=_INT1, default=2, help="held-out movies run in the core simulator (default 2)")
+    e.add_argument("--core-size", type=_INT1, default=20, help="crop (pixels) of the movies run in the core simulator (default 20)")
+    e.add_argument("--threads", type=_INT1, default=2)
+    e.add_argument("--no-progress", action="store_true")
+    e.set_defaults(func=_cmd_eval)
 
     b = sub.add_parser("bench", help="run a benchmark against its peer (benchmarks/<name>.py)")
     b.add_argument("name", choices=["cuba", "scale", "worm", "train_lif"])
@@ -328,8 +389,14 @@ def _check_args(ap, a) -> None:
             sub.error(f"{flag} lists a connectome more than once")
     if a.command == "worm" and a.stim_start >= a.duration:
         sub.error(f"--stim-start {a.stim_start:g} s is not before the end of the run (--duration {a.duration:g} s)")
-    if a.command == "train" and a.resume and a.overwrite:
-        sub.error("--resume and --overwrite exclude each other")
+    if a.command == "train":
+        if a.resume and a.overwrite:
+            sub.error("--resume and --overwrite exclude each other")
+        a.out = a.out or f"runs/{a.task}"
+        if a.task == "hdsnn" and a.limit is not None:
+            sub.error("--limit is for nmnist; use --movies for hdsnn")
+        if a.task == "nmnist" and (a.movies is not None or a.test_movies is not None):
+            sub.error("--movies and --test-movies are for hdsnn")
 
 
 def _outputs(a) -> list:

@@ -13,6 +13,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -32,9 +33,10 @@ RUN_FILES = ("checkpoint.pt", "metrics.json", "model_state.pt", "confusion.png",
 class TrainConfig:
     """Settings of ``fit``: epochs, Adam learning rate and weight decay, seed, output folder,
     resume from its checkpoint, replace an earlier run in the folder (``overwrite``),
-    progress bars, stop early after an epoch, class names, and ``run_config``: the settings
-    that define the run (the task's data and model settings); they are stored in every
-    checkpoint, and a resume with different ones is refused."""
+    progress bars, stop early after an epoch, class names, ``run_config``: the settings
+    that define the run (the task's data and model settings; they are stored in every
+    checkpoint, and a resume with different ones is refused), and ``decide``: how the
+    model's output becomes class scores (see ``predictions``; labels -1 are ignored)."""
 
     epochs: int = 20
     lr: float = 2e-3
@@ -47,6 +49,7 @@ class TrainConfig:
     stop_after: int | None = None  # stop after this epoch (as an interruption would); resume later
     class_names: list = field(default_factory=list)
     run_config: dict = field(default_factory=dict)
+    decide: Callable | None = None  # model output -> scores (N, n_classes); see ``predictions``
 
     def defining(self) -> dict:
         """The settings a resumed run must share with the checkpoint (JSON-comparable)."""
@@ -145,14 +148,25 @@ def load_checkpoint(path, model, optimizer, generator: torch.Generator, schedule
         raise ValueError(f"{os.fspath(path)!r} is not a usable checkpoint for this model: {exc}") from exc
 
 
+def predictions(output, y, decide=None):
+    """(predicted, true) class labels of the samples with a label >= 0 (-1 marks samples
+    to ignore). ``decide`` maps a model's output to scores (N, n_classes) in the order of
+    ``y.reshape(-1)``; default: the output is already (N, n_classes) logits."""
+    scores = output if decide is None else decide(output)
+    y = y.reshape(-1)
+    keep = y >= 0
+    return scores.argmax(1)[keep], y[keep]
+
+
 @torch.no_grad()
-def evaluate(model, loader, n_classes: int):
-    """Accuracy and confusion matrix [true, predicted] of ``model`` (logits (B, n_classes))."""
+def evaluate(model, loader, n_classes: int, decide=None):
+    """Accuracy and confusion matrix [true, predicted] of ``model`` (logits (B, n_classes),
+    or any output that ``decide`` turns into scores, see ``predictions``)."""
     model.eval()
     conf = np.zeros((n_classes, n_classes), np.int64)
     for x, y in loader:
-        pred = model(x).argmax(1)
-        np.add.at(conf, (y.numpy(), pred.numpy()), 1)
+        pred, true = predictions(model(x), y, decide)
+        np.add.at(conf, (true.numpy(), pred.numpy()), 1)
     model.train()
     return float(np.trace(conf) / max(conf.sum(), 1)), conf
 
@@ -230,19 +244,20 @@ def fit(model, loss_fn, make_train_loader, test_loader, cfg: TrainConfig, n_clas
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += y.numel()
-            correct += int((logits.argmax(1) == y).sum())
+            pred, true = predictions(logits.detach(), y, cfg.decide)
+            total += true.numel()
+            correct += int((pred == true).sum())
             loss_sum += loss.item() * y.numel()
             bar.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{correct / total:.3f}")
         sched.step()
-        test_acc, conf = evaluate(model, test_loader, n_classes)
+        test_acc, conf = evaluate(model, test_loader, n_classes, cfg.decide)
         history.append({"epoch": epoch + 1, "train_loss": loss_sum / total, "train_accuracy": correct / total,
                         "test_accuracy": test_acc, "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0})
         atomic_write_json(out / "metrics.json", history)
         save_checkpoint(ckpt, model, opt, epoch + 1, history, gen, sched, cfg.defining())
         print(f"epoch {epoch + 1}: train loss {loss_sum / total:.3f}, train acc {correct / total:.3f}, "
               f"held-out acc {test_acc:.3f} ({history[-1]['seconds']:.0f} s)", flush=True)
-    test_acc, conf = evaluate(model, test_loader, n_classes)
+    test_acc, conf = evaluate(model, test_loader, n_classes, cfg.decide)
     names = cfg.class_names or [str(k) for k in range(n_classes)]
     plot_confusion(conf, out / "confusion.png", names, f"held-out accuracy {test_acc:.3f} ({conf.sum()} samples)")
     if history:

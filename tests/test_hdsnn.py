@@ -1,0 +1,202 @@
+"""The HD-SNN heterogeneous-delay layer (issue #7): the delayed convolution against a direct
+loop over the paper's formula, pruning, the motion-movie generator, and the exported core
+Network run event-driven in the Numba simulator against the torch layer."""
+import numpy as np
+import pytest
+import torch
+
+from circuits.delays import (TEST_IMAGES, TRAIN_IMAGES, HDSNN, MotionClasses, core_evidence, decide, make_motion_data,
+                             motion_loss, prune, synaptic_operations, whiten)
+
+
+def _loop_reference(kernel, a, pad=0):
+    """C[b, c, t, y, x] = sum_{p, d, i, j} K[c, p, d - 1, i, j] A[b, p, t - d, y + i - pad, x + j - pad]
+    (zero outside the raster), written as plain loops over the formula."""
+    n_c, n_p, n_d, ks, _ = kernel.shape
+    n_b, _, n_t, h, w = a.shape
+    ho, wo = h - ks + 1 + 2 * pad, w - ks + 1 + 2 * pad
+    out = np.zeros((n_b, n_c, n_t, ho, wo))
+    for b in range(n_b):
+        for c in range(n_c):
+            for t in range(n_t):
+                for y in range(ho):
+                    for x in range(wo):
+                        acc = 0.0
+                        for p in range(n_p):
+                            for d in range(1, n_d + 1):
+                                if t - d < 0:
+                                    continue
+                                for i in range(ks):
+                                    for j in range(ks):
+                                        yy, xx = y + i - pad, x + j - pad
+                                        if 0 <= yy < h and 0 <= xx < w:
+                                            acc += kernel[c, p, d - 1, i, j] * a[b, p, t - d, yy, xx]
+                        out[b, c, t, y, x] = acc
+    return out
+
+
+def _small_model(polarity_invariant, seed=0):
+    torch.manual_seed(seed)
+    m = HDSNN(n_classes=3, n_delays=4, kernel_size=5, max_speed=1.0, polarity_invariant=polarity_invariant, init_std=1.0).double()
+    with torch.no_grad():
+        m.bias.copy_(torch.tensor([0.1, -0.2, 0.3], dtype=torch.float64))
+    return m.eval()
+
+
+@pytest.mark.parametrize("polarity_invariant", [False, True])
+@pytest.mark.parametrize("pad", [0, 4])
+def test_delayed_convolution_matches_the_loop_formula(polarity_invariant, pad):
+    m = _small_model(polarity_invariant)
+    rng = np.random.default_rng(1)
+    a = (rng.random((2, 2, 9, 7, 8)) < 0.3).astype(np.float64)
+    k = m.kernel().detach().numpy()
+    ref = _loop_reference(k, a, pad)
+    if polarity_invariant:
+        ref = np.maximum(ref, _loop_reference(k[:, ::-1], a, pad))
+    got = m.evidence(torch.from_numpy(a), padding=pad).detach().numpy()
+    np.testing.assert_allclose(got, ref, atol=1e-12)
+    if pad == 0:
+        logits = m(torch.from_numpy(a)).detach().numpy()
+        np.testing.assert_allclose(logits, ref + np.array([0.1, -0.2, 0.3])[None, :, None, None, None], atol=1e-12)
+
+
+def test_kernel_is_zero_sum_and_masked():
+    m = HDSNN(n_classes=2, n_delays=6, kernel_size=9, max_speed=0.5)
+    k = m.kernel().detach()
+    assert torch.allclose(k.sum((-2, -1)), torch.zeros(2, 2, 6), atol=1e-6)
+    # radius 1.5 + 0.5 d: a 13-pixel disk at delay 1 (distance <= 2), at delay 6 the radius min(4.5, 4) = 4 gives 49 pixels
+    assert (k[:, :, 0] != 0).any((0, 1)).sum() == 13 and (k[:, :, 5] != 0).any((0, 1)).sum() == 49
+
+
+def test_training_stride_samples_the_full_output():
+    m = _small_model(True).train()
+    m.train_stride = 2
+    a = torch.from_numpy((np.random.default_rng(2).random((1, 2, 6, 9, 9)) < 0.3).astype(np.float64))
+    full = m.eval()(a)
+    torch.manual_seed(3)
+    sub = m.train()(a)
+    # one of the four offsets of the stride-2 grid
+    assert any(torch.allclose(sub, full[..., oy::2, ox::2]) for oy in range(2) for ox in range(2))
+
+
+def test_prune_keeps_the_largest_weights():
+    m = _small_model(False)
+    k = m.kernel().detach().abs().flatten()
+    for fraction in (0.05, 0.3, 1.0):
+        kept = prune(m, fraction).kernel().detach().abs().flatten()
+        n = min(int(round(fraction * k.numel())), int((k != 0).sum()))  # the delay mask's zeros stay zeros
+        assert int((kept != 0).sum()) == n
+        assert kept[kept != 0].min() >= torch.topk(k, n).values.min()
+    with pytest.raises(ValueError, match="fraction"):
+        prune(m, 0)
+
+
+def test_loss_ignores_steps_without_history():
+    logits = torch.zeros(1, 3, 4, 2, 2, requires_grad=True)
+    y = torch.tensor([[-1, 0, 2, -1]])
+    motion_loss(logits, y).backward()
+    assert torch.all(logits.grad[:, :, [0, 3]] == 0) and torch.all(logits.grad[:, :, [1, 2]] != 0)
+
+
+@pytest.mark.parametrize("polarity_invariant", [False, True])
+def test_core_network_runs_the_pruned_layer_event_driven(polarity_invariant):
+    m = prune(_small_model(polarity_invariant, seed=4), 0.3)
+    rng = np.random.default_rng(5)
+    raster = (rng.random((2, 20, 6, 7)) < 0.2).astype(np.uint8)
+    evidence, res = core_evidence(m, raster)
+    x = torch.from_numpy(raster[None].astype(np.float64))
+    ref = m.evidence(x, padding=m.kernel_size - 1)[0].detach().numpy()
+    np.testing.assert_allclose(evidence, ref, atol=1e-9)
+    bias = m.bias.detach().numpy()[:, None, None, None]
+    assert np.array_equal((evidence + bias).argmax(0), (ref + bias).argmax(0))
+    # every input event meets each active weight once (twice the polarity's when invariant)
+    assert res.synaptic_events == synaptic_operations(m, x)
+    if polarity_invariant:
+        assert res.synaptic_events == int((m.kernel() != 0).sum()) * int(raster.sum())
+
+
+def test_motion_movies_move_as_labelled():
+    from scipy.ndimage import spline_filter
+
+    from circuits.delays import motion_movie, photograph
+
+    data = make_motion_data(TRAIN_IMAGES[:2], 4, n_steps=40, size=24, seed=3)
+    again = make_motion_data(TRAIN_IMAGES[:2], 4, n_steps=40, size=24, seed=3)
+    assert np.array_equal(data.events, again.events) and np.array_equal(data.labels, again.labels)
+    cl = MotionClasses()
+    image = photograph("camera")
+    coef = spline_filter(image, order=3)
+    # classes: right at 1 px/step (0 deg), then up at 2 px/step (90 deg): integer shifts keep the
+    # window's sub-pixel offset, so each frame is exactly the previous one moved by v
+    right, up = 0 * 3 + 1, 3 * 3 + 2
+    labels = np.array([right] * 5 + [up] * 5)
+    frames = motion_movie(image, labels, cl, 20, np.random.default_rng(0), spline_coefficients=coef)
+    for k in range(5):
+        np.testing.assert_allclose(frames[k + 1][:, 1:], frames[k][:, :-1], atol=1e-9)  # content moves right
+    for k in range(5, 10):
+        np.testing.assert_allclose(frames[k + 1][:-2, :], frames[k][2:, :], atol=1e-9)  # content moves up 2 px
+    # at speed 0 the window stands still
+    still = motion_movie(image, np.array([right] * 3), MotionClasses(speeds=(0.0, 0.0, 0.0)), 20, np.random.default_rng(0),
+                         spline_coefficients=coef)
+    assert np.allclose(still, still[0])
+
+
+def test_held_out_photographs_are_disjoint_and_whitened():
+    assert not set(TRAIN_IMAGES) & set(TEST_IMAGES)
+    rng = np.random.default_rng(0)
+    f = np.sqrt(np.fft.fftfreq(128)[:, None] ** 2 + np.fft.fftfreq(128)[None, :] ** 2)
+    img = np.real(np.fft.ifft2(np.exp(2j * np.pi * rng.random((128, 128))) / np.maximum(f, 1 / 128)))  # 1/f amplitude
+    w = whiten(img)
+    power = np.abs(np.fft.fft2(w)) ** 2
+    low, mid = power[(f > 0.02) & (f < 0.05)].mean(), power[(f > 0.15) & (f < 0.3)].mean()
+    before = np.abs(np.fft.fft2(img)) ** 2
+    assert before[(f > 0.15) & (f < 0.3)].mean() / before[(f > 0.02) & (f < 0.05)].mean() < 0.05  # 1/f: steep
+    assert abs(w.mean()) < 1e-9 and abs(w.std() - 1) < 1e-9 and 0.5 < mid / low < 2  # whitened: flat
+
+
+def test_decide_averages_over_positions():
+    logits = torch.zeros(2, 3, 4, 2, 2)
+    logits[0, 1, 2] = 5.0
+    logits[1, 2, :, 0, 0] = 8.0
+    scores = decide(logits)
+    assert scores.shape == (8, 3) and scores[2].argmax() == 1 and all(scores[4 + t].argmax() == 2 for t in range(4))
+
+
+def test_classes():
+    cl = MotionClasses()  # speeds 0.5, 1, 2 px/step
+    assert cl.n_classes == 36 and np.allclose(cl.velocity(2), [2.0, 0.0])
+    assert np.allclose(cl.velocity(3 * 3 + 0), [0.0, -0.5])  # 90 deg is up: y grows downwards
+
+
+def test_train_and_eval_commands(tmp_path, capsys):
+    import json
+
+    from neurosim.cli import main
+
+    run = tmp_path / "run"
+    assert main(["train", "hdsnn", "--movies", "6", "--test-movies", "2", "--epochs", "1", "--out", str(run), "--no-progress"]) == 0
+    for name in ("settings.json", "metrics.json", "checkpoint.pt", "model_state.pt", "kernels.png", "accuracy.png"):
+        assert (run / name).is_file(), name
+    assert main(["eval", "hdsnn", "--run", str(run), "--prune", "1,0.1,0.01", "--core-movies", "1", "--core-size", "6",
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "| active weights |" in out and "same decision at 100.00%" in out
+    core = json.loads((run / "core.json").read_text())
+    assert core["synaptic_events_measured"] == core["synaptic_events_expected"] == core["active_weights"] * core["input_events"]
+    rows = json.loads((run / "pruning.json").read_text())["rows"]
+    assert [round(r["fraction"], 3) for r in rows] == [1.0, 0.1, 0.01]
+    assert (run / "pruning.png").read_bytes()[:4] == b"\x89PNG"
+    # an existing run is refused; a bad eval folder is one line
+    assert main(["train", "hdsnn", "--movies", "6", "--epochs", "1", "--out", str(run), "--no-progress"]) == 2
+    assert main(["eval", "hdsnn", "--run", str(tmp_path / "none"), "--no-progress"]) == 2
+    assert "holds no trained HD-SNN" in capsys.readouterr().err
+
+
+def test_settled_steps():
+    from circuits.delays import MotionData
+
+    labels = np.array([[0, 0, 0, 0, 1, 1, 1, 1, 1, 1]])
+    data = MotionData(np.zeros((1, 2, 10, 4, 4), np.uint8), labels, ("x",), MotionClasses())
+    # D = 3: output t sees steps t-3..t-1; settled when those share a label
+    assert data.settled(3)[0].tolist() == [False, False, False, True, True, False, False, True, True, True]
+    assert data.targets(3)[0].tolist() == [-1, -1, -1, 0, 0, 1, 1, 1, 1, 1]
