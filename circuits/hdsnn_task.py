@@ -80,7 +80,6 @@ def train_hdsnn(out_dir="runs/hdsnn", resume=False, overwrite=False, progress=Tr
     out = prepare_run_dir(cfg)
     cfg.overwrite = False
     atomic_write_json(out / "settings.json", settings)
-    t0 = time.perf_counter()
     train, test = _data(settings, "train", progress), _data(settings, "test", progress)
     torch.manual_seed(settings["seed"])
     model = _model(settings)
@@ -89,8 +88,6 @@ def train_hdsnn(out_dir="runs/hdsnn", resume=False, overwrite=False, progress=Tr
                   _Batches(test, test.targets(d), 5), cfg, MotionClasses().n_classes)
     atomic_write(out / "model_state.pt", lambda p: torch.save(model.state_dict(), p))
     plot_kernels(model, out / "kernels.png")
-    if history:
-        history[-1]["total_seconds"] = time.perf_counter() - t0 + sum(h["seconds"] for h in history[:-1])
     return history
 
 
