@@ -238,6 +238,7 @@ def run_chunk(
     n_mon = mon_var.shape[0]
     n_pois = pois_p.shape[0]
     n_sched = sched_step.shape[0]
+    n_syn_events = 0
     for k in range(n_steps):
         n = step0 + k
         # 1. spikes arriving in this step join the synaptic currents; monitors record the
@@ -340,7 +341,7 @@ def run_chunk(
                 rec_step[rec_count[0]] = n
                 rec_id[rec_count[0]] = j
                 rec_count[0] += 1
-            syn_events[0] += indptr[j + 1] - indptr[j]
+            n_syn_events += indptr[j + 1] - indptr[j]
             if uniform_delay > 0:
                 target = isyn if direct else ring[(n + uniform_delay) % L]
                 for syn in range(indptr[j], indptr[j + 1]):
@@ -349,5 +350,7 @@ def run_chunk(
                 for syn in range(indptr[j], indptr[j + 1]):
                     ring[(n + delays[syn]) % L, indices[syn]] += weights[syn]
         if rec_count[0] + n_total > rec_cap:
+            syn_events[0] += n_syn_events
             return k + 1
+    syn_events[0] += n_syn_events  # stored once: a store per spike keeps LLVM from holding the loop in registers
     return n_steps

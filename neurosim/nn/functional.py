@@ -130,11 +130,17 @@ def lif_sequence(x: torch.Tensor, state: LIFState, co: LIFCoefficients, surrogat
     membrane never crosses the threshold: it would silently give no spikes)."""
     if surrogate not in SURROGATES:
         raise ValueError(f"unknown surrogate {surrogate!r}; choose one of {sorted(SURROGATES)}")
-    check_finite(x)
     if x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64):
         s, m, e, u, r = _LIFSequence.apply(x, state.e, state.u, state.r, co, surrogate, float(slope), bool(detach_reset),
                                            bool(threshold_on))
+        # a NaN or inf input stays in the synaptic current to the end (e = a_e e + x, and
+        # 0 * NaN = 0 * inf = NaN), so the final state tells, at the cost of one value per
+        # neuron; only then is the whole input scanned to name the first bad step
+        if not bool(torch.isfinite(e).all()):
+            check_finite(x)
+            raise ValueError("the synaptic current overflowed to infinity: input currents are far too large")
         return s, m, LIFState(e, u, r)
+    check_finite(x)
     spikes, mems = [], []
     for t in range(x.shape[0]):
         s, m, state = lif_step(x[t], state, co, surrogate, slope, detach_reset, threshold_on)
