@@ -101,7 +101,8 @@ def whiten(image: np.ndarray, f0: float = 0.4) -> np.ndarray:
     """Whiten a 2-D image with the filter ``f exp(-(f / f0)^4)`` in the Fourier domain
     (Olshausen & Field 1996, Nature 381:607; ``f`` in cycles per pixel): natural images
     have ~1/f amplitude spectra, so this equalises the energy per frequency band; the
-    roll-off at ``f0`` keeps pixel noise from dominating. Returns zero mean, unit variance."""
+    roll-off at ``f0`` keeps pixel noise from dominating. ``image`` (H, W); returns (H, W)
+    with zero mean and unit variance."""
     img = np.asarray(image, float)
     fy = np.fft.fftfreq(img.shape[0])[:, None]
     fx = np.fft.rfftfreq(img.shape[1])[None, :]
@@ -111,7 +112,8 @@ def whiten(image: np.ndarray, f0: float = 0.4) -> np.ndarray:
 
 
 def photograph(name: str) -> np.ndarray:
-    """A scikit-image photograph in grey levels, whitened (``whiten``)."""
+    """A scikit-image photograph (``TRAIN_IMAGES`` or ``TEST_IMAGES``) in grey levels,
+    whitened (``whiten``), (H, W). Raises ``ValueError`` listing the names for others."""
     import skimage.data
     from skimage.color import rgb2gray
 
@@ -143,7 +145,8 @@ def motion_movie(image: np.ndarray, labels: np.ndarray, classes: MotionClasses, 
     ``spline_coefficients`` to skip refiltering the photograph for every movie). The
     trajectory is placed at random where it stays 4 pixels inside the image. Intensities
     are the whitened image mapped to positive values (``0.5 + w / 6``, clipped to
-    [0.02, 1]) for the camera's log."""
+    [0.02, 1]) for the camera's log. ``image`` (H, W), ``labels`` (T,). Raises
+    ``ValueError`` when the image is too small for the window on this trajectory."""
     from scipy.ndimage import map_coordinates, spline_filter
 
     v = classes.velocity(labels)
@@ -207,7 +210,7 @@ def make_motion_data(images, n_movies: int, n_steps: int = 96, size: int = 40, c
     """``n_movies`` movies (cycling through ``images``, scikit-image photograph names) of
     ``n_steps`` 1 ms steps through a ``size`` x ``size`` window, turned into events by the
     event-camera simulator (threshold ``contrast_threshold``, 0.03 mismatch, seeded per
-    movie). Deterministic for a seed."""
+    movie). Deterministic for a seed. Raises ``ValueError`` for unknown photograph names."""
     from tqdm.auto import tqdm
 
     from scipy.ndimage import spline_filter

@@ -68,7 +68,11 @@ def train_hdsnn(out_dir="runs/hdsnn", resume=False, overwrite=False, progress=Tr
     set), train the layer with ``neurosim.training.fit`` (Adam, cosine decay, BCE at every
     position; the accuracy is the per-step decision of ``circuits.delays.decide``), write
     ``model_state.pt`` and ``kernels.png``. ``overrides`` change ``DEFAULTS``. Returns the
-    metric history. The folder is checked before any data is generated."""
+    metric history. The folder is checked before any data is generated
+    (``neurosim.training.prepare_run_dir``: ``FileExistsError`` for an existing run without
+    ``resume``/``overwrite``, ``ValueError`` for a resume with other settings,
+    ``FileNotFoundError`` for a resume without a checkpoint). Raises ``ValueError`` for
+    unknown settings."""
     unknown = set(overrides) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"unknown HD-SNN settings {sorted(unknown)}; known: {sorted(DEFAULTS)}")
@@ -78,7 +82,6 @@ def train_hdsnn(out_dir="runs/hdsnn", resume=False, overwrite=False, progress=Tr
                       class_names=[str(k) for k in range(MotionClasses().n_classes)],
                       run_config={"task": "hdsnn", **{k: v for k, v in settings.items() if k not in ("epochs", "lr", "seed")}})
     out = prepare_run_dir(cfg)
-    cfg.overwrite = False
     atomic_write_json(out / "settings.json", settings)
     train, test = _data(settings, "train", progress), _data(settings, "test", progress)
     torch.manual_seed(settings["seed"])
@@ -127,7 +130,8 @@ def evaluate_hdsnn(run_dir="runs/hdsnn", fractions=(1.0, 0.3, 0.1, 0.05, 0.03, 0
     movies (cropped to ``core_size`` pixels) in the Numba simulator, comparing its
     decisions at every (position, step) with the torch layer's and its counted synaptic
     events with (active weights) x (input events). Writes pruning.json, pruning.png and
-    core.json to the run folder; returns the summary."""
+    core.json to the run folder; returns the summary. Raises ``FileNotFoundError`` when
+    ``run_dir`` holds no trained layer and ``ValueError`` for fractions outside (0, 1]."""
     from tqdm.auto import tqdm
 
     model, settings = load_run(run_dir)

@@ -123,7 +123,6 @@ def train_nmnist(root, out_dir="runs/nmnist", epochs=30, batch_size=25, lr=2e-3,
     model = NMNISTNet(SAMPLE_DURATION / time_bins, channels)
     make_train = lambda g: _Loader(frames, labels, train_idx, batch_size, g, max_shift)  # noqa: E731
     test_loader = _Loader(frames, labels, test_idx, 100)
-    cfg.overwrite = False  # the folder was cleared above; fit must not delete what it finds now
     history = fit(model, torch.nn.functional.cross_entropy, make_train, test_loader, cfg, 10)
     atomic_write(Path(out_dir) / "model_state.pt", lambda p: torch.save(model.state_dict(), p))
     return history

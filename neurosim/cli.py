@@ -198,16 +198,16 @@ def _cmd_train(a) -> int:
                 print(f"neurosim train: error: --data {root}: no train1K.txt there (the N-MNIST subset: root/train1K.txt, "
                       f"root/train/<id>.bs2)", file=sys.stderr)
                 return 2
-            history = train_nmnist(root, a.out, epochs=a.epochs or 30, batch_size=a.batch_size or 25, lr=a.lr or 2e-3,
-                                   time_bins=a.time_bins, seed=a.seed, resume=a.resume, progress=not a.no_progress, limit=a.limit,
-                                   stop_after=a.stop_after, overwrite=a.overwrite)
+            history = train_nmnist(root, a.out, time_bins=a.time_bins, seed=a.seed, resume=a.resume, progress=not a.no_progress,
+                                   limit=a.limit, stop_after=a.stop_after, overwrite=a.overwrite,
+                                   **_given(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr))
             files = "metrics.json, checkpoint.pt, model_state.pt, confusion.png, accuracy.png"
         else:
             from circuits.hdsnn_task import train_hdsnn
 
-            given = {"epochs": a.epochs, "batch_size": a.batch_size, "lr": a.lr, "n_train": a.movies, "n_test": a.test_movies}
             history = train_hdsnn(a.out, resume=a.resume, overwrite=a.overwrite, progress=not a.no_progress, stop_after=a.stop_after,
-                                  seed=a.seed, **{k: v for k, v in given.items() if v is not None})
+                                  seed=a.seed, **_given(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, n_train=a.movies,
+                                                        n_test=a.test_movies))
             files = "settings.json, metrics.json, checkpoint.pt, model_state.pt, kernels.png, confusion.png, accuracy.png"
     except KeyboardInterrupt:
         print(f"\nneurosim train: interrupted. {_resume_hint(a)}", file=sys.stderr)
@@ -223,8 +223,8 @@ def _cmd_eval(a) -> int:
     from circuits.hdsnn_task import evaluate_hdsnn
 
     torch.set_num_threads(a.threads)
-    s = evaluate_hdsnn(a.run, fractions=a.prune, core_movies=a.core_movies, core_size=a.core_size, core_fraction=a.core_fraction,
-                       progress=not a.no_progress)
+    s = evaluate_hdsnn(a.run, progress=not a.no_progress, **_given(fractions=a.prune, core_movies=a.core_movies,
+                                                                   core_size=a.core_size, core_fraction=a.core_fraction))
     print(f"HD-SNN {a.run}: held-out accuracy against the fraction of active weights "
           f"(input: {s['input_events_per_s']:.3g} events/s)")
     print(f"| active weights | fraction | 36 classes | 12 directions | 12 directions, settled steps "
@@ -242,6 +242,11 @@ def _cmd_eval(a) -> int:
           f"{c['synaptic_events_measured']:,} measured, {c['synaptic_events_expected']:,} = active weights x input events")
     print(f"wrote pruning.json, pruning.png, core.json to {a.run}")
     return 0
+
+
+def _given(**options) -> dict:
+    """The options the user set (argparse default None): the rest keep the library's defaults."""
+    return {k: v for k, v in options.items() if v is not None}
 
 
 def _resume_hint(a) -> str:
@@ -342,7 +347,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=_POSITIVE, default=None, help="Adam learning rate, default 2e-3")
     t.add_argument("--time-bins", type=_INT1, default=20, help="nmnist: frames per ~300 ms sample (the layers' dt is the bin width)")
     t.add_argument("--movies", type=_INT1, default=None, help="hdsnn: training movies (default 400)")
-    t.add_argument("--test-movies", type=_INT1, default=None, help="hdsnn: held-out movies, from other photographs (default 40)")
+    t.add_argument("--test-movies", type=_INT1, default=None, help="hdsnn: held-out movies, from other photographs (default 30)")
     t.add_argument("--seed", type=_INT0, default=0)
     t.add_argument("--threads", type=_INT1, default=2)
     t.add_argument("--limit", type=_INT1, default=None, help="nmnist: use only this many training samples (quick checks)")
@@ -356,12 +361,12 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("eval", help="evaluate a trained model: hdsnn (pruning sweep and event-driven core run)")
     e.add_argument("task", choices=["hdsnn"])
     e.add_argument("--run", default="runs/hdsnn", help="run folder of neurosim train hdsnn (default runs/hdsnn)")
-    e.add_argument("--prune", type=_fractions, default=(1.0, 0.3, 0.1, 0.05, 0.03, 0.02, 0.01, 0.005, 0.002, 0.001),
-                   help="comma-separated fractions of active weights to keep (default 1,0.3,0.1,...,0.001)")
-    e.add_argument("--core-fraction", type=_number(float, 0, lo_open=True), default=0.05,
+    e.add_argument("--prune", type=_fractions, default=None,
+                   help="comma-separated fractions of active weights to keep (default 1,0.3,0.1,0.05,...,0.001)")
+    e.add_argument("--core-fraction", type=_number(float, 0, lo_open=True), default=None,
                    help="fraction of weights of the layer run in the core simulator (default 0.05)")
-    e.add_argument("--core-movies", type=_INT1, default=2, help="held-out movies run in the core simulator (default 2)")
-    e.add_argument("--core-size", type=_INT1, default=20, help="crop (pixels) of the movies run in the core simulator (default 20)")
+    e.add_argument("--core-movies", type=_INT1, default=None, help="held-out movies run in the core simulator (default 2)")
+    e.add_argument("--core-size", type=_INT1, default=None, help="crop (pixels) of the movies run in the core simulator (default 20)")
     e.add_argument("--threads", type=_INT1, default=2)
     e.add_argument("--no-progress", action="store_true")
     e.set_defaults(func=_cmd_eval)

@@ -200,3 +200,20 @@ def test_settled_steps():
     # D = 3: output t sees steps t-3..t-1; settled when those share a label
     assert data.settled(3)[0].tolist() == [False, False, False, True, True, False, False, True, True, True]
     assert data.targets(3)[0].tolist() == [-1, -1, -1, 0, 0, 1, 1, 1, 1, 1]
+
+
+def test_bad_input_gets_clear_errors(tmp_path):
+    from circuits.delays import photograph
+    from circuits.hdsnn_task import train_hdsnn
+
+    with pytest.raises(ValueError, match="unknown photograph 'lena'"):
+        photograph("lena")
+    with pytest.raises(ValueError, match="unknown photograph"):
+        make_motion_data(("camera", "lena"), 2)
+    with pytest.raises(ValueError, match="kernel_size must be odd"):
+        HDSNN(kernel_size=4)
+    with pytest.raises(ValueError, match=r"input must be \(B, 2, T, H, W\)"):
+        _small_model(False)(torch.zeros(2, 9, 7, 8, dtype=torch.float64))
+    with pytest.raises(ValueError, match="unknown HD-SNN settings \\['n_movies'\\]"):
+        train_hdsnn(tmp_path / "run", n_movies=3)
+    assert not (tmp_path / "run").exists()  # refused before any folder or data

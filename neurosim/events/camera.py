@@ -113,9 +113,8 @@ class EventCameraSimulator:
 
     def _too_many(self, count: int, k: int, at_least: bool) -> EventLimitError:
         return EventLimitError(f"frames {k - 1}->{k} bring the event count to {'at least ' if at_least else ''}{count:,}, "
-                               f"more than max_events = "
-                               f"{self.max_events:,}; raise max_events (about 30 bytes per event while simulating), raise "
-                               f"contrast_threshold, or simulate fewer or smaller frames")
+                               f"more than max_events = {self.max_events:,}; raise max_events (about 30 bytes per event "
+                               f"while simulating), raise contrast_threshold, or simulate fewer or smaller frames")
 
     @staticmethod
     def _check_inputs(frames, times):
@@ -162,8 +161,9 @@ class EventCameraSimulator:
             # lower bound exceeds the limit; the kernel itself never writes past the buffer
             diff = logs[k] - l_ref
             levels = np.floor(np.abs(diff) / np.where(diff >= 0, c_on, c_off))
-            if self.refractory == 0 and total + np.maximum(levels - 1, 0).sum() > self.max_events:
-                raise self._too_many(int(total + np.maximum(levels - 1, 0).sum()), k, True)
+            at_least = total + int(np.maximum(levels - 1, 0).sum())
+            if self.refractory == 0 and at_least > self.max_events:
+                raise self._too_many(at_least, k, True)
             cap = int(min(levels.sum() + 1024, self.max_events - total + 1))
             start = 0
             while start < npix:
