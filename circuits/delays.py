@@ -30,6 +30,10 @@ be what makes it learn at all, and are kept:
 * kernels that ignore uniform activity (zero spatial sum per class, polarity and delay,
   the centre-surround of the paper's learned kernels) and start from small random weights.
 
+Beyond the paper, ``subunits`` S > 1 gives each class S kernels and the complex cell takes
+the maximum over all of them (and their ON/OFF swaps): a max-out of S logistic regressions,
+more capacity for the same delays (``neurosim train hdsnn`` uses S = 2; see its DEFAULTS).
+
 **The data** (``make_motion_data``): photographs bundled with scikit-image, whitened as in
 the paper (the Olshausen & Field 1996 filter ``f exp(-(f / f0)^4)`` equalises the energy
 of each frequency band), are viewed through a moving window whose trajectory is a
@@ -193,16 +197,23 @@ class MotionData:
         y[:, n_delays:] = self.labels[:, n_delays - 1 : -1]
         return y
 
+    def motion_age(self, n_delays: int) -> np.ndarray:
+        """For each output step (N, T), how many steps its target motion has lasted: 1 when
+        the motion changed at step t - 1, the detector's first chance to see it; -1 where
+        the target is -1 (``targets``)."""
+        n, n_t = self.labels.shape
+        run = np.ones((n, n_t), np.int64)  # length of the current segment up to each input step
+        for t in range(1, n_t):
+            run[:, t] = np.where(self.labels[:, t] == self.labels[:, t - 1], run[:, t - 1] + 1, 1)
+        age = np.full((n, n_t), -1, np.int64)
+        age[:, n_delays:] = run[:, n_delays - 1 : -1]
+        return age
+
     def settled(self, n_delays: int) -> np.ndarray:
         """Output steps (N, T) whose whole window (steps t-D ... t-1) lies in one motion
-        segment: the kernel then sees only the current motion. The other steps follow a
-        change of motion, which a causal detector cannot know yet."""
-        n, n_t = self.labels.shape
-        out = np.zeros((n, n_t), bool)
-        for t in range(n_delays, n_t):
-            win = self.labels[:, t - n_delays : t]
-            out[:, t] = np.all(win == win[:, -1:], axis=1)
-        return out
+        segment (``motion_age >= D``): the kernel then sees only the current motion. The
+        other steps follow a change of motion, which a causal detector cannot know yet."""
+        return self.motion_age(n_delays) >= n_delays
 
 
 def make_motion_data(images, n_movies: int, n_steps: int = 96, size: int = 40, classes: MotionClasses = MotionClasses(),
@@ -246,36 +257,41 @@ def delay_mask(n_delays: int, kernel_size: int, max_speed: float, r0: float = 1.
 class HDSNN(torch.nn.Module):
     """The heterogeneous-delay layer (see the module docstring).
 
-    ``weight`` K (C, P, D, ks, ks) [class, polarity, delay d - 1, row, column], ``bias``
-    beta (C,). ``forward(x)``: x (B, P, T, H, W) event raster -> logits C + beta
-    (B, C, T, H - ks + 1, W - ks + 1) ('valid' positions). In training mode the output is
-    taken on a ``train_stride`` spatial grid with a random offset (the positions share one
-    kernel, so this samples the loss; it divides the cost by ``train_stride``^2).
-    ``polarity_invariant``: the complex-cell maximum over ON/OFF-swapped inputs.
-    ``max_speed`` (pixels per step) sets how fast the delay mask widens; ``init_std`` the
-    initial weights. Defaults after the paper: 21 delays, 17 x 17 pixels, 2 polarities.
-    Raises ``ValueError`` for an even kernel size or non-positive counts, and for inputs
-    that are not (B, P, T, H, W).
+    ``weight`` K (S C, P, D, ks, ks) [subunit s and class c at s C + c, polarity,
+    delay d - 1, row, column], ``bias`` beta (C,). ``forward(x)``: x (B, P, T, H, W) event
+    raster -> logits C + beta (B, C, T, H - ks + 1, W - ks + 1) ('valid' positions). In
+    training mode the output is taken on a ``train_stride`` spatial grid with a random
+    offset (the positions share one kernel, so this samples the loss; it divides the cost
+    by ``train_stride``^2). ``polarity_invariant``: the complex-cell maximum over
+    ON/OFF-swapped inputs; ``subunits`` S: the complex cell's maximum also runs over S
+    kernels per class (S = 1 is the paper's single kernel). ``max_speed`` (pixels per
+    step) sets how fast the delay mask widens; ``init_std`` the initial weights. Defaults
+    after the paper: 21 delays, 17 x 17 pixels, 2 polarities. Raises ``ValueError`` for an
+    even kernel size or non-positive counts, and for inputs that are not (B, P, T, H, W).
     """
 
     def __init__(self, n_classes: int = 36, n_delays: int = 21, kernel_size: int = 17, polarities: int = 2,
-                 max_speed: float = max(SPEEDS), train_stride: int = 4, init_std: float = 0.02, polarity_invariant: bool = True):
+                 max_speed: float = max(SPEEDS), train_stride: int = 4, init_std: float = 0.02, polarity_invariant: bool = True,
+                 subunits: int = 1):
         super().__init__()
-        if kernel_size % 2 != 1 or n_delays < 1 or n_classes < 1:
-            raise ValueError(f"kernel_size must be odd and n_delays, n_classes >= 1; got {kernel_size}, {n_delays}, {n_classes}")
+        if kernel_size % 2 != 1 or n_delays < 1 or n_classes < 1 or subunits < 1:
+            raise ValueError(f"kernel_size must be odd and n_delays, n_classes, subunits >= 1; "
+                             f"got {kernel_size}, {n_delays}, {n_classes}, {subunits}")
+        self.n_classes, self.subunits = int(n_classes), int(subunits)
         self.n_delays, self.kernel_size, self.train_stride = n_delays, kernel_size, int(train_stride)
         self.polarity_invariant = bool(polarity_invariant)
+        shape = (self.subunits * n_classes, polarities, n_delays, kernel_size, kernel_size)
         # small random weights, not zeros: by translation invariance the mean patch is the
         # same for every motion, so from zero weights the gradient of the logistic loss
         # vanishes; motion lives in the correlations along a trajectory, which the loss
         # reaches through the sigmoid only once the weights are nonzero
-        self.weight = torch.nn.Parameter(torch.randn(n_classes, polarities, n_delays, kernel_size, kernel_size) * init_std)
+        self.weight = torch.nn.Parameter(torch.randn(shape) * init_std)
         self.bias = torch.nn.Parameter(torch.full((n_classes,), -math.log(n_classes - 1) if n_classes > 1 else 0.0))
         self.register_buffer("delay_mask", torch.from_numpy(delay_mask(n_delays, kernel_size, max_speed))[None, None])
-        self.register_buffer("mask", torch.ones(n_classes, polarities, n_delays, kernel_size, kernel_size))  # pruning
+        self.register_buffer("mask", torch.ones(shape))  # pruning
 
     def kernel(self) -> torch.Tensor:
-        """The effective kernel K (C, P, D, ks, ks): the weights on the delay mask, made
+        """The effective kernel K (S C, P, D, ks, ks): the weights on the delay mask, made
         zero-sum over space for every (class, polarity, delay), then times the pruning
         mask. A zero-sum kernel ignores uniform activity: otherwise the easiest thing to
         learn is the overall event rate, which says nothing about the direction."""
@@ -287,7 +303,8 @@ class HDSNN(torch.nn.Module):
     def evidence(self, x: torch.Tensor, stride: int = 1, padding: int = 0) -> torch.Tensor:
         """C (B, C, T, H', W') without the bias: output step t sees input steps t-1 ... t-D
         (the input is padded with D empty steps in front; the kernel is flipped in time
-        because conv3d correlates). ``padding`` pads space (ks - 1 gives the 'full' grid)."""
+        because conv3d correlates); the maximum over subunits (and polarity swaps).
+        ``padding`` pads space (ks - 1 gives the 'full' grid)."""
         if x.ndim != 5 or x.shape[1] != self.weight.shape[1]:
             raise ValueError(f"input must be (B, {self.weight.shape[1]}, T, H, W), got {tuple(x.shape)}")
         x = torch.nn.functional.pad(x.to(self.weight.dtype), (padding, padding, padding, padding, self.n_delays, 0))
@@ -295,6 +312,8 @@ class HDSNN(torch.nn.Module):
         out = torch.nn.functional.conv3d(x, k, stride=(1, stride, stride))
         if self.polarity_invariant:
             out = torch.maximum(out, torch.nn.functional.conv3d(x, k.flip(1), stride=(1, stride, stride)))
+        if self.subunits > 1:
+            out = out.unflatten(1, (self.subunits, self.n_classes)).amax(1)
         return out[:, :, :-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -366,11 +385,12 @@ def to_network(model: HDSNN, raster: np.ndarray, dt: float = 1e-3) -> Network:
     ``raster`` (P, T, H, W) becomes a spike source ``"input"`` (neuron p H W + y W + x
     spikes at step t where raster[p, t, y, x]). The output population ``"motion"`` has,
     for each kernel copy s (0: K; 1: K with polarities swapped, when the layer is polarity
-    invariant), class c and position (i, j) of the 'full' grid Hf x Wf = (H + ks - 1) x
-    (W + ks - 1), the neuron ((s C + c) Hf + i) Wf + j; valid position (y, x) of
-    ``HDSNN.forward`` is (y + ks - 1, x + ks - 1). Each active kernel entry K[c, p, d, a, b]
-    gives every input pixel of polarity p (1 - p for copy 1) one synapse with that weight
-    and a delay of d steps. The evidence C_c is the ``i_e`` of the copies (their max).
+    invariant), kernel channel c (subunit u and class k at c = u C + k) and position (i, j)
+    of the 'full' grid Hf x Wf = (H + ks - 1) x (W + ks - 1), the neuron
+    ((s S C + c) Hf + i) Wf + j; valid position (y, x) of ``HDSNN.forward`` is
+    (y + ks - 1, x + ks - 1). Each active kernel entry K[c, p, d, a, b] gives every input
+    pixel of polarity p (1 - p for copy 1) one synapse with that weight and a delay of d
+    steps. The evidence C_k is the maximum of the ``i_e`` of its copies and subunits.
     See ``core_evidence``."""
     k = model.kernel().detach().double().numpy()
     n_c, n_p, n_d, ks, _ = k.shape
@@ -401,9 +421,8 @@ def core_evidence(model: HDSNN, raster: np.ndarray, dt: float = 1e-3, dtype=np.f
     from neurosim import Simulator, StateMonitor
 
     net = to_network(model, raster, dt)
-    n_c = model.weight.shape[0]
     _, n_t, h, w = raster.shape
     hf, wf = h + model.kernel_size - 1, w + model.kernel_size - 1
     res = Simulator(net, dt=dt, dtype=dtype).run(n_t * dt, [StateMonitor("motion", ("i_e",))])
-    ie = res.traces["motion"]["i_e"].reshape(n_t, -1, n_c, hf, wf)  # (T, copies, C, Hf, Wf)
+    ie = res.traces["motion"]["i_e"].reshape(n_t, -1, model.n_classes, hf, wf)  # (T, copies x subunits, C, Hf, Wf)
     return ie.max(1).transpose(1, 0, 2, 3), res

@@ -227,20 +227,22 @@ def _cmd_eval(a) -> int:
                                                                    core_size=a.core_size, core_fraction=a.core_fraction))
     print(f"HD-SNN {a.run}: held-out accuracy against the fraction of active weights "
           f"(input: {s['input_events_per_s']:.3g} events/s)")
-    print(f"| active weights | fraction | 36 classes | 12 directions | 12 directions, settled steps "
-          f"({s['settled_fraction']:.0%} of steps) | synaptic ops per s of input |")
-    print("|---|---|---|---|---|---|")
+    print(f"| active weights | fraction | 36 classes | 12 directions | 36 classes, settled steps | 12 directions, settled "
+          f"steps | synaptic ops per s of input |")
+    print("|---|---|---|---|---|---|---|")
     for r in sorted(s["rows"], key=lambda r: -r["active_fraction"]):
         print(f"| {r['active_weights']:,} | {r['active_fraction']:.4f} | {r['accuracy']:.3f} | {r['direction_accuracy']:.3f} "
-              f"| {r['direction_accuracy_settled']:.3f} | {r['synaptic_ops_per_s']:.3g} |")
-    for key, what in (("half_direction_accuracy_fraction", "12-direction"), ("half_accuracy_fraction", "36-class")):
-        f = s[key]
+              f"| {r['accuracy_settled']:.3f} | {r['direction_accuracy_settled']:.3f} | {r['synaptic_ops_per_s']:.3g} |")
+    print(f"settled steps (the whole {s['n_delays']}-step delay window in one motion): {s['settled_fraction']:.0%} of the steps")
+    for key, what in (("direction_accuracy", "12-direction"), ("accuracy", "36-class"),
+                      ("direction_accuracy_settled", "12-direction (settled)"), ("accuracy_settled", "36-class (settled)")):
+        f = s[f"half_{key}_fraction"]
         print(f"{what} accuracy falls halfway to chance at " + (f"{f:.4f} of the weights" if f else "no swept fraction"))
     c = s["core"]
     print(f"core simulator, layer pruned to {c['active_weights']:,} weights, {c['movies']} held-out movies ({c['crop']} px crops): "
           f"same decision at {c['decision_agreement']:.2%} of {c['positions_times']:,} positions x steps; synaptic events "
           f"{c['synaptic_events_measured']:,} measured, {c['synaptic_events_expected']:,} = active weights x input events")
-    print(f"wrote pruning.json, pruning.png, core.json to {a.run}")
+    print(f"wrote pruning.json, pruning.png, recovery.png, core.json to {a.run}")
     return 0
 
 

@@ -35,24 +35,28 @@ def _loop_reference(kernel, a, pad=0):
     return out
 
 
-def _small_model(polarity_invariant, seed=0):
+def _small_model(polarity_invariant, seed=0, subunits=1):
     torch.manual_seed(seed)
-    m = HDSNN(n_classes=3, n_delays=4, kernel_size=5, max_speed=1.0, polarity_invariant=polarity_invariant, init_std=1.0).double()
+    m = HDSNN(n_classes=3, n_delays=4, kernel_size=5, max_speed=1.0, polarity_invariant=polarity_invariant, init_std=1.0,
+              subunits=subunits).double()
     with torch.no_grad():
         m.bias.copy_(torch.tensor([0.1, -0.2, 0.3], dtype=torch.float64))
     return m.eval()
 
 
-@pytest.mark.parametrize("polarity_invariant", [False, True])
+@pytest.mark.parametrize("polarity_invariant,subunits", [(False, 1), (True, 1), (True, 2), (False, 3)])
 @pytest.mark.parametrize("pad", [0, 4])
-def test_delayed_convolution_matches_the_loop_formula(polarity_invariant, pad):
-    m = _small_model(polarity_invariant)
+def test_delayed_convolution_matches_the_loop_formula(polarity_invariant, subunits, pad):
+    m = _small_model(polarity_invariant, subunits=subunits)
     rng = np.random.default_rng(1)
     a = (rng.random((2, 2, 9, 7, 8)) < 0.3).astype(np.float64)
     k = m.kernel().detach().numpy()
-    ref = _loop_reference(k, a, pad)
+    assert k.shape == (3 * subunits, 2, 4, 5, 5)
+    # the complex cell: maximum over subunits u (kernel channels u C + c) and polarity swaps
+    kernels = [k[3 * u : 3 * u + 3] for u in range(subunits)]
     if polarity_invariant:
-        ref = np.maximum(ref, _loop_reference(k[:, ::-1], a, pad))
+        kernels += [kern[:, ::-1] for kern in kernels]
+    ref = np.max([_loop_reference(kern, a, pad) for kern in kernels], axis=0)
     got = m.evidence(torch.from_numpy(a), padding=pad).detach().numpy()
     np.testing.assert_allclose(got, ref, atol=1e-12)
     if pad == 0:
@@ -98,9 +102,9 @@ def test_loss_ignores_steps_without_history():
     assert torch.all(logits.grad[:, :, [0, 3]] == 0) and torch.all(logits.grad[:, :, [1, 2]] != 0)
 
 
-@pytest.mark.parametrize("polarity_invariant", [False, True])
-def test_core_network_runs_the_pruned_layer_event_driven(polarity_invariant):
-    m = prune(_small_model(polarity_invariant, seed=4), 0.3)
+@pytest.mark.parametrize("polarity_invariant,subunits", [(False, 1), (True, 1), (True, 2)])
+def test_core_network_runs_the_pruned_layer_event_driven(polarity_invariant, subunits):
+    m = prune(_small_model(polarity_invariant, seed=4, subunits=subunits), 0.3)
     rng = np.random.default_rng(5)
     raster = (rng.random((2, 20, 6, 7)) < 0.2).astype(np.uint8)
     evidence, res = core_evidence(m, raster)
@@ -185,7 +189,8 @@ def test_train_and_eval_commands(tmp_path, capsys):
     assert core["synaptic_events_measured"] == core["synaptic_events_expected"] == core["active_weights"] * core["input_events"]
     rows = json.loads((run / "pruning.json").read_text())["rows"]
     assert [round(r["fraction"], 3) for r in rows] == [1.0, 0.1, 0.01]
-    assert (run / "pruning.png").read_bytes()[:4] == b"\x89PNG"
+    assert (run / "pruning.png").read_bytes()[:4] == b"\x89PNG" and (run / "recovery.png").read_bytes()[:4] == b"\x89PNG"
+    assert len(rows[0]["direction_accuracy_by_age"]) == 21 + 1  # ages 1 ... D, then > D
     # an existing run is refused; a bad eval folder is one line
     assert main(["train", "hdsnn", "--movies", "6", "--epochs", "1", "--out", str(run), "--no-progress"]) == 2
     assert main(["eval", "hdsnn", "--run", str(tmp_path / "none"), "--no-progress"]) == 2
@@ -199,6 +204,8 @@ def test_settled_steps():
     data = MotionData(np.zeros((1, 2, 10, 4, 4), np.uint8), labels, ("x",), MotionClasses())
     # D = 3: output t sees steps t-3..t-1; settled when those share a label
     assert data.settled(3)[0].tolist() == [False, False, False, True, True, False, False, True, True, True]
+    # the target of output t is the motion of step t - 1; its age counts that step
+    assert data.motion_age(3)[0].tolist() == [-1, -1, -1, 3, 4, 1, 2, 3, 4, 5]
     assert data.targets(3)[0].tolist() == [-1, -1, -1, 0, 0, 1, 1, 1, 1, 1]
 
 
@@ -212,6 +219,8 @@ def test_bad_input_gets_clear_errors(tmp_path):
         make_motion_data(("camera", "lena"), 2)
     with pytest.raises(ValueError, match="kernel_size must be odd"):
         HDSNN(kernel_size=4)
+    with pytest.raises(ValueError, match="subunits >= 1"):
+        HDSNN(subunits=0)
     with pytest.raises(ValueError, match=r"input must be \(B, 2, T, H, W\)"):
         _small_model(False)(torch.zeros(2, 9, 7, 8, dtype=torch.float64))
     with pytest.raises(ValueError, match="unknown HD-SNN settings \\['n_movies'\\]"):
