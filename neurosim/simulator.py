@@ -9,6 +9,7 @@ import numpy as np
 from .engine import kernels
 from .engine.graded_implicit import run_graded_adaptive, run_graded_bdf2
 from .engine.layout import build_layout
+from .engine.registry import kernel_table, state_slots
 from .models.base import check_dt
 from .monitors import SpikeMonitor, StateMonitor, resolve_neurons
 from .network import Network
@@ -16,7 +17,6 @@ from .results import Results, SpikeTrains, Traces
 
 __all__ = ["Simulator"]
 
-_STATE_ARRAYS = {"v": "v", "u": "w", "w": "w", "i_e": "ie", "i_i": "ii", "s": "s"}
 _MAX_TRACE_VALUES = 500_000_000  # 4 GB in float64: beyond this a StateMonitor is refused
 
 
@@ -96,7 +96,9 @@ class Simulator:
         """Back to the network's initial state at t = 0."""
         lay, dt = self.layout, self.dtype
         n = lay.n_neurons
-        self.v, self.w, self.s = (np.zeros(n, dt) for _ in range(3))
+        # state matrix: row 0 v, further rows per model (see neurosim.engine.registry)
+        self.X = np.zeros((lay.n_slots, n), dt)
+        self.v, self.s = self.X[0], self.X[1]
         self.isyn = np.zeros(2 * n, dt)  # [i_e | i_i]: the spike-propagation target
         self.ie, self.ii = self.isyn[:n], self.isyn[n:]
         self.refrac = np.zeros(n, np.int32)
@@ -114,7 +116,7 @@ class Simulator:
         for pop in self.network.populations:
             lo = lay.offsets[pop.name]
             for var, values in pop.initial_state().items():
-                getattr(self, _STATE_ARRAYS[var])[lo : lo + pop.size] = values
+                self._state_row(pop, var)[lo : lo + pop.size] = values
         self.sched_step = np.floor(lay.sched_step_times / self.dt + 1e-3).astype(np.int64)
         self.sched_ptr = np.zeros(1, np.int64)
         self.rng_state = np.array([self.seed * 0x9E3779B97F4A7C15 % 2**64], np.uint64)
@@ -138,7 +140,12 @@ class Simulator:
         """Copies of the state variables of ``population``: ``{name: array (size,)}``."""
         pop = self.network.population(population)
         lo = self.layout.offsets[population]
-        return {var: getattr(self, _STATE_ARRAYS[var])[lo : lo + pop.size].copy() for var in pop.model.state_vars}
+        return {var: self._state_row(pop, var)[lo : lo + pop.size].copy() for var in pop.model.state_vars}
+
+    def _state_row(self, pop, var) -> np.ndarray:
+        """The whole-network array (n_neurons,) holding ``var`` of ``pop``'s model."""
+        code = state_slots(pop.model)[var]
+        return self.X[code] if code >= 0 else (self.ie if code == -1 else self.ii)
 
     # ------------------------------------------------------------------ running
     def run(self, duration: float, monitors=(), progress: bool = False, chunk_steps: int = 10_000) -> Results:
@@ -174,8 +181,10 @@ class Simulator:
 
         cols = []  # per recorded column: (Traces, variable, column in it, every, global neuron index)
         traces = {}
+        mon_var = []
         for k, m in enumerate(st_mons):
             pop = self.network.population(m.population)
+            slots = state_slots(pop.model)
             idx = resolve_neurons(f"StateMonitor({m.population!r})", m.neurons, pop.size)
             n_samp = len(range(0, n_steps, m.every))
             tr = Traces(m.population, (step0 + np.arange(0, n_steps, m.every)) * self.dt, idx,
@@ -184,7 +193,8 @@ class Simulator:
             for var in m.variables:
                 for c, j in enumerate(idx):
                     cols.append((tr, var, c, m.every, lay.offsets[m.population] + j))
-        mon_var = np.array([kernels.VAR_CODES[c[1]] for c in cols], np.int64)
+                    mon_var.append(slots[var])
+        mon_var = np.array(mon_var, np.int64)
         mon_idx = np.array([c[4] for c in cols], np.int64)
         mon_every = np.array([c[3] for c in cols], np.int64)
         min_every = int(mon_every.min()) if cols else 1
@@ -201,11 +211,13 @@ class Simulator:
             wall, compile_time = self._run_adaptive(n_steps, step0, cols, mon_var, mon_idx, mon_every, progress)
             return Results({}, traces, step0 * self.dt, n_steps * self.dt, self.dt, wall, compile_time)
 
+        step_kernels = kernel_table(self.dtype)
+
         def explicit_call(steps, bias, tab, tab_idx, at_step):
             return kernels.run_chunk(
                 at_step, steps,
-                lay.pop_code, lay.pop_lo, lay.pop_hi, lay.coef, lay.neuron_coef,
-                self.v, self.w, self.isyn, self.s, self.refrac, self.iext, self.spiked,
+                lay.pop_code, lay.pop_lo, lay.pop_hi, lay.coef, lay.neuron_coef, step_kernels,
+                self.X, self.isyn, self.refrac, self.iext, self.spiked,
                 has_ext, bias, tab, tab_idx,
                 lay.gap_i, lay.gap_j, lay.gap_g, lay.g_gap_sum, self.gap_drive,
                 lay.gs_indptr, lay.gs_pre, lay.gs_w, lay.gs_erev, self.g_syn, self.g_syn_e,

@@ -1,9 +1,10 @@
 """Numba kernels of the simulation engine.
 
-Pure step functions over structure-of-arrays state, one per model, plus ``run_chunk``,
-which advances the whole network a number of steps. The per-model coefficient rows come
-from each model's ``discretize(dt)`` (see ``neurosim.engine.layout``); nothing here knows a
-model's parameters by name.
+``run_chunk`` advances the whole network a number of steps. Spiking populations are
+advanced by their model's step kernel (``neurosim.engine.neurons``), called through the
+table of function pointers of ``neurosim.engine.registry``; graded populations by the
+predictor-corrector below. The per-model coefficient rows come from each model's
+``discretize(dt)`` (see ``neurosim.engine.layout``); nothing here knows a model by name.
 
 Order of work in a step ``n`` (time ``t = n dt``):
 
@@ -25,106 +26,11 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-# Model codes (engine-side names of neurosim.models kinds).
-LIF, IZHIKEVICH, ADEX, GRADED = 0, 1, 2, 3
-MODEL_CODES = {"cuba_lif": LIF, "izhikevich": IZHIKEVICH, "adex": ADEX, "graded": GRADED}
-
-# State-variable codes for monitors (index into the state tuple).
-VAR_CODES = {"v": 0, "u": 1, "w": 1, "i_e": 2, "i_i": 3, "s": 4}
+# Population code of models run by the coupled graded solver (spiking models carry the
+# index of their kernel in ``registry.kernel_table``).
+GRADED = -1
 
 _NJIT = dict(cache=True, nogil=True, error_model="numpy")
-
-
-@njit(**_NJIT)
-def lif_step(c, v, ie, ii, refrac, iext, has_ext, spiked):
-    """CuBa-LIF (``neurosim.models.CubaLIF``): exact step, refractory clamp, threshold, reset.
-
-    ``c`` is the coefficient row: a_m, a_e, a_i, k_e, k_i, k_ext, v_rest, v_th, v_reset,
-    ref_steps. ``ie``/``ii`` already hold this step's arriving spikes; ``iext`` is read only
-    if ``has_ext``. All arrays are views of one population: the loop starts at 0 so that LLVM
-    vectorises it (with a variable start it does not).
-    """
-    a_m, a_e, a_i, k_e, k_i, k_ext = c[0], c[1], c[2], c[3], c[4], c[5]
-    v_rest, v_th, v_reset = c[6], c[7], c[8]
-    ref_steps = np.int32(c[9])
-    zero = v.dtype.type(0)
-    for n in range(v.shape[0]):
-        e = ie[n]
-        i = ii[n]
-        x = iext[n] if has_ext else zero
-        r = refrac[n]
-        r = r - np.int32(r > 0)
-        vn = v_rest + (v[n] - v_rest) * a_m + k_e * e + k_i * i + k_ext * x
-        vn = vn if r == 0 else v[n]
-        s = vn > v_th
-        v[n] = v_reset if s else vn
-        refrac[n] = ref_steps if s else r
-        spiked[n] = s
-        ie[n] = e * a_e
-        ii[n] = i * a_i
-
-
-@njit(**_NJIT)
-def izhikevich_step(c, v, u, ie, ii, refrac, iext, has_ext, spiked):
-    """Izhikevich (2003) in SI (``neurosim.models.Izhikevich``): forward Euler for (v, u).
-
-    Coefficient row: dt, a, b, c, d, v_peak, inv_c, a_e, a_i, ref_steps, k2, k1, k0.
-    """
-    dt, a, b, cr, d, v_peak, inv_c, a_e, a_i = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8]
-    ref_steps = np.int32(c[9])
-    k2, k1, k0 = c[10], c[11], c[12]
-    zero = v.dtype.type(0)
-    for n in range(v.shape[0]):
-        e = ie[n]
-        i = ii[n]
-        x = iext[n] if has_ext else zero
-        r = refrac[n]
-        r = r - np.int32(r > 0)
-        vo = v[n]
-        uo = u[n]
-        vn = vo + dt * (k2 * vo * vo + k1 * vo + k0 - uo + (e + i + x) * inv_c)
-        un = uo + dt * (a * (b * vo - uo))
-        vn = vn if r == 0 else vo
-        s = vn >= v_peak
-        v[n] = cr if s else vn
-        u[n] = un + d if s else un
-        refrac[n] = ref_steps if s else r
-        spiked[n] = s
-        ie[n] = e * a_e
-        ii[n] = i * a_i
-
-
-@njit(**_NJIT)
-def adex_step(c, v, w, ie, ii, refrac, iext, has_ext, spiked):
-    """AdEx (``neurosim.models.AdEx``): forward Euler for (v, w).
-
-    Coefficient row: dt/c_mem, g_leak, v_rest, v_t, delta_t, dt/tau_w, a, b, v_reset,
-    v_peak, a_e, a_i, ref_steps.
-    """
-    dt_c, g_l, e_l, v_t, d_t, dt_tw, a, b = c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]
-    v_reset, v_peak, a_e, a_i = c[8], c[9], c[10], c[11]
-    ref_steps = np.int32(c[12])
-    zero = v.dtype.type(0)
-    for n in range(v.shape[0]):
-        e = ie[n]
-        i = ii[n]
-        x = iext[n] if has_ext else zero
-        r = refrac[n]
-        r = r - np.int32(r > 0)
-        vo = v[n]
-        wo = w[n]
-        # exp() of a capped argument: past v_peak the neuron resets anyway.
-        z = (min(vo, v_peak) - v_t) / d_t
-        vn = vo + dt_c * (-g_l * (vo - e_l) + g_l * d_t * np.exp(z) - wo + e + i + x)
-        wn = wo + dt_tw * (a * (vo - e_l) - wo)
-        vn = vn if r == 0 else vo
-        s = vn > v_peak
-        v[n] = v_reset if s else vn
-        w[n] = wn + b if s else wn
-        refrac[n] = ref_steps if s else r
-        spiked[n] = s
-        ie[n] = e * a_e
-        ii[n] = i * a_i
 
 
 @njit(**_NJIT)
@@ -200,9 +106,10 @@ def splitmix64(state):
 def run_chunk(
     step0, n_steps,
     # populations
-    pop_code, pop_lo, pop_hi, coef, neuron_coef,
-    # state (length n_neurons; isyn = [i_e | i_i], 2 n_neurons) and spike flags (uint8, n_neurons + n_source_neurons, padded to 8)
-    v, w, isyn, s, refrac, iext, spiked,
+    pop_code, pop_lo, pop_hi, coef, neuron_coef, step_kernels,
+    # state matrix X (slots, n_neurons): row 0 v, further rows per model (graded: row 1 s);
+    # isyn = [i_e | i_i] (2 n_neurons); spike flags (uint8, n_neurons + n_source_neurons, padded to 8)
+    X, isyn, refrac, iext, spiked,
     # external currents: bias (n_neurons,), table (n_steps, n_cols) into neurons tab_idx
     has_ext, bias, tab, tab_idx,
     # gap junctions (pairs, both directions applied) and their per-neuron conductance sums
@@ -222,6 +129,8 @@ def run_chunk(
 ):
     """Advance ``n_steps`` steps from global step ``step0``. Returns the number of steps done
     (fewer when the spike record buffer fills; the caller empties it and calls again)."""
+    v = X[0]
+    s = X[1]
     n_neurons = v.shape[0]
     ie = isyn[:n_neurons]
     ii = isyn[n_neurons:]
@@ -252,16 +161,12 @@ def run_chunk(
             if (n - mon_step0) % mon_every[m] == 0:
                 code = mon_var[m]
                 j = mon_idx[m]
-                if code == 0:
-                    val = v[j]
-                elif code == 1:
-                    val = w[j]
-                elif code == 2:
+                if code >= 0:
+                    val = X[code, j]
+                elif code == -1:
                     val = ie[j]
-                elif code == 3:
-                    val = ii[j]
                 else:
-                    val = s[j]
+                    val = ii[j]
                 mon_buf[m, mon_count[m]] = val
                 mon_count[m] += 1
         # 2. currents of this step
@@ -299,14 +204,8 @@ def run_chunk(
                 # start-of-step voltages (first order)
                 for j in range(lo, hi):
                     iext[j] += gap_drive[j] - g_gap_sum[j] * v[j]
-            if code == LIF:
-                lif_step(c, v[lo:hi], ie[lo:hi], ii[lo:hi], refrac[lo:hi], iext[lo:hi], has_ext, spiked[lo:hi])
-            elif code == IZHIKEVICH:
-                izhikevich_step(c, v[lo:hi], w[lo:hi], ie[lo:hi], ii[lo:hi], refrac[lo:hi], iext[lo:hi], has_ext,
-                                spiked[lo:hi])
-            elif code == ADEX:
-                adex_step(c, v[lo:hi], w[lo:hi], ie[lo:hi], ii[lo:hi], refrac[lo:hi], iext[lo:hi], has_ext,
-                          spiked[lo:hi])
+            if code != GRADED:
+                step_kernels[code](c, X, lo, hi, ie, ii, refrac, iext, has_ext, spiked)
             else:
                 # corrector: rates averaged between the start and the predicted state
                 gc = neuron_coef[lo:hi]

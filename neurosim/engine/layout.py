@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..network import Network, PoissonSource, SpikeSource
-from .kernels import MODEL_CODES
+from .kernels import GRADED
+from .registry import kernel_codes, state_slots
 
 __all__ = ["Layout", "build_layout"]
 
@@ -25,6 +26,7 @@ class Layout:
 
     n_neurons: int
     n_total: int
+    n_slots: int  # rows of the state matrix X (see neurosim.engine.registry)
     offsets: dict  # population/source name -> first global index
     pop_code: np.ndarray
     pop_lo: np.ndarray
@@ -82,7 +84,14 @@ def build_layout(net: Network, dt: float, dtype) -> Layout:
         if not p.spiking:
             rows = [list(m.discretize(dt).values()) for m in p.neuron_models()]
             neuron_coef[offsets[p.name] : offsets[p.name] + p.size, : len(rows[0])] = rows
-    pop_code = np.array([MODEL_CODES[p.model.kind] for p in net.populations], np.int64)
+    codes = kernel_codes()
+    for p in net.populations:
+        if p.spiking and p.model.kind not in codes:
+            raise ValueError(f"population {p.name!r}: no engine kernel for model kind {p.model.kind!r}; "
+                             f"registered: {sorted(codes)} (see neurosim.engine.registry)")
+    pop_code = np.array([codes[p.model.kind] if p.spiking else GRADED for p in net.populations], np.int64)
+    # rows of the state matrix: the most any model needs, and at least v and s (graded path)
+    n_slots = max([2] + [1 + max(state_slots(p.model).values()) for p in net.populations])
     pop_lo = np.array([offsets[p.name] for p in net.populations], np.int64)
     pop_hi = pop_lo + np.array([p.size for p in net.populations], np.int64)
 
@@ -162,7 +171,7 @@ def build_layout(net: Network, dt: float, dtype) -> Layout:
     sched_id = np.concatenate(ids).astype(np.int64) if ids else np.zeros(0, np.int64)
     order = np.argsort(sched_t, kind="stable")
     return Layout(
-        n_neurons, n_total, offsets, pop_code, pop_lo, pop_hi, coef, neuron_coef,
+        n_neurons, n_total, n_slots, offsets, pop_code, pop_lo, pop_hi, coef, neuron_coef,
         indptr, indices, weights, delays, uniform, ring_len,
         gap_i, gap_j, gap_g, g_gap_sum.astype(dtype),
         gs_indptr, gs_pre, gs_w, gs_erev,

@@ -8,7 +8,7 @@ neuron (``x`` is the synaptic input current of the step)::
     s_t = H(m_t - 1)
     u_t = m_t (1 - s_t) + u_reset s_t          hard reset
 
-the same update as ``neurosim.engine.kernels.lif_step``. The backward pass is exact BPTT
+the same update as ``neurosim.engine.neurons.lif.lif_step``. The backward pass is exact BPTT
 through these equations with the surrogate derivative in place of H'.
 Time is the outer loop and neurons the inner one (contiguous, vectorised, parallel).
 """
