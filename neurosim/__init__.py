@@ -3,16 +3,18 @@
 Models (``neurosim.models``) are defined once; the ``Network`` describes a circuit; the
 ``Simulator`` runs it with Numba kernels.
 """
-from .models import AdEx, CubaLIF, GradedNeuron, Izhikevich, NeuronModel
+from .models import UMOLAR, AdEx, CobaLIF, CubaLIF, GChIAstrocyte, GradedNeuron, Izhikevich, NeuronModel, TripartiteSynapse
 from .monitors import SpikeMonitor, StateMonitor
-from .network import CurrentInjection, GapJunctions, Network, NetworkFileError, PoissonSource, Population, Projection, SpikeSource
+from .network import (AstrocyteGapJunctions, AstrocyteToSynapse, CurrentInjection, GapJunctions, Network, NetworkFileError,
+                      PoissonSource, Population, Projection, SpikeSource, SynapseToAstrocyte)
 from .results import Results, SpikeTrains, Traces
 from .simulator import Simulator
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "AdEx", "CubaLIF", "GradedNeuron", "Izhikevich", "NeuronModel",
+    "AdEx", "CubaLIF", "CobaLIF", "GradedNeuron", "Izhikevich", "NeuronModel", "GChIAstrocyte", "TripartiteSynapse", "UMOLAR",
+    "SynapseToAstrocyte", "AstrocyteToSynapse", "AstrocyteGapJunctions",
     "Population", "SpikeSource", "PoissonSource", "Projection", "GapJunctions", "CurrentInjection", "Network", "NetworkFileError",
     "Simulator", "SpikeMonitor", "StateMonitor", "Results", "SpikeTrains", "Traces",
 ]

@@ -22,7 +22,7 @@ from typing import Callable, Union
 import numpy as np
 
 from .atomic import atomic_savez
-from .models import MODELS, NeuronModel
+from .models import MODELS, SYNAPSE_MODELS, NeuronModel, SynapseModel
 
 __all__ = [
     "Population",
@@ -31,6 +31,9 @@ __all__ = [
     "Projection",
     "GapJunctions",
     "CurrentInjection",
+    "SynapseToAstrocyte",
+    "AstrocyteToSynapse",
+    "AstrocyteGapJunctions",
     "Network",
     "TARGETS",
     "DEFAULT_MAX_DELAY_STEPS",
@@ -231,6 +234,10 @@ class Projection:
     ``"graded"`` makes a continuous graded synapse of conductance ``weight`` (S) and reversal
     potential ``e_rev`` (V) between graded neurons (delays are ignored).
 
+    ``synapse``: a dynamic synapse model (``neurosim.models.TripartiteSynapse``) whose
+    per-synapse state scales each delivered weight by the fraction it releases; ``None``
+    (default) for static synapses.
+
     Build with ``from_dense`` or ``from_pairs`` rather than by hand.
     """
 
@@ -243,11 +250,18 @@ class Projection:
     target: str = "exc"
     e_rev: float | None = None
     name: str = ""
+    synapse: SynapseModel | None = None
 
     def __post_init__(self):
         if not self.name:
             object.__setattr__(self, "name", f"{self.pre}->{self.post}:{self.target}")
         where = f"projection {self.name!r}"
+        if self.synapse is not None:
+            if not isinstance(self.synapse, SynapseModel):
+                raise ValueError(f"{where}: synapse must be a neurosim.models synapse model ({sorted(SYNAPSE_MODELS)}) or None, "
+                                 f"got {type(self.synapse).__name__}")
+            if self.target == "graded":
+                raise ValueError(f"{where}: dynamic synapses ({type(self.synapse).__name__}) need a spiking target 'exc' or 'inh'")
         if self.target not in TARGETS:
             raise ValueError(f"{where}: target {self.target!r} is unknown; allowed: {list(TARGETS)}")
         if self.target == "graded":
@@ -299,9 +313,12 @@ class Projection:
         return np.repeat(np.arange(self.n_pre, dtype=np.int64), np.diff(self.indptr))
 
     @classmethod
-    def from_pairs(cls, pre: str, post: str, i, j, weights, n_pre: int, delays=1, target="exc", e_rev=None, name=""):
+    def from_pairs(cls, pre: str, post: str, i, j, weights, n_pre: int, delays=1, target="exc", e_rev=None, name="",
+                   synapse=None):
         """From synapse lists: presynaptic ``i`` (n_syn,), postsynaptic ``j`` (n_syn,),
-        ``weights`` (scalar or (n_syn,)), ``delays`` in steps (scalar or (n_syn,))."""
+        ``weights`` (scalar or (n_syn,)), ``delays`` in steps (scalar or (n_syn,)). The
+        synapses are stored sorted by (i, j): arrays over synapses (astrocyte links) follow
+        that order."""
         where = f"projection {name or f'{pre}->{post}:{target}'}"
         i = _int_array(where, "i", i).ravel()
         j = _int_array(where, "j", j).ravel()
@@ -321,10 +338,10 @@ class Projection:
         order = np.lexsort((j, i))
         indptr = np.zeros(n_pre + 1, np.int64)
         np.cumsum(np.bincount(i, minlength=n_pre), out=indptr[1:])
-        return cls(pre, post, indptr, j[order], w[order], d[order], target, e_rev, name)
+        return cls(pre, post, indptr, j[order], w[order], d[order], target, e_rev, name, synapse)
 
     @classmethod
-    def from_dense(cls, pre: str, post: str, w, delays=1, target="exc", e_rev=None, name=""):
+    def from_dense(cls, pre: str, post: str, w, delays=1, target="exc", e_rev=None, name="", synapse=None):
         """From a dense matrix ``w`` of shape (n_pre, n_post); zeros mean no synapse.
         ``delays``: scalar or (n_pre, n_post) in steps. Raises ``ValueError`` for other
         shapes."""
@@ -338,7 +355,7 @@ class Projection:
                              f"got shape {d.shape}")
         i, j = np.nonzero(w)
         d = d[i, j] if d.ndim == 2 else d
-        return cls.from_pairs(pre, post, i, j, w[i, j], w.shape[0], d, target, e_rev, name)
+        return cls.from_pairs(pre, post, i, j, w[i, j], w.shape[0], d, target, e_rev, name, synapse)
 
 
 @dataclass(frozen=True, eq=False)
@@ -368,6 +385,86 @@ class GapJunctions:
         object.__setattr__(self, "i", i)
         object.__setattr__(self, "j", j)
         object.__setattr__(self, "g", g)
+
+
+@dataclass(frozen=True, eq=False)
+class SynapseToAstrocyte:
+    """Astrocytes that sense the neurotransmitter released by the dynamic synapses of a
+    projection (Brian2: ``Y_S_post = Y_S_pre : (summed)``, Stimberg et al. 2019).
+
+    ``astrocyte_index`` (n_syn,): the astrocyte of population ``astrocytes`` sensing each
+    synapse of ``projection`` (in the projection's CSR order), -1 for none. A spike releasing
+    ``r_S`` adds ``rho_c Y_T r_S`` to that astrocyte's ``Y_S``; with ``normalize=True``
+    divided by the number of synapses the astrocyte senses (Brian2 example 6's
+    ``Y_S_pre/N_incoming``). For static synapses, project onto the astrocytes directly
+    (target ``"exc"``, weight ``rho_c Y_T`` in mol/m^3)."""
+
+    projection: str
+    astrocytes: str
+    astrocyte_index: np.ndarray
+    normalize: bool = False
+
+    def __post_init__(self):
+        where = f"synapse-to-astrocyte link {self.projection!r} -> {self.astrocytes!r}"
+        object.__setattr__(self, "astrocyte_index", _int_array(where, "astrocyte_index", self.astrocyte_index).ravel())
+        if not isinstance(self.normalize, (bool, np.bool_)):
+            raise ValueError(f"{where}: normalize must be True or False, got {self.normalize!r}")
+
+
+@dataclass(frozen=True, eq=False)
+class AstrocyteToSynapse:
+    """Gliotransmission: the synapses of ``projection`` read the presynaptic receptor
+    activation ``variable`` (``"Gamma_S"``) of the astrocyte covering them, which sets their
+    release probability (``TripartiteSynapse``). ``astrocyte_index`` (n_syn,): the covering
+    astrocyte of population ``astrocytes`` per synapse (CSR order), -1 for none."""
+
+    astrocytes: str
+    projection: str
+    astrocyte_index: np.ndarray
+    variable: str = "Gamma_S"
+
+    def __post_init__(self):
+        where = f"astrocyte-to-synapse link {self.astrocytes!r} -> {self.projection!r}"
+        object.__setattr__(self, "astrocyte_index", _int_array(where, "astrocyte_index", self.astrocyte_index).ravel())
+
+
+@dataclass(frozen=True, eq=False)
+class AstrocyteGapJunctions:
+    """IP3 diffusion between astrocytes ``i`` and ``j`` of population ``astrocytes`` (pairs
+    listed once, acting both ways), after Goldberg et al. 2010 (PLoS Comput. Biol.
+    6:e1000909) as in Stimberg et al. 2019, Fig. 6: the flux into ``i`` is
+    ``J = -F/2 (1 + tanh((|I_i - I_j| - I_Theta)/omega_I)) sign(I_i - I_j)`` (and ``-J``
+    into ``j``), computed from the IP3 at the start of each astrocyte step.
+
+    ``F`` (mol/m^3/s, >= 0), ``I_Theta`` (mol/m^3, >= 0), ``omega_I`` (mol/m^3, > 0);
+    defaults from Brian2 example 6."""
+
+    astrocytes: str
+    i: np.ndarray
+    j: np.ndarray
+    F: float = 0.09e-3
+    I_Theta: float = 0.3e-3
+    omega_I: float = 0.05e-3
+
+    def __post_init__(self):
+        where = f"astrocyte gap junctions of {self.astrocytes!r}"
+        i = _int_array(where, "i", self.i).ravel()
+        j = _int_array(where, "j", self.j).ravel()
+        if i.size != j.size:
+            raise ValueError(f"{where}: i and j must have the same length, got {i.size} and {j.size}")
+        if np.any(i == j):
+            raise ValueError(f"{where}: an astrocyte cannot be coupled to itself (i == j == {i[i == j][0]})")
+        for f, lo_ok in (("F", 0.0), ("I_Theta", 0.0)):
+            v = getattr(self, f)
+            if not isinstance(v, (int, float)) or not math.isfinite(v) or v < lo_ok:
+                raise ValueError(f"{where}: {f} = {v!r} is invalid: must be a finite number >= 0")
+        if not isinstance(self.omega_I, (int, float)) or not math.isfinite(self.omega_I) or self.omega_I <= 0:
+            raise ValueError(f"{where}: omega_I = {self.omega_I!r} is invalid: must be a finite number > 0")
+        object.__setattr__(self, "i", i)
+        object.__setattr__(self, "j", j)
+
+
+GLIA = (SynapseToAstrocyte, AstrocyteToSynapse, AstrocyteGapJunctions)
 
 
 @dataclass(frozen=True, eq=False)
@@ -466,8 +563,9 @@ Node = Union[Population, SpikeSource, PoissonSource]
 
 @dataclass(frozen=True, eq=False)
 class Network:
-    """A complete model: populations and sources (by name), projections, gap junctions and
-    current injections.
+    """A complete model: populations and sources (by name), projections, gap junctions,
+    current injections and ``glia``: the links of astrocyte populations
+    (``SynapseToAstrocyte``, ``AstrocyteToSynapse``, ``AstrocyteGapJunctions``).
 
     ``max_delay_steps`` is the length of the engines' delay ring buffer: every synaptic
     delay must be in 1 .. max_delay_steps.
@@ -483,9 +581,10 @@ class Network:
     gap_junctions: tuple = ()
     inputs: tuple = ()
     max_delay_steps: int = DEFAULT_MAX_DELAY_STEPS
+    glia: tuple = ()
 
     def __post_init__(self):
-        for attr in ("populations", "sources", "projections", "gap_junctions", "inputs"):
+        for attr in ("populations", "sources", "projections", "gap_junctions", "inputs", "glia"):
             object.__setattr__(self, attr, tuple(getattr(self, attr)))
         names: dict[str, Node] = {}
         for p in self.populations:
@@ -530,6 +629,13 @@ class Network:
                     raise ValueError(f"{where}: {pr.pre!r} does not spike; use target='graded' for graded neurons")
                 if not post.spiking:
                     raise ValueError(f"{where}: {pr.post!r} is graded; current-based targets 'exc'/'inh' need a spiking post population")
+                if getattr(getattr(pre, "model", None), "glial", False):
+                    raise ValueError(f"{where}: astrocytes {pr.pre!r} do not send spikes through projections; "
+                                     "gliotransmission reaches synapses through an AstrocyteToSynapse link")
+                if pr.target not in post.model.synaptic_targets:
+                    raise ValueError(f"{where}: {pr.post!r} ({type(post.model).__name__}) takes targets "
+                                     f"{list(post.model.synaptic_targets)} only, got {pr.target!r}"
+                                     + (" (astrocytes sense neurotransmitter through 'exc')" if post.model.glial else ""))
                 if pr.n_synapses and int(pr.delays.max()) > mds:
                     raise ValueError(
                         f"{where}: delay of {int(pr.delays.max())} steps is beyond the delay buffer "
@@ -541,6 +647,8 @@ class Network:
             for popname, idx in ((gj.pop_a, gj.i), (gj.pop_b, gj.j)):
                 if popname not in pops:
                     raise ValueError(f"gap junctions: unknown population {popname!r}; known: {sorted(pops)}")
+                if pops[popname].model.glial:
+                    raise ValueError(f"gap junctions {gj.pop_a}<->{gj.pop_b}: {popname!r} are astrocytes; couple them with AstrocyteGapJunctions (IP3 diffusion)")
                 if idx.size and (idx.min() < 0 or idx.max() >= pops[popname].size):
                     raise ValueError(f"gap junctions {gj.pop_a}<->{gj.pop_b}: index {idx[(idx < 0) | (idx >= pops[popname].size)][0]} out of range 0..{pops[popname].size - 1} of {popname!r}")
         for inj in self.inputs:
@@ -557,6 +665,46 @@ class Network:
                 raise ValueError(f"current injection into {inj.target!r}: amplitude has {inj.amplitude.size} values for {m} neurons")
             if inj.values is not None and inj.values.ndim == 2 and inj.values.shape[1] != m:
                 raise ValueError(f"current injection into {inj.target!r}: values has {inj.values.shape[1]} columns for {m} neurons")
+
+        self._check_glia(pops)
+
+    def _check_glia(self, pops) -> None:
+        projs = {pr.name: pr for pr in self.projections}
+        linked = set()
+        for link in self.glia:
+            if not isinstance(link, GLIA):
+                raise ValueError(f"glia must be SynapseToAstrocyte, AstrocyteToSynapse or AstrocyteGapJunctions objects, got {type(link).__name__}")
+            kind = type(link).__name__
+            if link.astrocytes not in pops:
+                raise ValueError(f"{kind}: unknown astrocyte population {link.astrocytes!r}; known: {sorted(pops)}")
+            astro = pops[link.astrocytes]
+            if not astro.model.glial:
+                raise ValueError(f"{kind}: population {link.astrocytes!r} is {type(astro.model).__name__}, not an astrocyte population "
+                                 f"(a model with glial = True: {sorted(k for k, m in MODELS.items() if m.glial)})")
+            if isinstance(link, AstrocyteGapJunctions):
+                for idx in (link.i, link.j):
+                    if idx.size and (idx.min() < 0 or idx.max() >= astro.size):
+                        raise ValueError(f"{kind} of {link.astrocytes!r}: index {idx[(idx < 0) | (idx >= astro.size)][0]} out of range 0..{astro.size - 1}")
+                continue
+            where = f"{kind} {link.astrocytes!r} / {link.projection!r}"
+            if link.projection not in projs:
+                raise ValueError(f"{where}: unknown projection {link.projection!r}; known: {sorted(projs)}")
+            pr = projs[link.projection]
+            if pr.synapse is None:
+                raise ValueError(f"{where}: projection {pr.name!r} has static synapses; astrocyte links need a dynamic synapse "
+                                 "model (Projection(..., synapse=TripartiteSynapse()))")
+            if (kind, pr.name) in linked:
+                raise ValueError(f"{where}: projection {pr.name!r} has two {kind} links; give one with an index per synapse")
+            linked.add((kind, pr.name))
+            idx = link.astrocyte_index
+            if idx.size != pr.n_synapses:
+                raise ValueError(f"{where}: astrocyte_index has {idx.size} entries; projection {pr.name!r} has {pr.n_synapses} synapses (one entry each, -1 for none)")
+            if idx.size and (idx.min() < -1 or idx.max() >= astro.size):
+                raise ValueError(f"{where}: astrocyte index {idx[(idx < -1) | (idx >= astro.size)][0]} out of range -1..{astro.size - 1}")
+            if not np.any(idx >= 0):
+                raise ValueError(f"{where}: links no synapse to any astrocyte (every index is -1); drop the link or connect it")
+            if isinstance(link, AstrocyteToSynapse) and link.variable not in astro.model.state_vars:
+                raise ValueError(f"{where}: variable {link.variable!r} is not a state variable of {type(astro.model).__name__} ({list(astro.model.state_vars)})")
 
     # ------------------------------------------------------------------ queries
     def node(self, name: str) -> Node:
@@ -607,7 +755,9 @@ class Network:
                 arrays[f"src{k}_rate"] = s.rate
         meta["projections"] = []
         for k, pr in enumerate(self.projections):
-            meta["projections"].append({"name": pr.name, "pre": pr.pre, "post": pr.post, "target": pr.target, "e_rev": pr.e_rev})
+            syn = None if pr.synapse is None else {"kind": pr.synapse.kind, "params": pr.synapse.to_dict()}
+            meta["projections"].append({"name": pr.name, "pre": pr.pre, "post": pr.post, "target": pr.target, "e_rev": pr.e_rev,
+                                        "synapse": syn})
             for a in ("indptr", "indices", "weights", "delays"):
                 arrays[f"proj{k}_{a}"] = getattr(pr, a)
         meta["gap_junctions"] = []
@@ -625,6 +775,18 @@ class Network:
                 arrays[f"inp{k}_neurons"] = inj.neurons
             if inj.values is not None:
                 arrays[f"inp{k}_values"] = inj.values
+        meta["glia"] = []
+        for k, link in enumerate(self.glia):
+            if isinstance(link, AstrocyteGapJunctions):
+                meta["glia"].append({"type": "gap", "astrocytes": link.astrocytes, "F": link.F, "I_Theta": link.I_Theta,
+                                     "omega_I": link.omega_I})
+                arrays[f"glia{k}_i"], arrays[f"glia{k}_j"] = link.i, link.j
+            else:
+                entry = {"type": "syn_to_astro" if isinstance(link, SynapseToAstrocyte) else "astro_to_syn",
+                         "astrocytes": link.astrocytes, "projection": link.projection}
+                entry.update({"normalize": bool(link.normalize)} if isinstance(link, SynapseToAstrocyte) else {"variable": link.variable})
+                meta["glia"].append(entry)
+                arrays[f"glia{k}_index"] = link.astrocyte_index
         arrays["__meta__"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
         atomic_savez(path, arrays)
 
@@ -697,8 +859,27 @@ class Network:
                 srcs.append(PoissonSource(m["name"], m["size"], arr(f"src{k}_rate")))
             else:
                 raise fail(f"source #{k}: unknown type {m.get('type')!r} (spikes or poisson)")
+        def synapse(m):
+            syn = m.get("synapse")
+            if syn is None:
+                return None
+            if syn.get("kind") not in SYNAPSE_MODELS:
+                raise fail(f"projection {m.get('name')!r}: unknown synapse model {syn.get('kind')!r}; known: {sorted(SYNAPSE_MODELS)}")
+            return SYNAPSE_MODELS[syn["kind"]](**syn["params"])
+
         projs = [Projection(m["pre"], m["post"], arr(f"proj{k}_indptr"), arr(f"proj{k}_indices"), arr(f"proj{k}_weights"),
-                            arr(f"proj{k}_delays"), m["target"], m["e_rev"], m["name"]) for k, m in enumerate(entries("projections"))]
+                            arr(f"proj{k}_delays"), m["target"], m["e_rev"], m["name"], synapse(m))
+                 for k, m in enumerate(entries("projections"))]
+        glia = []
+        for k, m in enumerate(meta.get("glia", [])):
+            if m.get("type") == "gap":
+                glia.append(AstrocyteGapJunctions(m["astrocytes"], arr(f"glia{k}_i"), arr(f"glia{k}_j"), m["F"], m["I_Theta"], m["omega_I"]))
+            elif m.get("type") == "syn_to_astro":
+                glia.append(SynapseToAstrocyte(m["projection"], m["astrocytes"], arr(f"glia{k}_index"), m["normalize"]))
+            elif m.get("type") == "astro_to_syn":
+                glia.append(AstrocyteToSynapse(m["astrocytes"], m["projection"], arr(f"glia{k}_index"), m["variable"]))
+            else:
+                raise fail(f"glia #{k}: unknown type {m.get('type')!r} (gap, syn_to_astro or astro_to_syn)")
         gaps = [GapJunctions(m["pop_a"], m["pop_b"], arr(f"gap{k}_i"), arr(f"gap{k}_j"), arr(f"gap{k}_g"))
                 for k, m in enumerate(entries("gap_junctions"))]
         inps = []
@@ -706,4 +887,4 @@ class Network:
             stop = m["stop"]
             inps.append(CurrentInjection(m["target"], arr(f"inp{k}_amplitude"), arr(f"inp{k}_neurons", optional=True), m["start"],
                                          math.inf if stop is None else stop, arr(f"inp{k}_values", optional=True), m["sample_dt"]))
-        return cls(tuple(pops), tuple(srcs), tuple(projs), tuple(gaps), tuple(inps), meta["max_delay_steps"])
+        return cls(tuple(pops), tuple(srcs), tuple(projs), tuple(gaps), tuple(inps), meta["max_delay_steps"], tuple(glia))

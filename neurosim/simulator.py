@@ -9,7 +9,7 @@ import numpy as np
 from .engine import kernels
 from .engine.graded_implicit import run_graded_adaptive, run_graded_bdf2
 from .engine.layout import build_layout
-from .engine.registry import kernel_table, state_slots
+from .engine.registry import kernel_table, state_slots, synapse_table
 from .models.base import check_dt
 from .monitors import SpikeMonitor, StateMonitor, resolve_neurons
 from .network import Network
@@ -117,6 +117,7 @@ class Simulator:
             lo = lay.offsets[pop.name]
             for var, values in pop.initial_state().items():
                 self._state_row(pop, var)[lo : lo + pop.size] = values
+        self.dyn_S = lay.dyn["S0"].copy()  # state of the dynamic synapses
         self.sched_step = np.floor(lay.sched_step_times / self.dt + 1e-3).astype(np.int64)
         self.sched_ptr = np.zeros(1, np.int64)
         self.rng_state = np.array([self.seed * 0x9E3779B97F4A7C15 % 2**64], np.uint64)
@@ -141,6 +142,21 @@ class Simulator:
         pop = self.network.population(population)
         lo = self.layout.offsets[population]
         return {var: self._state_row(pop, var)[lo : lo + pop.size].copy() for var in pop.model.state_vars}
+
+    def synapse_state(self, projection: str) -> dict[str, np.ndarray]:
+        """State of the dynamic synapses of ``projection`` at the end of the last step run,
+        ``{name: array (n_syn,)}`` in the projection's CSR order (``TripartiteSynapse``:
+        ``u_S``, ``x_S``, ``Y_S``). Raises ``KeyError`` for an unknown projection and
+        ``ValueError`` for one with static synapses."""
+        pr = {p.name: p for p in self.network.projections}.get(projection)
+        if pr is None:
+            raise KeyError(f"no projection named {projection!r}; known: {[p.name for p in self.network.projections]}")
+        if pr.synapse is None:
+            raise ValueError(f"projection {projection!r} has static synapses (no synapse model, no state)")
+        pos = self.layout.dyn["pos"][projection]
+        stored = {var: self.dyn_S[r, pos].astype(np.float64) for r, var in enumerate(pr.synapse.state_vars)}
+        elapsed = np.maximum(self.step - 1 - stored["last_step"], 0.0) * self.dt
+        return pr.synapse.observe(stored, elapsed)
 
     def _state_row(self, pop, var) -> np.ndarray:
         """The whole-network array (n_neurons,) holding ``var`` of ``pop``'s model."""
@@ -202,7 +218,7 @@ class Simulator:
         mon_count = np.zeros(len(cols), np.int64)
         mon_written = np.zeros(len(cols), np.int64)
 
-        has_ext = bool(self.network.inputs) or lay.gap_i.size > 0
+        has_ext = bool(self.network.inputs) or lay.gap_i.size > 0 or lay.dyn["ag_i"].size > 0
         spike_list = np.zeros(lay.n_total, np.int64)
         syn_events = np.zeros(1, np.int64)
         empty_tab = np.zeros((0, 0), self.dtype)
@@ -212,6 +228,8 @@ class Simulator:
             return Results({}, traces, step0 * self.dt, n_steps * self.dt, self.dt, wall, compile_time)
 
         step_kernels = kernel_table(self.dtype)
+        syn_kernels = synapse_table(self.dtype)
+        dyn = lay.dyn
 
         def explicit_call(steps, bias, tab, tab_idx, at_step):
             return kernels.run_chunk(
@@ -222,6 +240,9 @@ class Simulator:
                 lay.gap_i, lay.gap_j, lay.gap_g, lay.g_gap_sum, self.gap_drive,
                 lay.gs_indptr, lay.gs_pre, lay.gs_w, lay.gs_erev, self.g_syn, self.g_syn_e,
                 lay.indptr, lay.indices, lay.weights, lay.delays, lay.uniform_delay, self.ring,
+                dyn["indptr"], dyn["post"], dyn["w"], dyn["delay"], dyn["code"], dyn["row"], dyn["coef"], self.dyn_S,
+                dyn["mod_row"], dyn["mod_col"], dyn["sense"], dyn["sense_w"], syn_kernels, self.dt,
+                dyn["ag_i"], dyn["ag_j"], dyn["ag_row"], dyn["ag_par"], dyn["ag_every"],
                 lay.src_lo, self.sched_step, lay.sched_id, self.sched_ptr, lay.pois_lo, self.pois_p, self.rng_state,
                 rec_mask, rec_step, rec_id, rec_count, step0, mon_var, mon_idx, mon_every, mon_buf, mon_count,
                 self.has_graded, *self.graded_scratch,

@@ -26,6 +26,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .neurons.astrocyte import ip3_coupling
+
 # Population code of models run by the coupled graded solver (spiking models carry the
 # index of their kernel in ``registry.kernel_table``).
 GRADED = -1
@@ -118,6 +120,11 @@ def run_chunk(
     gs_indptr, gs_pre, gs_w, gs_erev, g_syn, g_syn_e,
     # spike propagation: CSR over presynaptic (global) neurons; index = post + channel * N
     indptr, indices, weights, delays, uniform_delay, ring,
+    # dynamic synapses (second CSR over presynaptic neurons; see layout._dynamic_synapses)
+    dyn_indptr, dyn_post, dyn_w, dyn_delay, dyn_code, dyn_row, dyn_coef, dyn_S, dyn_mod_row, dyn_mod_col,
+    dyn_sense, dyn_sense_w, syn_kernels, dt,
+    # astrocyte gap junctions (IP3 diffusion)
+    ag_i, ag_j, ag_row, ag_par, ag_every,
     # input sources
     src_lo, sched_step, sched_id, sched_ptr, pois_lo, pois_p, rng_state,
     # monitors
@@ -176,6 +183,8 @@ def run_chunk(
             if tab.shape[1] > 0:
                 for c in range(tab.shape[1]):
                     iext[tab_idx[c]] += tab[k, c]
+        if ag_i.shape[0] > 0:
+            ip3_coupling(n, X, ag_i, ag_j, ag_row, ag_par, ag_every, iext)
         if n_gap > 0 or n_graded_post > 0:
             couple(v, s, gap_i, gap_j, gap_g, gs_indptr, gs_pre, gs_w, gs_erev, gap_drive, g_syn, g_syn_e)
         if has_graded:
@@ -205,7 +214,7 @@ def run_chunk(
                 for j in range(lo, hi):
                     iext[j] += gap_drive[j] - g_gap_sum[j] * v[j]
             if code != GRADED:
-                step_kernels[code](c, X, lo, hi, ie, ii, refrac, iext, has_ext, spiked)
+                step_kernels[code](c, X, lo, hi, n, ie, ii, refrac, iext, has_ext, spiked)
             else:
                 # corrector: rates averaged between the start and the predicted state
                 gc = neuron_coef[lo:hi]
@@ -240,7 +249,18 @@ def run_chunk(
                 rec_step[rec_count[0]] = n
                 rec_id[rec_count[0]] = j
                 rec_count[0] += 1
-            n_syn_events += indptr[j + 1] - indptr[j]
+            n_syn_events += indptr[j + 1] - indptr[j] + dyn_indptr[j + 1] - dyn_indptr[j]
+            for q in range(dyn_indptr[j], dyn_indptr[j + 1]):
+                # dynamic synapse: its model updates its state and says what fraction it releases
+                col = dyn_mod_col[q]
+                mod = X[dyn_mod_row[q], col] if col >= 0 else 0.0
+                r = syn_kernels[dyn_code[q]](dyn_coef[dyn_row[q]], dyn_S, q, n, dt, mod)
+                if dyn_sense[q] >= 0:
+                    ie[dyn_sense[q]] += dyn_sense_w[q] * r  # sensed from the next step on, as Brian2's summed Y_S
+                if direct:
+                    isyn[dyn_post[q]] += dyn_w[q] * r
+                else:
+                    ring[(n + dyn_delay[q]) % L, dyn_post[q]] += dyn_w[q] * r
             if uniform_delay > 0:
                 target = isyn if direct else ring[(n + uniform_delay) % L]
                 for syn in range(indptr[j], indptr[j + 1]):

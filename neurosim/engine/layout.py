@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..network import Network, PoissonSource, SpikeSource
+from ..network import AstrocyteGapJunctions, AstrocyteToSynapse, Network, PoissonSource, SpikeSource, SynapseToAstrocyte
 from .kernels import GRADED
-from .registry import kernel_codes, state_slots
+from .registry import kernel_codes, state_slots, synapse_codes
 
 __all__ = ["Layout", "build_layout"]
 
@@ -52,6 +52,7 @@ class Layout:
     sched_id: np.ndarray
     pois_lo: int
     pois_rate: np.ndarray
+    dyn: dict  # dynamic synapses (second CSR) and astrocyte coupling; see _dynamic_synapses
 
     def synapse_bytes(self) -> int:
         """Bytes the engine holds per the spiking synapse arrays (indices, weights, delays)."""
@@ -95,8 +96,9 @@ def build_layout(net: Network, dt: float, dtype) -> Layout:
     pop_lo = np.array([offsets[p.name] for p in net.populations], np.int64)
     pop_hi = pop_lo + np.array([p.size for p in net.populations], np.int64)
 
-    # spiking projections -> one CSR over global presynaptic neurons
-    spiking = [pr for pr in net.projections if pr.target != "graded"]
+    # static spiking projections -> one CSR over global presynaptic neurons
+    spiking = [pr for pr in net.projections if pr.target != "graded" and pr.synapse is None]
+    dynamic = [pr for pr in net.projections if pr.synapse is not None]
     counts = np.zeros(n_total, np.int64)
     for pr in spiking:
         counts[offsets[pr.pre] : offsets[pr.pre] + pr.n_pre] += np.diff(pr.indptr)
@@ -106,7 +108,7 @@ def build_layout(net: Network, dt: float, dtype) -> Layout:
     idx_dtype = np.int32 if 2 * n_neurons < 2**31 else np.int64
     indices = np.empty(nnz, idx_dtype)
     weights = np.empty(nnz, dtype)
-    dmax = max((int(pr.delays.max()) for pr in spiking if pr.n_synapses), default=1)
+    dmax = max((int(pr.delays.max()) for pr in spiking + dynamic if pr.n_synapses), default=1)
     delays = np.empty(nnz, np.uint8 if dmax < 256 else np.uint16)
     fill = indptr[:-1].copy()
     for pr in spiking:
@@ -120,7 +122,8 @@ def build_layout(net: Network, dt: float, dtype) -> Layout:
         weights[pos] = pr.weights
         delays[pos] = pr.delays
         fill[base : base + pr.n_pre] += np.diff(pr.indptr)
-    uniform = int(delays[0]) if nnz and np.all(delays == delays[0]) else (1 if nnz == 0 else 0)
+    all_delays = np.concatenate([delays] + [pr.delays for pr in dynamic])
+    uniform = int(all_delays[0]) if all_delays.size and np.all(all_delays == all_delays[0]) else (1 if all_delays.size == 0 else 0)
     if uniform:
         delays = np.zeros(0, delays.dtype)  # not needed: every synapse has the same delay
     ring_len = dmax + 1
@@ -176,4 +179,87 @@ def build_layout(net: Network, dt: float, dtype) -> Layout:
         gap_i, gap_j, gap_g, g_gap_sum.astype(dtype),
         gs_indptr, gs_pre, gs_w, gs_erev,
         src_lo, sched_t[order], sched_id[order], src_lo, pois_rate,
+        _dynamic_synapses(net, dynamic, offsets, n_neurons, n_total, dt, dtype),
     )
+
+
+def _dynamic_synapses(net, dynamic, offsets, n_neurons, n_total, dt, dtype) -> dict:
+    """Dynamic synapses as a second CSR over global presynaptic neurons (kept apart so the
+    static path stays lean), with their state ``S0`` (slots, n), model code and coefficient
+    row, the astrocyte variable modulating each (``mod_row``/``mod_col``, -1: none), the
+    astrocyte sensing each (``sense``, -1: none) with its weight; ``pos[name]`` maps a
+    projection's synapses (CSR order) to positions here. Astrocyte gap junctions: global
+    pairs, the state row of IP3, parameters (F, I_Theta, omega_I) and the astrocyte clock."""
+    codes = synapse_codes()
+    counts = np.zeros(n_total, np.int64)
+    for pr in dynamic:
+        counts[offsets[pr.pre] : offsets[pr.pre] + pr.n_pre] += np.diff(pr.indptr)
+    indptr = np.zeros(n_total + 1, np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    nnz = int(indptr[-1])
+    fill = indptr[:-1].copy()
+    post = np.zeros(nnz, np.int64)
+    w = np.zeros(nnz, dtype)
+    delay = np.ones(nnz, np.int64)
+    code = np.zeros(nnz, np.int64)
+    row = np.zeros(nnz, np.int64)
+    width = max([1] + [len(pr.synapse.discretize(dt)) for pr in dynamic])
+    n_slots = max([1] + [len(pr.synapse.state_vars) for pr in dynamic])
+    coef = np.zeros((max(1, len(dynamic)), width), dtype)
+    S0 = np.zeros((n_slots, nnz), dtype)
+    pos = {}
+    for k, pr in enumerate(dynamic):
+        base = offsets[pr.pre]
+        channel = 0 if pr.target == "exc" else 1
+        pre = pr.pre_indices() + base
+        within = np.arange(pr.n_synapses) - np.repeat(pr.indptr[:-1], np.diff(pr.indptr))
+        p = fill[pre] + within
+        post[p] = pr.indices + offsets[pr.post] + channel * n_neurons
+        w[p] = pr.weights
+        delay[p] = pr.delays
+        code[p] = codes[pr.synapse.kind]
+        row[p] = k
+        c = list(pr.synapse.discretize(dt).values())
+        coef[k, : len(c)] = c
+        for r, value in enumerate(pr.synapse.initial_state().values()):
+            S0[r, p] = value
+        fill[base : base + pr.n_pre] += np.diff(pr.indptr)
+        pos[pr.name] = p
+    mod_row = np.zeros(nnz, np.int64)
+    mod_col = np.full(nnz, -1, np.int64)
+    sense = np.full(nnz, -1, np.int64)
+    sense_w = np.zeros(nnz, dtype)
+    projs = {pr.name: pr for pr in dynamic}
+    pops = {p.name: p for p in net.populations}
+    ag_i, ag_j, ag_row, ag_par, ag_every = [], [], [], [], []
+    for link in net.glia:
+        astro = pops[link.astrocytes]
+        lo = offsets[astro.name]
+        if isinstance(link, AstrocyteGapJunctions):
+            ag_i.append(link.i + lo)
+            ag_j.append(link.j + lo)
+            ag_row.append(np.full(link.i.size, state_slots(astro.model)["I"]))
+            ag_par.append(np.tile([link.F, link.I_Theta, link.omega_I], (link.i.size, 1)))
+            ag_every.append(np.full(link.i.size, astro.model.astro_steps(dt)))
+            continue
+        p = pos[link.projection]
+        has = link.astrocyte_index >= 0
+        if isinstance(link, AstrocyteToSynapse):
+            mod_row[p[has]] = state_slots(astro.model)[link.variable]
+            mod_col[p[has]] = link.astrocyte_index[has] + lo
+        elif isinstance(link, SynapseToAstrocyte):
+            per = projs[link.projection].synapse.transmitter_per_release()
+            scale = np.ones(has.sum())
+            if link.normalize:
+                n_in = np.bincount(link.astrocyte_index[has], minlength=astro.size)
+                scale = 1.0 / n_in[link.astrocyte_index[has]]
+            sense[p[has]] = link.astrocyte_index[has] + lo
+            sense_w[p[has]] = per * scale
+
+    def cat(parts, shape_tail=(), kind=np.int64):
+        return np.concatenate(parts).astype(kind) if parts else np.zeros((0, *shape_tail), kind)
+
+    return dict(indptr=indptr, post=post, w=w, delay=delay, code=code, row=row, coef=coef, S0=S0,
+                mod_row=mod_row, mod_col=mod_col, sense=sense, sense_w=sense_w, pos=pos,
+                ag_i=cat(ag_i), ag_j=cat(ag_j), ag_row=cat(ag_row), ag_par=np.ascontiguousarray(cat(ag_par, (3,), dtype)),
+                ag_every=cat(ag_every))

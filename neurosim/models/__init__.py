@@ -1,11 +1,16 @@
-"""Neuron models, each defined once: parameters (SI), equations, source, ``discretize(dt)``."""
+"""Neuron, astrocyte and synapse models, each defined once: parameters (SI), equations,
+source, ``discretize(dt)``."""
 from .adex import AdEx
+from .astrocyte import UMOLAR, GChIAstrocyte
 from .base import NeuronModel
+from .coba import CobaLIF
 from .graded import GradedNeuron
 from .izhikevich import Izhikevich
 from .lif import CubaLIF
+from .synapses import SYNAPSE_MODELS, SynapseModel, TripartiteSynapse
 
-MODELS = {m.kind: m for m in (CubaLIF, Izhikevich, AdEx, GradedNeuron)}
+MODELS = {m.kind: m for m in (CubaLIF, CobaLIF, Izhikevich, AdEx, GradedNeuron, GChIAstrocyte)}
 """Model classes by their engine name (``kind``)."""
 
-__all__ = ["NeuronModel", "CubaLIF", "Izhikevich", "AdEx", "GradedNeuron", "MODELS"]
+__all__ = ["NeuronModel", "CubaLIF", "CobaLIF", "Izhikevich", "AdEx", "GradedNeuron", "GChIAstrocyte", "UMOLAR",
+           "SynapseModel", "TripartiteSynapse", "MODELS", "SYNAPSE_MODELS"]

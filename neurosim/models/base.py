@@ -67,6 +67,11 @@ class NeuronModel:
     * ``spiking`` -- whether the model emits spikes;
     * ``state_vars`` -- names of the per-neuron state variables (SI units);
     * ``units`` -- the unit of every state variable;
+    * ``synaptic_vars`` -- the state variables that spikes arriving through ``"exc"`` and
+      ``"inh"`` projections add to (default ``("i_e", "i_i")``);
+    * ``synaptic_targets`` -- the projection targets it accepts (one per ``synaptic_vars``);
+    * ``glial`` -- an astrocyte model: its events do not drive projections, it links to
+      synapses through the ``Network``'s glia links instead (default ``False``);
 
     and implement ``_validate()``, ``initial_state()`` and ``discretize(dt)``.
     """
@@ -75,6 +80,9 @@ class NeuronModel:
     spiking: ClassVar[bool] = True
     state_vars: ClassVar[tuple[str, ...]] = ()
     units: ClassVar[dict[str, str]] = {}
+    synaptic_vars: ClassVar[tuple[str, ...]] = ("i_e", "i_i")
+    synaptic_targets: ClassVar[tuple[str, ...]] = ("exc", "inh")
+    glial: ClassVar[bool] = False
 
     def __post_init__(self):
         name = type(self).__name__

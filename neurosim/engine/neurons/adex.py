@@ -5,7 +5,7 @@ from ..registry import neuron_kernel
 
 
 @neuron_kernel("adex")
-def adex_step(c, X, lo, hi, ie, ii, refrac, iext, has_ext, spiked):
+def adex_step(c, X, lo, hi, n_step, ie, ii, refrac, iext, has_ext, spiked):
     """AdEx: forward Euler for (v, w).
 
     ``c``: dt/c_mem, g_leak, v_rest, v_t, delta_t, dt/tau_w, a, b, v_reset, v_peak, a_e, a_i,

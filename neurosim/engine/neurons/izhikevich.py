@@ -5,7 +5,7 @@ from ..registry import neuron_kernel
 
 
 @neuron_kernel("izhikevich")
-def izhikevich_step(c, X, lo, hi, ie, ii, refrac, iext, has_ext, spiked):
+def izhikevich_step(c, X, lo, hi, n_step, ie, ii, refrac, iext, has_ext, spiked):
     """Izhikevich (2003) in SI: forward Euler for (v, u).
 
     ``c``: dt, a, b, c, d, v_peak, inv_c, a_e, a_i, ref_steps, k2, k1, k0. Rows of ``X``: v, u.

@@ -5,7 +5,7 @@ from ..registry import neuron_kernel
 
 
 @neuron_kernel("cuba_lif")
-def lif_step(c, X, lo, hi, ie, ii, refrac, iext, has_ext, spiked):
+def lif_step(c, X, lo, hi, n_step, ie, ii, refrac, iext, has_ext, spiked):
     """CuBa-LIF: exact step, refractory clamp, threshold, reset (branch-free, so it
     vectorises; every array is sliced to the population first: with a variable loop start
     LLVM does not vectorise).
