@@ -202,6 +202,8 @@ def _cmd_train(a) -> int:
                                    limit=a.limit, stop_after=a.stop_after, overwrite=a.overwrite,
                                    **_given(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr))
             files = "metrics.json, checkpoint.pt, model_state.pt, confusion.png, accuracy.png"
+        elif a.task.startswith("astro-"):
+            return _train_astro(a)
         else:
             from circuits.hdsnn_task import train_hdsnn
 
@@ -214,6 +216,37 @@ def _cmd_train(a) -> int:
         return 130
     best = max(h["test_accuracy"] for h in history)
     print(f"final held-out accuracy {history[-1]['test_accuracy']:.3f} (best {best:.3f}); wrote {files} to {a.out}")
+    return 0
+
+
+def _train_astro(a) -> int:
+    from circuits import astro_tasks
+
+    common = dict(resume=a.resume, overwrite=a.overwrite, progress=not a.no_progress, stop_after=a.stop_after, seed=a.seed,
+                  **_given(models=a.models, n_hidden=a.hidden, iterations=a.iterations, batch_size=a.batch_size, lr=a.lr,
+                           tau_astro=a.tau_astro))
+    if a.task == "astro-memory":
+        r = astro_tasks.train_memory(a.out, **common, **_given(delays=a.delays))
+        if not (Path(a.out) / "memory.png").is_file() or len(r["runs"]) == 0:
+            print(f"stopped early; continue with --resume. {len(r['runs'])} runs finished in {a.out}")
+            return 0
+        print(f"delayed recall, held-out accuracy (chance {1 / r['task']['n_cues']:.2f}); parameters per model <= {r['budget']}")
+        print("| delay (steps) | " + " | ".join(astro_tasks.MODEL_NAMES[m] for m in dict.fromkeys(x["model"] for x in r["runs"])) + " |")
+        print("|---" * (1 + len({x['model'] for x in r['runs']})) + "|")
+        for d in dict.fromkeys(x["delay"] for x in r["runs"]):
+            row = [x for x in r["runs"] if x["delay"] == d]
+            print(f"| {d} | " + " | ".join(f"{x['test_accuracy']:.3f}" for x in row) + " |")
+        print(f"wrote results.json, memory.png and one folder per model and delay to {a.out}")
+    else:
+        r = astro_tasks.train_language(a.text, a.out, **common, **_given(seq_len=a.seq_len))
+        if not (Path(a.out) / "bpc.png").is_file():
+            print(f"stopped early; continue with --resume. {len(r['runs'])} models finished in {a.out}")
+            return 0
+        print(f"Tiny Shakespeare, held-out last 10% ({r['test_chars']:,} characters): bits per character")
+        print("| model | parameters | hidden units | held-out bits/char | training time (s) |\n|---|---|---|---|---|")
+        for x in r["runs"]:
+            print(f"| {astro_tasks.MODEL_NAMES[x['model']]} | {x['parameters']:,} | {x['hidden']} | {x['test_bpc']:.3f} | {x['seconds']:.0f} |")
+        print(f"wrote results.json, bpc.png, samples.txt and one folder per model to {a.out}")
     return 0
 
 
@@ -253,6 +286,10 @@ def _given(**options) -> dict:
 
 def _resume_hint(a) -> str:
     """How to continue an interrupted training run (or that there is nothing to continue)."""
+    if a.task.startswith("astro-"):
+        args = [x for x in a.argv if x != "--overwrite"] + ([] if a.resume else ["--resume"])
+        return ("Finished models and the last checkpoint of the one in progress are kept; continue with:\n"
+                f"  neurosim {' '.join(shlex.quote(x) for x in args)}")
     metrics = Path(a.out) / "metrics.json"
     if not (Path(a.out) / "checkpoint.pt").is_file() or not metrics.is_file():
         return "No epoch had finished, so there is nothing to resume."
@@ -340,8 +377,9 @@ def _parser() -> argparse.ArgumentParser:
     at.add_argument("--no-progress", action="store_true")
     at.set_defaults(func=_cmd_atlas)
 
-    t = sub.add_parser("train", help="train on event data: nmnist (N-MNIST classifier) or hdsnn (HD-SNN motion detection)")
-    t.add_argument("task", choices=["nmnist", "hdsnn"])
+    t = sub.add_parser("train", help="train: nmnist (N-MNIST classifier), hdsnn (HD-SNN motion detection), astro-memory "
+                                     "(delayed recall) or astro-lm (Tiny Shakespeare) for AM-SU, recurrent LIF and LSTM")
+    t.add_argument("task", choices=["nmnist", "hdsnn", "astro-memory", "astro-lm"])
     t.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "nmnist_small"),
                    help="nmnist: N-MNIST subset folder (default ../shared/data/nmnist_small)")
     t.add_argument("--epochs", type=_INT1, default=None, help="default 30 (nmnist), 12 (hdsnn)")
@@ -350,13 +388,24 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--time-bins", type=_INT1, default=20, help="nmnist: frames per ~300 ms sample (the layers' dt is the bin width)")
     t.add_argument("--movies", type=_INT1, default=None, help="hdsnn: training movies (default 400)")
     t.add_argument("--test-movies", type=_INT1, default=None, help="hdsnn: held-out movies, from other photographs (default 30)")
+    t.add_argument("--models", nargs="+", choices=["amsu", "lif", "lstm"], default=None,
+                   help="astro-*: models to train (default amsu lif lstm)")
+    t.add_argument("--delays", nargs="+", type=_INT1, default=None, help="astro-memory: delays in steps (default 50 100 250 500 1000)")
+    t.add_argument("--hidden", type=_INT1, default=None,
+                   help="astro-*: AM-SU units (the others get its parameter count; default 64 memory, 256 lm)")
+    t.add_argument("--iterations", type=_INT1, default=None, help="astro-*: training iterations per model (default 300 memory, 1500 lm)")
+    t.add_argument("--tau-astro", type=_POSITIVE, default=None, help="astro-*: astrocyte time constant in s (default 2 memory, 0.1 lm; dt 1 ms)")
+    t.add_argument("--seq-len", type=_INT1, default=None, help="astro-lm: training window in characters (default 128)")
+    t.add_argument("--text", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "text" / "tinyshakespeare.txt"),
+                   help="astro-lm: UTF-8 text file (default ../shared/data/text/tinyshakespeare.txt)")
     t.add_argument("--seed", type=_INT0, default=0)
     t.add_argument("--threads", type=_INT1, default=2)
     t.add_argument("--limit", type=_INT1, default=None, help="nmnist: use only this many training samples (quick checks)")
     t.add_argument("--out", default=None, help="run folder (default runs/<task>)")
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt (with the same settings)")
     t.add_argument("--overwrite", action="store_true", help="replace a run already in OUT (without it, an existing run is refused)")
-    t.add_argument("--stop-after", type=_INT1, default=None, help="stop after this epoch (resume later with --resume)")
+    t.add_argument("--stop-after", type=_INT1, default=None,
+                   help="stop after this epoch (astro-*: iteration of each model) and resume later with --resume")
     t.add_argument("--no-progress", action="store_true")
     t.set_defaults(func=_cmd_train)
 
@@ -374,7 +423,7 @@ def _parser() -> argparse.ArgumentParser:
     e.set_defaults(func=_cmd_eval)
 
     b = sub.add_parser("bench", help="run a benchmark against its peer (benchmarks/<name>.py)")
-    b.add_argument("name", choices=["cuba", "scale", "worm", "train_lif"])
+    b.add_argument("name", choices=["cuba", "scale", "worm", "train_lif", "astro_coba"])
     b.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the benchmark (see its --help)")
     b.set_defaults(func=_cmd_bench)
     ap.commands = sub.choices  # name -> subcommand parser, for errors found after parsing
@@ -404,6 +453,22 @@ def _check_args(ap, a) -> None:
             sub.error("--limit is for nmnist; use --movies for hdsnn")
         if a.task == "nmnist" and (a.movies is not None or a.test_movies is not None):
             sub.error("--movies and --test-movies are for hdsnn")
+        astro_only = {"--models": a.models, "--delays": a.delays, "--hidden": a.hidden, "--iterations": a.iterations,
+                      "--tau-astro": a.tau_astro, "--seq-len": a.seq_len}
+        if not a.task.startswith("astro-"):
+            for flag, value in astro_only.items():
+                if value is not None:
+                    sub.error(f"{flag} is for astro-memory and astro-lm")
+        else:
+            for flag, value in (("--epochs", a.epochs), ("--limit", a.limit), ("--movies", a.movies)):
+                if value is not None:
+                    sub.error(f"{flag} is not an option of {a.task} (it trains by --iterations)")
+            if a.task == "astro-lm" and a.delays is not None:
+                sub.error("--delays is for astro-memory")
+            if a.task == "astro-memory" and a.seq_len is not None:
+                sub.error("--seq-len is for astro-lm")
+            if a.models is not None and len(set(a.models)) < len(a.models):
+                sub.error("--models lists a model more than once")
 
 
 def _outputs(a) -> list:

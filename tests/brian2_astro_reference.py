@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from circuits.neuroglia_brian2 import ON_PRE as SYN_ON_PRE  # the synapse's on_pre, shared with the benchmark twin
+
 ASTRO_EQS = """
 dGamma_A/dt = O_N * Y_S * (1 - clip(Gamma_A, 0, 1)) - Omega_N*(1 + zeta * C/(C + K_KC)) * clip(Gamma_A, 0, 1) : 1
 dI/dt = J_beta + J_delta - J_3K - J_5P + J_ex : mmolar
@@ -37,13 +39,6 @@ r_S : 1
 G_A : mmolar
 """
 
-SYN_ON_PRE = """
-U_0 = (1 - Gamma_S) * U_0__star + alpha * Gamma_S
-u_S += U_0 * (1 - u_S)
-r_S = u_S * x_S
-x_S -= r_S
-Y_S += rho_c * Y_T * r_S
-"""
 
 
 def _brian():

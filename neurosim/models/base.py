@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
-__all__ = ["NeuronModel", "check_finite", "check_positive", "check_nonnegative", "check_dt"]
+__all__ = ["ParameterModel", "NeuronModel", "check_finite", "check_positive", "check_nonnegative", "check_dt"]
 
 
 def _fail(model: str, field: str, value, allowed: str) -> None:
@@ -58,7 +58,35 @@ def _is_number_like(value) -> bool:
     return arr.dtype.kind in "iuf"
 
 
-class NeuronModel:
+class ParameterModel:
+    """What every model definition shares (a mix-in for frozen dataclasses of SI
+    parameters): scalar, finite parameters checked on construction (then the subclass's
+    ``_validate``), ``replace`` and ``to_dict``."""
+
+    _scope: ClassVar[str] = "population"  # what one parameter value applies to, for errors
+
+    def __post_init__(self):
+        name = type(self).__name__
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            check_finite(name, f.name, value)
+            if np.ndim(value) != 0:
+                _fail(name, f.name, value, f"must be a scalar (one value for the whole {self._scope})")
+        self._validate()
+
+    def _validate(self) -> None:  # pragma: no cover - overridden
+        pass
+
+    def replace(self, **changes):
+        """A copy with some parameters changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, float]:
+        """Parameters as plain floats (for saving without pickle)."""
+        return {f.name: float(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+
+class NeuronModel(ParameterModel):
     """Base of all neuron models (a mix-in for frozen dataclasses).
 
     Subclasses set:
@@ -83,26 +111,6 @@ class NeuronModel:
     synaptic_vars: ClassVar[tuple[str, ...]] = ("i_e", "i_i")
     synaptic_targets: ClassVar[tuple[str, ...]] = ("exc", "inh")
     glial: ClassVar[bool] = False
-
-    def __post_init__(self):
-        name = type(self).__name__
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            check_finite(name, f.name, value)
-            if np.ndim(value) != 0:
-                _fail(name, f.name, value, "must be a scalar (one value for the whole population)")
-        self._validate()
-
-    def _validate(self) -> None:  # pragma: no cover - overridden
-        pass
-
-    def replace(self, **changes):
-        """A copy with some parameters changed (validated again)."""
-        return dataclasses.replace(self, **changes)
-
-    def to_dict(self) -> dict[str, float]:
-        """Parameters as plain floats (for saving without pickle)."""
-        return {f.name: float(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     def initial_state(self) -> dict[str, float]:
         """Resting values of every state variable."""

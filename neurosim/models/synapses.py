@@ -1,42 +1,25 @@
 """Dynamic synapse models: per-synapse state updated by presynaptic spikes."""
 from __future__ import annotations
 
-import dataclasses
-import math
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
-from .base import _fail, check_finite, check_nonnegative
+from .base import ParameterModel, check_nonnegative
 
 __all__ = ["SynapseModel", "TripartiteSynapse", "SYNAPSE_MODELS"]
 
 
-class SynapseModel:
+class SynapseModel(ParameterModel):
     """Base of the dynamic synapse models (frozen dataclasses of SI parameters). Subclasses
     set ``kind`` (the engine's name), ``state_vars`` and ``units`` and implement
     ``initial_state()``, ``discretize(dt)`` and ``observe(state, elapsed)``."""
 
+    _scope: ClassVar[str] = "projection"
     kind: ClassVar[str] = ""
     state_vars: ClassVar[tuple[str, ...]] = ()
     units: ClassVar[dict[str, str]] = {}
-
-    def __post_init__(self):
-        name = type(self).__name__
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            check_finite(name, f.name, value)
-            if np.ndim(value) != 0:
-                _fail(name, f.name, value, "must be a scalar (one value for the whole projection)")
-        self._validate()
-
-    def _validate(self) -> None:  # pragma: no cover - overridden
-        pass
-
-    def to_dict(self) -> dict[str, float]:
-        """Parameters as plain floats (for saving without pickle)."""
-        return {f.name: float(getattr(self, f.name)) for f in dataclasses.fields(self)}
 
     def transmitter_per_release(self) -> float:
         """Neurotransmitter (mol/m^3) a sensing astrocyte receives per unit released fraction."""
