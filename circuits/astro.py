@@ -109,8 +109,9 @@ class AMSU(torch.nn.Module):
     whole sequence (BPTT with the surrogate ``surrogate``/``slope``).
 
     Raises ``ValueError`` for non-positive sizes, ``dt``, ``tau_astro``, ``input_scale``, a
-    ``gain`` outside (0, 1], a negative ``alpha_init``, an unknown surrogate, an input of
-    the wrong shape and NaN or infinite input."""
+    ``gain`` outside (0, 1], a negative ``alpha_init``, a neuron with a refractory period of
+    a step or more, an unknown surrogate, an input of the wrong shape and NaN or infinite
+    input."""
 
     def __init__(self, n_in: int, n_hidden: int, neuron: CubaLIFModel | None = None, dt: float = 1e-3,
                  tau_astro: float = 1.0, gain: float = 1.0, alpha_init: float = 2.0, threshold_modulation: bool = False,
@@ -132,6 +133,9 @@ class AMSU(torch.nn.Module):
         if not isinstance(self.neuron, CubaLIFModel):
             raise ValueError(f"neuron must be a neurosim.models.CubaLIF, got {type(self.neuron).__name__}")
         self.coef = coefficients(self.neuron, self.dt)
+        if self.coef.ref_steps > 0:
+            raise ValueError(f"neuron.t_ref = {self.neuron.t_ref!r} s is {self.coef.ref_steps} steps of dt; the AM-SU layer has no "
+                             "refractory period: use CubaLIF(t_ref=0.0)")
         self.n_in, self.n_hidden = n_in, n_hidden
         self.tau_astro, self.gain, self.astrocytes = float(tau_astro), float(gain), bool(astrocytes)
         self.a_astro = math.exp(-self.dt / self.tau_astro)

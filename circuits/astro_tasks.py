@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from neurosim.atomic import atomic_write, atomic_write_json, atomic_write_text
+from neurosim.models import CubaLIF as CubaLIFModel
 from neurosim.plotting import pyplot, save_figure
 from neurosim.training import TrainConfig, load_checkpoint, prepare_run_dir, save_checkpoint, seed_everything
 
@@ -242,6 +243,9 @@ def plot_memory(results: dict, path) -> None:
                     label=f"{MODEL_NAMES[kind]} ({runs[0]['parameters']} params)")
     ax.axhline(1.0 / results["task"]["n_cues"], color="0.5", ls="--", lw=1, label="chance")
     ax.set_xscale("log")
+    delays = sorted({r["delay"] for r in results["runs"]})
+    ax.set_xticks(delays, [str(d) for d in delays])
+    ax.minorticks_off()
     ax.set_xlabel("delay D (steps of distractors)")
     ax.set_ylabel("held-out recall accuracy")
     ax.set_ylim(0, 1.02)
@@ -329,15 +333,19 @@ def generate(model, vocab, prompt: str, length: int, temperature: float = 0.8, s
 
 
 def train_language(text_path, out_dir="runs/astro_lm", models=("amsu", "lif", "lstm"), n_hidden: int = 256,
-                   iterations: int = 1500, batch_size: int = 32, seq_len: int = 128, lr: float = 3e-3,
-                   tau_astro: float = 0.1, dt: float = 1e-3, eval_chars: int | None = None, seed: int = 0,
+                   iterations: int = 2000, batch_size: int = 32, seq_len: int = 128, lr: float = 1e-2,
+                   tau_astro: float = 0.1, dt: float = 1e-3, tau_mem: float = 1e-3, tau_syn: float = 0.5e-3,
+                   eval_chars: int | None = None, seed: int = 0,
                    resume: bool = False, overwrite: bool = False, progress: bool = True, stop_after: int | None = None,
                    sample_length: int = 400):
     """Train every model on the first 90% of the text and write ``results.json`` (held-out
     bits per character, parameters, hidden units, training seconds), ``bpc.png`` (held-out
     bpc during training) and ``samples.txt`` (a generated sample per model) to ``out_dir``.
     AM-SU has ``n_hidden`` units; the others the largest size within its parameter count.
-    ``eval_chars`` limits the held-out characters scored during training (the final score
+    One step per character (``dt``); the spiking neurons are ``CubaLIF(tau_mem, tau_syn)``,
+    fast by default (1 and 0.5 steps: a next-character readout of spikes needs neurons that
+    answer the last characters; longer context comes from recurrence and the astrocytes,
+    ``tau_astro`` = 100 characters). ``eval_chars`` limits the held-out characters scored during training (the final score
     uses them all). Raises ``ValueError`` for unknown models or settings out of range,
     ``FileExistsError`` for a folder with results (unless ``resume``/``overwrite``).
     Returns the results dict."""
@@ -346,7 +354,8 @@ def train_language(text_path, out_dir="runs/astro_lm", models=("amsu", "lif", "l
     out = _prepare_task_dir(out_dir, resume, overwrite)
     train_ids, test_ids, vocab = load_text(text_path)
     V = len(vocab)
-    layer = {"dt": dt, "tau_astro": tau_astro}
+    neuron = CubaLIFModel(tau_mem=tau_mem, tau_syn_e=tau_syn, t_ref=0.0, v_reset=CubaLIFModel().v_rest)
+    layer = {"dt": dt, "tau_astro": tau_astro, "neuron": neuron}
     budget = count_parameters(SequenceModel("amsu", V, n_hidden, V, **layer))
     results = {"text": str(text_path), "train_chars": int(train_ids.numel()), "test_chars": int(test_ids.numel()),
                "vocab": V, "budget": budget, "seq_len": seq_len, "runs": []}
@@ -364,7 +373,9 @@ def train_language(text_path, out_dir="runs/astro_lm", models=("amsu", "lif", "l
             return torch.nn.functional.cross_entropy(logits.reshape(-1, V), y.reshape(-1))
 
         if not finished:
-            settings = {"task": "astro-lm", "model": kind, "hidden": hidden, "batch_size": batch_size, "seq_len": seq_len, **opts}
+            settings = {"task": "astro-lm", "model": kind, "hidden": hidden, "batch_size": batch_size, "seq_len": seq_len}
+            if kind != "lstm":
+                settings.update(dt=dt, tau_astro=tau_astro, tau_mem=tau_mem, tau_syn=tau_syn)
             train_model(model, lambda g: _text_batch(train_ids, seq_len, batch_size, V, g), loss_fn,
                         lambda m: {"test_bpc": bits_per_character(m, test_ids, V, max_chars=eval_chars)}, folder,
                         iterations, lr, seed, max(1, iterations // 10), settings, resume=resume_this, overwrite=overwrite,

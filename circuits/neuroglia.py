@@ -92,8 +92,9 @@ def example6_network(seed: int = 0, n_e: int = 3200, n_i: int = 800, n_a: int = 
     (p = 0.05 from excitatory, 0.2 from inhibitory neurons; w_e = 0.05 nS, w_i = 1 nS; all
     one-step delays), excitatory neurons and astrocytes on square grids of 3.75 mm: each
     excitatory synapse is covered by the astrocyte at its postsynaptic excitatory neuron's
-    grid position (as Brian2's example computes it; synapses onto inhibitory neurons and
-    onto neurons at negative coordinates have none), which senses its share of their
+    grid position (as Brian2's example computes it: synapses onto neurons at negative
+    coordinates have none, and those onto inhibitory neurons, which have no position set,
+    all share astrocyte 0, as in the example), which senses its share of their
     neurotransmitter; astrocytes closer than 75 um share IP3 gap junctions. External current
     ``i_ex * stimulus[k]`` during [k, k+1) * ``stimulus_dt``. Initial state as in the
     example (v uniform in [E_l, V_th], g_e/g_i uniform up to one weight, astrocytes at
@@ -128,14 +129,16 @@ def example6_network(seed: int = 0, n_e: int = 3200, n_i: int = 800, n_a: int = 
     ii, ij = random_pairs(n_i, 0.2, n_e)
     exc = Projection.from_pairs("neurons", "neurons", ei, ej, w_e, n, target="exc", name="exc", synapse=TripartiteSynapse())
     inh = Projection.from_pairs("neurons", "neurons", ii, ij, w_i, n, target="inh", name="inh", synapse=TripartiteSynapse())
-    # covering astrocyte of each excitatory synapse (CSR order = sorted (pre, post)); Brian2's
-    # int() truncates toward zero, and indices outside 0..n_a-1 match no astrocyte
+    # covering astrocyte of each excitatory synapse (CSR order = sorted (pre, post)), from the
+    # postsynaptic neuron's position; Brian2's int() truncates toward zero, indices outside
+    # 0..n_a-1 match no astrocyte, and inhibitory neurons keep the example's default
+    # position (0, 0): all synapses onto them share astrocyte 0
     post = exc.indices.astype(np.int64)
     on_grid = post < n_e
     px = np.where(on_grid, x[np.minimum(post, n_e - 1)], 0.0)
     py = np.where(on_grid, y[np.minimum(post, n_e - 1)], 0.0)
     idx = (np.trunc(px / grid_a) + cols_a * np.trunc(py / grid_a)).astype(np.int64)
-    idx = np.where(on_grid & (idx >= 0) & (idx < n_a), idx, -1)
+    idx = np.where((idx >= 0) & (idx < n_a), idx, -1)
     gi, gj = np.nonzero(np.triu(np.hypot(xa[:, None] - xa[None, :], ya[:, None] - ya[None, :]) < dist, 1))
     glia = [SynapseToAstrocyte("exc", "astrocytes", idx, normalize=True), AstrocyteToSynapse("astrocytes", "exc", idx),
             AstrocyteGapJunctions("astrocytes", gi, gj)]

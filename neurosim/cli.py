@@ -383,8 +383,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "nmnist_small"),
                    help="nmnist: N-MNIST subset folder (default ../shared/data/nmnist_small)")
     t.add_argument("--epochs", type=_INT1, default=None, help="default 30 (nmnist), 12 (hdsnn)")
-    t.add_argument("--batch-size", type=_INT1, default=None, help="default 25 (nmnist), 8 (hdsnn)")
-    t.add_argument("--lr", type=_POSITIVE, default=None, help="Adam learning rate, default 2e-3")
+    t.add_argument("--batch-size", type=_INT1, default=None, help="default 25 (nmnist), 8 (hdsnn), 32 (astro-*)")
+    t.add_argument("--lr", type=_POSITIVE, default=None, help="Adam learning rate; default 2e-3 (nmnist, hdsnn), 3e-3 (astro-memory), 1e-2 (astro-lm)")
     t.add_argument("--time-bins", type=_INT1, default=20, help="nmnist: frames per ~300 ms sample (the layers' dt is the bin width)")
     t.add_argument("--movies", type=_INT1, default=None, help="hdsnn: training movies (default 400)")
     t.add_argument("--test-movies", type=_INT1, default=None, help="hdsnn: held-out movies, from other photographs (default 30)")
@@ -393,7 +393,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--delays", nargs="+", type=_INT1, default=None, help="astro-memory: delays in steps (default 50 100 250 500 1000)")
     t.add_argument("--hidden", type=_INT1, default=None,
                    help="astro-*: AM-SU units (the others get its parameter count; default 64 memory, 256 lm)")
-    t.add_argument("--iterations", type=_INT1, default=None, help="astro-*: training iterations per model (default 300 memory, 1500 lm)")
+    t.add_argument("--iterations", type=_INT1, default=None, help="astro-*: training iterations per model (default 300 memory, 2000 lm)")
     t.add_argument("--tau-astro", type=_POSITIVE, default=None, help="astro-*: astrocyte time constant in s (default 2 memory, 0.1 lm; dt 1 ms)")
     t.add_argument("--seq-len", type=_INT1, default=None, help="astro-lm: training window in characters (default 128)")
     t.add_argument("--text", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "text" / "tinyshakespeare.txt"),

@@ -14,6 +14,7 @@ from circuits.astro import AMSU, SequenceModel, count_parameters, hidden_for_bud
 from circuits.astro_tasks import (MemoryTask, bits_per_character, generate, load_text, memory_batch, train_language,
                                   train_memory)
 from neurosim.cli import main
+from neurosim.models import CubaLIF as CubaLIFModel
 
 TEXT = Path(__file__).resolve().parents[2] / "shared" / "data" / "text" / "tinyshakespeare.txt"
 
@@ -99,6 +100,7 @@ def test_parameter_budgets_are_equal():
     (dict(dt=-1e-3), "dt = .* invalid"),
     (dict(surrogate="nope"), "unknown surrogate"),
     (dict(input_scale=0.0), "input_scale .* must be > 0"),
+    (dict(neuron=CubaLIFModel(t_ref=2e-3)), "no refractory period"),
 ])
 def test_invalid_amsu_parameters(kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .neurons.astrocyte import ip3_coupling
+from .glia import ip3_coupling
 
 # Population code of models run by the coupled graded solver (spiking models carry the
 # index of their kernel in ``registry.kernel_table``).

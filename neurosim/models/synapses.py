@@ -14,7 +14,12 @@ __all__ = ["SynapseModel", "TripartiteSynapse", "SYNAPSE_MODELS"]
 class SynapseModel(ParameterModel):
     """Base of the dynamic synapse models (frozen dataclasses of SI parameters). Subclasses
     set ``kind`` (the engine's name), ``state_vars`` and ``units`` and implement
-    ``initial_state()``, ``discretize(dt)`` and ``observe(state, elapsed)``."""
+    ``initial_state()``, ``discretize(dt)`` and ``observe(state, elapsed)``.
+
+    The engine updates a synapse only when it carries a spike, so its stored state is as of
+    that spike: ``state_vars`` end with ``"last_step"`` (the step of the last update), and
+    ``observe`` brings the stored state forward by ``elapsed`` seconds (what
+    ``Simulator.synapse_state`` reports)."""
 
     _scope: ClassVar[str] = "projection"
     kind: ClassVar[str] = ""
