@@ -23,7 +23,6 @@ streams whose state is carried across chunks, and reports bits per character
 """
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import asdict, dataclass
@@ -46,14 +45,6 @@ MODEL_NAMES = {"amsu": "AM-SU", "lif": "recurrent LIF SNN", "lstm": "LSTM"}
 
 
 # ---------------------------------------------------------------------------- training
-def _detach(state):
-    if state is None:
-        return None
-    if isinstance(state, torch.Tensor):
-        return state.detach()
-    return type(state)(*(_detach(s) for s in state))
-
-
 def train_model(model, batch_fn, loss_fn, evaluate_fn, out_dir, iterations: int, lr: float, seed: int, eval_every: int,
                 settings: dict, resume: bool = False, overwrite: bool = False, progress: bool = True, desc: str = "",
                 stop_after: int | None = None):
@@ -105,14 +96,10 @@ def train_model(model, batch_fn, loss_fn, evaluate_fn, out_dir, iterations: int,
     return history
 
 
-def _run_or_resume(folder: Path, resume: bool) -> tuple[bool, bool]:
-    """(finished already, resume this one) for a model's folder under a task's ``resume``."""
-    metrics = folder / "metrics.json"
-    if resume and metrics.is_file():
-        history = json.loads(metrics.read_text())
-        if history and history[-1].get("done"):
-            return True, False
-    return False, resume and (folder / "checkpoint.pt").is_file()
+def _resume_this(folder: Path, resume: bool) -> bool:
+    """Under a task's ``resume``, continue a model's run if it has a checkpoint (a finished
+    run then only loads, after its settings are checked); otherwise start it."""
+    return resume and (folder / "checkpoint.pt").is_file()
 
 
 def _check_settings(**values):
@@ -186,8 +173,10 @@ def train_memory(out_dir="runs/astro_memory", models=("amsu", "lif", "lstm"), de
     AM-SU has ``n_hidden`` units; the other models get the largest hidden size within its
     parameter count. The held-out set: ``n_test`` sequences per delay from a generator of
     its own (seed + 10**6). Raises ``ValueError`` for unknown models or settings out of
-    range, ``FileExistsError`` for a folder with results (unless ``resume``/``overwrite``).
-    Returns the results dict."""
+    range, ``FileExistsError`` for a folder with results (unless ``resume``/``overwrite``),
+    and ``ValueError`` from a resume whose settings differ from a run's checkpoint. Returns
+    the results dict (``"complete": True`` once every run finished; without it the task
+    stopped early, see ``stop_after``)."""
     models = _check_models(models)
     _check_settings(n_hidden=n_hidden, iterations=iterations, batch_size=batch_size, n_test=n_test,
                     **{f"delay {d}": d for d in delays})
@@ -205,30 +194,28 @@ def train_memory(out_dir="runs/astro_memory", models=("amsu", "lif", "lstm"), de
             torch.manual_seed(seed)
             model = SequenceModel(kind, task.n_inputs, hidden, task.n_cues, **opts)
             folder = out / f"{kind}_D{delay}"
-            finished, resume_this = _run_or_resume(folder, resume)
-            if not finished:
-                settings = {"task": "astro-memory", "model": kind, "delay": delay, "hidden": hidden, "batch_size": batch_size,
-                            **asdict(task), **opts}
+            settings = {"task": "astro-memory", "model": kind, "delay": delay, "hidden": hidden, "batch_size": batch_size,
+                        **asdict(task), **opts}
 
-                @torch.no_grad()
-                def evaluate(m, x_test=x_test, y_test=y_test):
-                    m.eval()
-                    acc = float((_recall_logits(m, x_test, task).argmax(1) == y_test).float().mean())
-                    m.train()
-                    return {"test_accuracy": acc}
+            @torch.no_grad()
+            def evaluate(m, x_test=x_test, y_test=y_test):
+                m.eval()
+                acc = float((_recall_logits(m, x_test, task).argmax(1) == y_test).float().mean())
+                m.train()
+                return {"test_accuracy": acc}
 
-                train_model(model, lambda g, d=delay: memory_batch(task, d, batch_size, g),
-                            lambda m, x, y: torch.nn.functional.cross_entropy(_recall_logits(m, x, task), y),
-                            evaluate, folder, iterations, lr, seed, max(1, iterations // 5), settings,
-                            resume=resume_this, overwrite=overwrite, progress=progress, desc=f"{kind} D={delay}",
-                            stop_after=stop_after)
-            history = json.loads((folder / "metrics.json").read_text())
-            if not history[-1].get("done"):
+            history = train_model(model, lambda g, d=delay: memory_batch(task, d, batch_size, g),
+                                  lambda m, x, y: torch.nn.functional.cross_entropy(_recall_logits(m, x, task), y),
+                                  evaluate, folder, iterations, lr, seed, max(1, iterations // 5), settings,
+                                  resume=_resume_this(folder, resume), overwrite=overwrite, progress=progress,
+                                  desc=f"{kind} D={delay}", stop_after=stop_after)
+            if not history or not history[-1].get("done"):
                 return results  # stopped early (stop_after): resume later
             results["runs"].append({"model": kind, "delay": delay, "hidden": hidden, "parameters": count_parameters(model),
                                     "test_accuracy": history[-1]["test_accuracy"], "seconds": history[-1]["seconds"]})
             atomic_write_json(out / "results.json", results)
     plot_memory(results, out / "memory.png")
+    results["complete"] = True
     return results
 
 
@@ -347,8 +334,9 @@ def train_language(text_path, out_dir="runs/astro_lm", models=("amsu", "lif", "l
     answer the last characters; longer context comes from recurrence and the astrocytes,
     ``tau_astro`` = 100 characters). ``eval_chars`` limits the held-out characters scored during training (the final score
     uses them all). Raises ``ValueError`` for unknown models or settings out of range,
-    ``FileExistsError`` for a folder with results (unless ``resume``/``overwrite``).
-    Returns the results dict."""
+    ``FileExistsError`` for a folder with results (unless ``resume``/``overwrite``), and
+    ``ValueError`` from a resume whose settings differ from a run's checkpoint. Returns the
+    results dict (``"complete": True`` once every model finished)."""
     models = _check_models(models)
     _check_settings(n_hidden=n_hidden, iterations=iterations, batch_size=batch_size, seq_len=seq_len)
     out = _prepare_task_dir(out_dir, resume, overwrite)
@@ -366,25 +354,21 @@ def train_language(text_path, out_dir="runs/astro_lm", models=("amsu", "lif", "l
         torch.manual_seed(seed)
         model = SequenceModel(kind, V, hidden, V, **opts)
         folder = out / kind
-        finished, resume_this = _run_or_resume(folder, resume)
 
         def loss_fn(m, x, y):
             logits, _ = m(x)
             return torch.nn.functional.cross_entropy(logits.reshape(-1, V), y.reshape(-1))
 
-        if not finished:
-            settings = {"task": "astro-lm", "model": kind, "hidden": hidden, "batch_size": batch_size, "seq_len": seq_len}
-            if kind != "lstm":
-                settings.update(dt=dt, tau_astro=tau_astro, tau_mem=tau_mem, tau_syn=tau_syn)
-            train_model(model, lambda g: _text_batch(train_ids, seq_len, batch_size, V, g), loss_fn,
-                        lambda m: {"test_bpc": bits_per_character(m, test_ids, V, max_chars=eval_chars)}, folder,
-                        iterations, lr, seed, max(1, iterations // 10), settings, resume=resume_this, overwrite=overwrite,
-                        progress=progress, desc=kind, stop_after=stop_after)
-        history = json.loads((folder / "metrics.json").read_text())
-        if not history[-1].get("done"):
+        settings = {"task": "astro-lm", "model": kind, "hidden": hidden, "batch_size": batch_size, "seq_len": seq_len,
+                    "eval_chars": eval_chars}
+        if kind != "lstm":
+            settings.update(dt=dt, tau_astro=tau_astro, tau_mem=tau_mem, tau_syn=tau_syn)
+        history = train_model(model, lambda g: _text_batch(train_ids, seq_len, batch_size, V, g), loss_fn,
+                              lambda m: {"test_bpc": bits_per_character(m, test_ids, V, max_chars=eval_chars)}, folder,
+                              iterations, lr, seed, max(1, iterations // 10), settings, resume=_resume_this(folder, resume),
+                              overwrite=overwrite, progress=progress, desc=kind, stop_after=stop_after)
+        if not history or not history[-1].get("done"):
             return results
-        state = torch.load(folder / "checkpoint.pt", map_location="cpu", weights_only=True)
-        model.load_state_dict(state["model"])
         atomic_write(folder / "model_state.pt", lambda p, m=model: torch.save(m.state_dict(), p))
         bpc = bits_per_character(model, test_ids, V)
         results["runs"].append({"model": kind, "hidden": hidden, "parameters": count_parameters(model), "test_bpc": bpc,
@@ -394,6 +378,7 @@ def train_language(text_path, out_dir="runs/astro_lm", models=("amsu", "lif", "l
         atomic_write_json(out / "results.json", results)
     atomic_write_text(out / "samples.txt", "\n".join(samples))
     plot_language(results, out / "bpc.png")
+    results["complete"] = True
     return results
 
 

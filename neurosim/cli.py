@@ -227,7 +227,7 @@ def _train_astro(a) -> int:
                            tau_astro=a.tau_astro))
     if a.task == "astro-memory":
         r = astro_tasks.train_memory(a.out, **common, **_given(delays=a.delays))
-        if not (Path(a.out) / "memory.png").is_file() or len(r["runs"]) == 0:
+        if not r.get("complete"):
             print(f"stopped early; continue with --resume. {len(r['runs'])} runs finished in {a.out}")
             return 0
         print(f"delayed recall, held-out accuracy (chance {1 / r['task']['n_cues']:.2f}); parameters per model <= {r['budget']}")
@@ -239,7 +239,7 @@ def _train_astro(a) -> int:
         print(f"wrote results.json, memory.png and one folder per model and delay to {a.out}")
     else:
         r = astro_tasks.train_language(a.text, a.out, **common, **_given(seq_len=a.seq_len))
-        if not (Path(a.out) / "bpc.png").is_file():
+        if not r.get("complete"):
             print(f"stopped early; continue with --resume. {len(r['runs'])} models finished in {a.out}")
             return 0
         print(f"Tiny Shakespeare, held-out last 10% ({r['test_chars']:,} characters): bits per character")

@@ -136,10 +136,10 @@ def test_train_memory_tiny_and_resume(tmp_path):
     opts = dict(models=("amsu", "lstm"), delays=(5,), n_hidden=6, iterations=4, batch_size=4, n_test=8, progress=False,
                 task=MemoryTask(cue_steps=2, recall_steps=2, n_distractors=2))
     stopped = train_memory(tmp_path / "a", stop_after=2, **opts)
-    assert stopped["runs"] == []
+    assert stopped["runs"] == [] and "complete" not in stopped
     resumed = train_memory(tmp_path / "a", resume=True, **opts)
     straight = train_memory(tmp_path / "b", **opts)
-    assert [r["model"] for r in straight["runs"]] == ["amsu", "lstm"]
+    assert straight["complete"] and [r["model"] for r in straight["runs"]] == ["amsu", "lstm"]
     assert (tmp_path / "b" / "memory.png").stat().st_size > 0
     for a, b in zip(resumed["runs"], straight["runs"]):
         assert a["test_accuracy"] == b["test_accuracy"] and a["parameters"] == b["parameters"]
@@ -149,6 +149,10 @@ def test_train_memory_tiny_and_resume(tmp_path):
         torch.testing.assert_close(wa[k], wb[k], rtol=0, atol=0)
     with pytest.raises(FileExistsError, match="already holds results"):
         train_memory(tmp_path / "b", **opts)
+    # a finished run is not reused under other settings
+    with pytest.raises(ValueError, match="settings differ .*epochs: checkpoint 4, now 5"):
+        train_memory(tmp_path / "b", resume=True, **{**opts, "iterations": 5})
+    assert train_memory(tmp_path / "b", resume=True, **opts)["runs"] == straight["runs"]
     with pytest.raises(ValueError, match="models .* invalid"):
         train_memory(tmp_path / "c", models=("gru",))
 
