@@ -129,7 +129,10 @@ def _prepare_task_dir(out_dir, resume: bool, overwrite: bool) -> Path:
 # ---------------------------------------------------------------------------- memory
 @dataclass(frozen=True)
 class MemoryTask:
-    """Delayed-recall settings (see the module docstring)."""
+    """Delayed-recall settings (see the module docstring): ``n_cues`` classes, cue and
+    recall windows in steps, ``n_distractors`` channels firing with probability
+    ``distractor_rate`` per step. ``n_inputs`` = cues + recall + distractors; ``length(D)``
+    the steps of a sequence with a delay of ``D`` steps."""
 
     n_cues: int = 4
     cue_steps: int = 10

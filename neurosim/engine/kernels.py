@@ -105,6 +105,27 @@ def splitmix64(state):
 
 
 @njit(**_NJIT)
+def deliver_dynamic(j, n, dt, X, ie, isyn, ring, direct, L, dyn_indptr, dyn_post, dyn_w, dyn_delay, dyn_code, dyn_row,
+                    dyn_coef, dyn_S, dyn_mod_row, dyn_mod_col, dyn_sense, dyn_sense_w, syn_kernels):
+    """Spike of neuron ``j`` at step ``n`` through its dynamic synapses (the second CSR, see
+    ``layout._dynamic_synapses``): each synapse's model updates its state and returns the
+    fraction it releases, which scales its weight into the target (and, for a sensing
+    astrocyte, into its neurotransmitter input, read from the next step on, as Brian2's
+    summed ``Y_S``). Returns the number of synapses used."""
+    for q in range(dyn_indptr[j], dyn_indptr[j + 1]):
+        col = dyn_mod_col[q]
+        mod = X[dyn_mod_row[q], col] if col >= 0 else 0.0
+        r = syn_kernels[dyn_code[q]](dyn_coef[dyn_row[q]], dyn_S, q, n, dt, mod)
+        if dyn_sense[q] >= 0:
+            ie[dyn_sense[q]] += dyn_sense_w[q] * r
+        if direct:
+            isyn[dyn_post[q]] += dyn_w[q] * r
+        else:
+            ring[(n + dyn_delay[q]) % L, dyn_post[q]] += dyn_w[q] * r
+    return dyn_indptr[j + 1] - dyn_indptr[j]
+
+
+@njit(**_NJIT)
 def run_chunk(
     step0, n_steps,
     # populations
@@ -155,6 +176,7 @@ def run_chunk(
     n_pois = pois_p.shape[0]
     n_sched = sched_step.shape[0]
     n_syn_events = 0
+    has_dyn = dyn_post.shape[0] > 0
     for k in range(n_steps):
         n = step0 + k
         # 1. spikes arriving in this step join the synaptic currents; monitors record the
@@ -249,18 +271,11 @@ def run_chunk(
                 rec_step[rec_count[0]] = n
                 rec_id[rec_count[0]] = j
                 rec_count[0] += 1
-            n_syn_events += indptr[j + 1] - indptr[j] + dyn_indptr[j + 1] - dyn_indptr[j]
-            for q in range(dyn_indptr[j], dyn_indptr[j + 1]):
-                # dynamic synapse: its model updates its state and says what fraction it releases
-                col = dyn_mod_col[q]
-                mod = X[dyn_mod_row[q], col] if col >= 0 else 0.0
-                r = syn_kernels[dyn_code[q]](dyn_coef[dyn_row[q]], dyn_S, q, n, dt, mod)
-                if dyn_sense[q] >= 0:
-                    ie[dyn_sense[q]] += dyn_sense_w[q] * r  # sensed from the next step on, as Brian2's summed Y_S
-                if direct:
-                    isyn[dyn_post[q]] += dyn_w[q] * r
-                else:
-                    ring[(n + dyn_delay[q]) % L, dyn_post[q]] += dyn_w[q] * r
+            n_syn_events += indptr[j + 1] - indptr[j]
+            if has_dyn:  # kept out of line: static-only networks keep the lean loop below
+                n_syn_events += deliver_dynamic(j, n, dt, X, ie, isyn, ring, direct, L, dyn_indptr, dyn_post, dyn_w, dyn_delay,
+                                                dyn_code, dyn_row, dyn_coef, dyn_S, dyn_mod_row, dyn_mod_col, dyn_sense,
+                                                dyn_sense_w, syn_kernels)
             if uniform_delay > 0:
                 target = isyn if direct else ring[(n + uniform_delay) % L]
                 for syn in range(indptr[j], indptr[j + 1]):
