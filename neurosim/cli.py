@@ -204,6 +204,8 @@ def _cmd_train(a) -> int:
             files = "metrics.json, checkpoint.pt, model_state.pt, confusion.png, accuracy.png"
         elif a.task.startswith("astro-"):
             return _train_astro(a)
+        elif a.task == "hlop":
+            return _train_hlop(a)
         else:
             from circuits.hdsnn_task import train_hdsnn
 
@@ -250,6 +252,30 @@ def _train_astro(a) -> int:
     return 0
 
 
+def _train_hlop(a) -> int:
+    import torch
+
+    from circuits import hlop
+
+    cfg = hlop.ContinualConfig(seed=a.seed, spiking_lateral=a.spiking_lateral,
+                               **_given(n_tasks=a.tasks, n_train=a.train_size, epochs=a.epochs, lr=a.lr,
+                                        batch_size=a.batch_size, ewc_lambda=a.ewc_lambda))
+    methods = hlop.METHODS if a.method in (None, "all") else (a.method,)
+    runs = hlop.train_all(a.out, methods, cfg, data_root=a.data, resume=a.resume, overwrite=a.overwrite,
+                          progress=not a.no_progress, stop_after=a.stop_after)
+    done = [r for r in runs if r["complete"]]
+    print(f"permuted MNIST, {cfg.n_tasks} tasks, {cfg.n_train} training / {10000 - cfg.n_train} held-out images per task, "
+          f"{cfg.epochs} epoch(s) per task, {torch.get_num_threads()} threads")
+    print("| method | ACC (%) | BWT (%) | training time (s) |\n|---|---|---|---|")
+    for r in done:
+        bwt = "-" if r["BWT"] is None else f"{100 * r['BWT']:+.2f}"
+        print(f"| {r['method']} | {100 * r['ACC']:.2f} | {bwt} | {r['training_seconds']:.0f} |")
+    if len(done) < len(runs):
+        print(f"stopped early; continue with --resume ({len(done)} of {len(runs)} methods finished)")
+    print(f"wrote results.json, metrics.json, checkpoint.pt and accuracy_matrix.png per method to {a.out}")
+    return 0
+
+
 def _cmd_eval(a) -> int:
     import torch
 
@@ -286,9 +312,9 @@ def _given(**options) -> dict:
 
 def _resume_hint(a) -> str:
     """How to continue an interrupted training run (or that there is nothing to continue)."""
-    if a.task.startswith("astro-"):
+    if a.task.startswith("astro-") or a.task == "hlop":
         args = [x for x in a.argv if x != "--overwrite"] + ([] if a.resume else ["--resume"])
-        return ("Finished models and the last checkpoint of the one in progress are kept; continue with:\n"
+        return ("Finished runs and the last checkpoint of the one in progress are kept; continue with:\n"
                 f"  neurosim {' '.join(shlex.quote(x) for x in args)}")
     metrics = Path(a.out) / "metrics.json"
     if not (Path(a.out) / "checkpoint.pt").is_file() or not metrics.is_file():
@@ -378,13 +404,16 @@ def _parser() -> argparse.ArgumentParser:
     at.set_defaults(func=_cmd_atlas)
 
     t = sub.add_parser("train", help="train: nmnist (N-MNIST classifier), hdsnn (HD-SNN motion detection), astro-memory "
-                                     "(delayed recall) or astro-lm (Tiny Shakespeare) for AM-SU, recurrent LIF and LSTM")
-    t.add_argument("task", choices=["nmnist", "hdsnn", "astro-memory", "astro-lm"])
-    t.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "nmnist_small"),
-                   help="nmnist: N-MNIST subset folder (default ../shared/data/nmnist_small)")
-    t.add_argument("--epochs", type=_INT1, default=None, help="default 30 (nmnist), 12 (hdsnn)")
-    t.add_argument("--batch-size", type=_INT1, default=None, help="default 25 (nmnist), 8 (hdsnn), 32 (astro-*)")
-    t.add_argument("--lr", type=_POSITIVE, default=None, help="Adam learning rate; default 2e-3 (nmnist, hdsnn), 3e-3 (astro-memory), 1e-2 (astro-lm)")
+                                     "(delayed recall) or astro-lm (Tiny Shakespeare) for AM-SU, recurrent LIF and LSTM, hlop (continual learning on "
+                                     "permuted MNIST)")
+    t.add_argument("task", choices=["nmnist", "hdsnn", "astro-memory", "astro-lm", "hlop"])
+    t.add_argument("--data", default=None,
+                   help="nmnist: N-MNIST subset folder (default ../shared/data/nmnist_small); hlop: MNIST folder with "
+                        "t10k-*-ubyte.gz (default ../shared/data/mnist)")
+    t.add_argument("--epochs", type=_INT1, default=None, help="default 30 (nmnist), 12 (hdsnn); hlop: per task (default 3)")
+    t.add_argument("--batch-size", type=_INT1, default=None, help="default 25 (nmnist), 8 (hdsnn), 32 (astro-*), 64 (hlop)")
+    t.add_argument("--lr", type=_POSITIVE, default=None, help="Adam learning rate; default 2e-3 (nmnist, hdsnn), 3e-3 (astro-memory), 1e-2 (astro-lm); "
+                                                                   "hlop: SGD learning rate (default 0.05, momentum 0.9)")
     t.add_argument("--time-bins", type=_INT1, default=20, help="nmnist: frames per ~300 ms sample (the layers' dt is the bin width)")
     t.add_argument("--movies", type=_INT1, default=None, help="hdsnn: training movies (default 400)")
     t.add_argument("--test-movies", type=_INT1, default=None, help="hdsnn: held-out movies, from other photographs (default 30)")
@@ -398,6 +427,13 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--seq-len", type=_INT1, default=None, help="astro-lm: training window in characters (default 128)")
     t.add_argument("--text", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "text" / "tinyshakespeare.txt"),
                    help="astro-lm: UTF-8 text file (default ../shared/data/text/tinyshakespeare.txt)")
+    t.add_argument("--method", choices=["baseline", "ewc", "hlop", "multitask", "all"], default=None,
+                   help="hlop: continual-learning method, or all four in OUT/<method> (default all)")
+    t.add_argument("--tasks", type=_INT1, default=None, help="hlop: permuted-MNIST tasks (default 10)")
+    t.add_argument("--train-size", type=_INT1, default=None,
+                   help="hlop: training images per task from the 10,000 (the rest are held out; default 8000)")
+    t.add_argument("--spiking-lateral", action="store_true", help="hlop: spiking lateral neurons (quantised responses)")
+    t.add_argument("--ewc-lambda", type=_number(float, 0), default=None, help="hlop --method ewc: penalty strength")
     t.add_argument("--seed", type=_INT0, default=0)
     t.add_argument("--threads", type=_INT1, default=2)
     t.add_argument("--limit", type=_INT1, default=None, help="nmnist: use only this many training samples (quick checks)")
@@ -405,7 +441,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt (with the same settings)")
     t.add_argument("--overwrite", action="store_true", help="replace a run already in OUT (without it, an existing run is refused)")
     t.add_argument("--stop-after", type=_INT1, default=None,
-                   help="stop after this epoch (astro-*: iteration of each model) and resume later with --resume")
+                   help="stop after this epoch (astro-*: iteration of each model; hlop: epoch of each method, counted over "
+                        "all tasks) and resume later with --resume")
     t.add_argument("--no-progress", action="store_true")
     t.set_defaults(func=_cmd_train)
 
@@ -449,9 +486,20 @@ def _check_args(ap, a) -> None:
         if a.resume and a.overwrite:
             sub.error("--resume and --overwrite exclude each other")
         a.out = a.out or f"runs/{a.task}"
-        if a.task == "hdsnn" and a.limit is not None:
-            sub.error("--limit is for nmnist; use --movies for hdsnn")
-        if a.task == "nmnist" and (a.movies is not None or a.test_movies is not None):
+        if a.data is None:
+            data = {"nmnist": "nmnist_small", "hlop": "mnist"}.get(a.task)
+            a.data = str(Path(__file__).resolve().parents[2] / "shared" / "data" / data) if data else None
+        hlop_only = {"--method": a.method, "--tasks": a.tasks, "--train-size": a.train_size, "--ewc-lambda": a.ewc_lambda,
+                     "--spiking-lateral": a.spiking_lateral or None}
+        if a.task != "hlop":
+            for flag, value in hlop_only.items():
+                if value is not None:
+                    sub.error(f"{flag} is for hlop")
+        elif a.train_size is not None and a.train_size >= 10000:
+            sub.error(f"--train-size {a.train_size}: must leave held-out images among the 10,000 (< 10000)")
+        if a.task in ("hdsnn", "hlop") and a.limit is not None:
+            sub.error("--limit is for nmnist" + ("; use --movies for hdsnn" if a.task == "hdsnn" else "; use --train-size for hlop"))
+        if a.task in ("nmnist", "hlop") and (a.movies is not None or a.test_movies is not None):
             sub.error("--movies and --test-movies are for hdsnn")
         astro_only = {"--models": a.models, "--delays": a.delays, "--hidden": a.hidden, "--iterations": a.iterations,
                       "--tau-astro": a.tau_astro, "--seq-len": a.seq_len}
