@@ -3,11 +3,11 @@ networks (Xiao et al., ICLR 2024), with the fine-tuning, EWC and multitask basel
 
 Each layer with weights W (out, N) gets lateral subspace neurons H (M, N) that learn the
 principal subspace of the layer's input activity x with the core's Hebbian subspace rule
-(``neurosim.plasticity.HebbianSubspace``: Oja's subspace rule with momentum and clipping;
-Xiao et al. eq. 3). After each task the neurons are merged and frozen; the next task adds
-new ones (orthogonal initialisation) that learn what is new. While learning task k, every
+(``neurosim.plasticity.HebbianSubspace``: Oja's subspace rule with momentum and clipping).
+After each task the neurons are merged and frozen; the next task adds new ones (orthogonal
+initialisation) that learn what is new. While learning task k, every
 weight gradient is computed with the input's component in the frozen subspace removed
-(Xiao et al. eq. 4)::
+(Xiao et al.'s orthogonal projection; reference code ``modules/proj_linear.py``)::
 
     dL/dW = g^T (x - Q^T Q x)         g: gradient at the layer's output (B, out)
 

@@ -3,9 +3,10 @@ spiking lateral neurons): *what* the rule is, and its torch step.
 
 Lateral "subspace" neurons read a presynaptic activity vector x (N,) through weights
 H (M, N) and learn, per batch of B samples X (B, N) [Oja 1989, "Neural networks, principal
-components, and subspaces", Int. J. Neural Syst. 1(1), eq. 10; Xiao et al. 2024, "Hebbian
-learning based orthogonal projection for continual learning of spiking neural networks",
-ICLR, eq. 3 and Algorithm 1]::
+components, and subspaces", Int. J. Neural Syst. 1(1): the subspace rule; Xiao et al. 2024,
+"Hebbian learning based orthogonal projection for continual learning of spiking neural
+networks", ICLR: its use on lateral neurons, with momentum and clipping as in their
+reference code, ``modules/hlop_module.py``]::
 
     Y   = X H^T                       lateral responses (B, M); quantised if spiking
     dH  = Y^T (X - Y H) / B           Hebbian term y x^T minus the decay y y^T H
@@ -19,7 +20,7 @@ basis of the span of C's top-M eigenvectors (the principal subspace); for non-ce
 (spikes, firing rates) C is the second-moment matrix E[x x^T], which is what gradient
 projection needs (the span of the inputs themselves).
 
-**Spiking lateral neurons** (Xiao et al. 2024, Sec. 4.3; reference code ``hlop_module.py``):
+**Spiking lateral neurons** (Xiao et al. 2024; reference code ``hlop_module.py``):
 the response is a spike count over ``spiking_steps`` steps of an integrate-and-fire neuron
 with range ``spiking_scale``: y = round(clip(y, -s, s) / s * T_s) / T_s * s.
 
