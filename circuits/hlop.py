@@ -176,6 +176,9 @@ class HLOPLayer(torch.nn.Module):
 
     @torch.no_grad()
     def learn(self, x: torch.Tensor) -> None:
+        if x.shape[-1] != self.n_inputs:
+            raise ValueError(f"lateral neurons of a layer with {self.n_inputs} inputs got activity of shape "
+                             f"{tuple(x.shape)} (want (..., {self.n_inputs}))")
         x = x.detach().reshape(-1, self.n_inputs).to(self.weight.dtype)
         for _ in range(self.rule.iterations):
             self.weight, self.velocity = subspace_step(self.weight, self.velocity, x, self.rule, self.n_frozen)
@@ -235,6 +238,7 @@ class SpikingMLP(torch.nn.Module):
         self.inputs = None
 
     def layers(self):
+        """The three projected layers, input to readout (one lateral layer each)."""
         return (self.fc1, self.fc2, self.head)
 
     def forward(self, x, bases=None, record: bool = False):
@@ -251,7 +255,9 @@ class SpikingMLP(torch.nn.Module):
 # ------------------------------------------------------------------ EWC
 def fisher_diagonal(model, x, y, n_samples: int, generator: torch.Generator) -> list:
     """Diagonal empirical Fisher information of ``model``'s weights: mean over
-    ``n_samples`` training samples of the squared per-sample gradient of the log-likelihood."""
+    ``n_samples`` of the training samples ``x`` (N, 784), ``y`` (N,) (drawn with
+    ``generator``) of the squared per-sample gradient of the log-likelihood. Returns one
+    tensor per parameter, shaped like it (Kirkpatrick et al. 2017)."""
     idx = torch.randperm(len(x), generator=generator)[:n_samples]
     fisher = [torch.zeros_like(p) for p in model.parameters()]
     for i in idx:
@@ -343,6 +349,12 @@ class ContinualConfig:
             raise ValueError(f"ContinualConfig.ewc_lambda = {self.ewc_lambda!r} is invalid: must be a finite number >= 0")
 
 
+def _learn_lateral(model, lateral) -> None:
+    """One rule update of every layer's lateral neurons on the inputs the model recorded."""
+    for layer, inp in zip(lateral, model.inputs):
+        layer.learn(inp)
+
+
 @torch.no_grad()
 def _settle_lateral(model, lateral, x, cfg, gen, progress) -> None:
     """Hebbian-only passes over the task's training data with the final weights: the
@@ -355,8 +367,7 @@ def _settle_lateral(model, lateral, x, cfg, gen, progress) -> None:
         order = torch.randperm(len(x), generator=gen)
         for i in tqdm(range(0, len(x), cfg.batch_size), desc="settling lateral neurons", leave=False, disable=not progress):
             model(x[order[i: i + cfg.batch_size]], record=True)
-            for layer, inp in zip(lateral, model.inputs):
-                layer.learn(inp)
+            _learn_lateral(model, lateral)
     model.train()
 
 
@@ -410,8 +421,8 @@ def train_continual(method: str, out_dir, cfg: ContinualConfig | None = None, da
     tcfg = TrainConfig(epochs=cfg.epochs, lr=cfg.lr, seed=cfg.seed, out_dir=str(out_dir), resume=resume, overwrite=overwrite,
                        run_config=settings)
     out = prepare_run_dir(tcfg)
-    for name in ("results.json", "accuracy_matrix.png"):
-        if not resume:
+    if not resume:  # an earlier run's results must not outlive it (prepare_run_dir clears the rest)
+        for name in ("results.json", "accuracy_matrix.png"):
             (out / name).unlink(missing_ok=True)
     tasks = permuted_tasks(cfg.n_tasks, cfg.n_train, cfg.seed, data_root)
     data = [{k: torch.from_numpy(t[k]) for k in ("x_train", "y_train", "x_test", "y_test")} for t in tasks]
@@ -470,8 +481,7 @@ def train_continual(method: str, out_dir, cfg: ContinualConfig | None = None, da
             if method == "ewc" and ewc:
                 _ewc_proximal_step(model, ewc, cfg.lr * cfg.ewc_lambda)
             if use_lateral:
-                for layer, inp in zip(lateral, model.inputs):
-                    layer.learn(inp)
+                _learn_lateral(model, lateral)
             loss_sum += loss.item() * len(idx)
             correct += int((logits.argmax(1) == y[idx]).sum())
         state["seconds"] += time.perf_counter() - t0
@@ -515,11 +525,10 @@ def train_continual(method: str, out_dir, cfg: ContinualConfig | None = None, da
 
 
 def _matrix(rows, T: int, method: str) -> np.ndarray:
-    R = np.full((T, T), np.nan)
+    """R [after task i, on task j], NaN where j > i; multitask: its one row (1, T)."""
     if method == "multitask":
-        R = np.full((1, T), np.nan)
-        R[0] = rows[0]
-        return R
+        return np.array(rows[:1], dtype=float)
+    R = np.full((T, T), np.nan)
     for i, r in enumerate(rows):
         R[i, : len(r)] = r
     return R

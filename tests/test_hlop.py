@@ -116,6 +116,8 @@ def test_lateral_layer_grows_freezes_and_round_trips():
     layer.learn(torch.randn(8, 10))
     assert torch.equal(layer.weight[:3], frozen) and layer.weight.shape == (5, 10)
     assert layer.basis().shape == (3, 10)
+    with pytest.raises(ValueError, match=r"10 inputs got activity of shape \(8, 9\)"):
+        layer.learn(torch.randn(8, 9))
     layer.add_neurons(100)  # capped at the input dimension
     assert layer.weight.shape == (10, 10)
     other = HLOPLayer(10, HebbianSubspace())
