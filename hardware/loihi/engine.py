@@ -1,0 +1,229 @@
+"""A Numba engine with Loihi 2's fixed-point arithmetic, bit-exact with Lava's
+``fixed_pt`` process models (``PyLifModelBitAcc``, ``PyDenseModelBitAcc``,
+``PySparseModelBitAcc``, ``PyDelayDenseModelBitAcc``, ``PyDelaySparseModelBitAcc`` and the
+``RingBuffer`` source of lava-nc 0.10.0), event-driven: only spiking inputs cost work.
+
+One step ``n`` (Lava's time step ``n + 1``), as the Lava models do it:
+
+1. every neuron receives ``a_in``: the sum over projections of what they computed for this
+   step (wrapped to int32, as Lava's ports carry int32);
+2. current: ``u = trunc0(u (4096 - du - 1) / 4096) + (a_in << 6)``, wrapped to 24 bits;
+   voltage: ``v = trunc0(v (4096 - dv) / 4096) + u + (bias_mant << bias_exp)``, clipped to
+   24 bits; spike if ``v > vth_mant << 6``, then ``v = 0`` (``trunc0``: rounding toward 0);
+3. every projection sums the integer weights of this step's input spikes per target and
+   delay, shifts each sum by the projection's
+   ``weight_exp`` (right shifts round toward minus infinity) and adds it to the target's
+   input ``delay + 1`` steps later.
+
+The same description (``LoihiNetwork`` from ``quantize``) drives Lava in ``lava_backend``;
+``tests/test_loihi.py`` checks spikes and integer voltages against Lava with hypothesis.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import scipy.sparse as sp
+from numba import njit
+
+from neurosim.results import Results, SpikeTrains, Traces
+
+from .quantize import ACT_SHIFT, DECAY_UNITY, UV_LIMIT, LoihiNetwork
+
+__all__ = ["run_fixed"]
+
+
+@njit(cache=True, inline="always")
+def _wrap32(x):
+    return ((x + 2**31) & 0xFFFFFFFF) - 2**31
+
+
+@njit(cache=True, inline="always")
+def _mul_trunc(x, factor):
+    p = x * factor
+    return -((-p) >> 12) if p < 0 else p >> 12
+
+
+@njit(cache=True)
+def _run(n_steps, src_counts, n_src, du_f, dv_f, bias_eff, vth_eff, u, v,
+         indptr, syn_post, syn_w, syn_delay, syn_proj, proj_exp, proj_base, proj_npost, proj_post0, scratch,
+         touched, ring, rec_spk_col, spk_out, rec_v_col, v_out, u_out):
+    n_neu = u.shape[0]
+    R = ring.shape[0]
+    spikes = np.zeros(n_neu, np.int64)
+    n_touched = 0
+    syn_events = 0
+    for n in range(n_steps):
+        slot = n % R
+        # 1-2. neurons
+        for i in range(n_neu):
+            a = _wrap32(ring[slot, i])
+            ring[slot, i] = 0
+            act = _wrap32(a << ACT_SHIFT)
+            cu = _wrap32(_wrap32(_mul_trunc(u[i], DECAY_UNITY - du_f[i])) + act)
+            if cu > UV_LIMIT:
+                cu -= 2 * UV_LIMIT
+            elif cu <= -UV_LIMIT:
+                cu += 2 * UV_LIMIT
+            u[i] = cu
+            cv = _mul_trunc(v[i], DECAY_UNITY - dv_f[i]) + cu + bias_eff[i]
+            cv = min(max(cv, -UV_LIMIT + 1), UV_LIMIT - 1)
+            s = cv > vth_eff[i]
+            spikes[i] = 1 if s else 0
+            v[i] = 0 if s else cv
+            c = rec_spk_col[i]
+            if c >= 0:
+                spk_out[n, c] = s
+            c = rec_v_col[i]
+            if c >= 0:
+                v_out[n, c] = v[i]
+                u_out[n, c] = cu
+        # 3. projections: raw sums per (projection, delay, target), then shifted
+        for pre in range(indptr.shape[0] - 1):
+            cnt = src_counts[pre, n] if pre < n_src else spikes[pre - n_src]  # 0/1
+            if cnt == 0:
+                continue
+            for k in range(indptr[pre], indptr[pre + 1]):
+                p = syn_proj[k]
+                j = proj_base[p] + syn_delay[k] * proj_npost[p] + syn_post[k]
+                if touched[j] == 0:
+                    touched[j] = 1
+                    touched[touched.shape[0] - 1 - n_touched] = j  # the list grows from the end
+                    n_touched += 1
+                scratch[j] += syn_w[k] * cnt
+                syn_events += 1
+        top = touched.shape[0] - 1
+        for t in range(n_touched):
+            j = touched[top - t]
+            touched[j] = 0
+            # which projection holds slot j (projections are few: a linear scan)
+            p = 0
+            while p + 1 < proj_base.shape[0] and proj_base[p + 1] <= j:
+                p += 1
+            off = j - proj_base[p]
+            d = off // proj_npost[p]
+            post = proj_post0[p] + off - d * proj_npost[p]
+            e = proj_exp[p]
+            val = scratch[j] << e if e > 0 else scratch[j] >> (-e)
+            scratch[j] = 0
+            ring[(n + 1 + d) % R, post] += val
+        n_touched = 0
+    return syn_events
+
+
+def _flatten(net: LoihiNetwork):
+    pops, srcs = net.populations, net.sources
+    pop_off, off = {}, 0
+    for p in pops:
+        pop_off[p.name] = off
+        off += p.size
+    n_neu = off
+    pre_off, off = {}, 0
+    for s in srcs:
+        pre_off[s.name] = off
+        off += s.size
+    n_src = off
+    for p in pops:
+        pre_off[p.name] = n_src + pop_off[p.name]
+    n_pre_total = n_src + n_neu
+    rows, posts, ws, ds, ps = [], [], [], [], []
+    proj_base, proj_npost, proj_post0, proj_exp = [], [], [], []
+    base = 0
+    for k, pr in enumerate(net.projections):
+        wt = sp.coo_matrix(pr.weights_int)
+        dt_ = sp.coo_matrix(pr.delays)
+        # delays share the weights' sparsity (built together in map_network)
+        dmap = dict(zip(zip(dt_.row.tolist(), dt_.col.tolist()), dt_.data.tolist())) if dt_.nnz else {}
+        delays = np.array([dmap.get((r, c), 0) for r, c in zip(wt.row.tolist(), wt.col.tolist())], np.int64) \
+            if dmap else np.zeros(wt.nnz, np.int64)
+        rows.append(wt.col.astype(np.int64) + pre_off[pr.pre])
+        posts.append(wt.row.astype(np.int64))
+        ws.append(wt.data.astype(np.int64))
+        ds.append(delays)
+        ps.append(np.full(wt.nnz, k, np.int64))
+        n_post = pr.weights.shape[0]
+        proj_base.append(base)
+        proj_npost.append(n_post)
+        proj_post0.append(pop_off[pr.post])
+        proj_exp.append(pr.weight_exp)
+        base += (pr.max_delay + 1) * n_post
+    cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
+    rows, posts, ws, ds, ps = map(cat, (rows, posts, ws, ds, ps))
+    order = np.argsort(rows, kind="stable")
+    indptr = np.zeros(n_pre_total + 1, np.int64)
+    np.add.at(indptr, rows + 1, 1)
+    indptr = np.cumsum(indptr)
+    counts = np.zeros((n_src, net.n_steps), np.int64)
+    for s in srcs:
+        counts[pre_off[s.name]: pre_off[s.name] + s.size] = s.counts
+    max_delay = max((pr.max_delay for pr in net.projections), default=0)
+    return dict(pop_off=pop_off, n_neu=n_neu, n_src=n_src, counts=counts, indptr=indptr, post=posts[order], w=ws[order],
+                delay=ds[order], proj=ps[order], proj_exp=np.array(proj_exp, np.int64), proj_base=np.array(proj_base, np.int64),
+                proj_npost=np.array(proj_npost, np.int64), proj_post0=np.array(proj_post0, np.int64), scratch_len=base,
+                ring_len=max_delay + 2)
+
+
+def run_fixed(net: LoihiNetwork, record_spikes=None, record_v=None) -> tuple[Results, dict]:
+    """Run quantised ``net`` for its ``n_steps`` steps in fixed point. ``record_spikes`` and
+    ``record_v`` name the populations to record (default: all). Returns (``Results`` with
+    spike times ``step * dt`` and traces of ``v`` and ``u`` in volts above rest, i.e.
+    integers / ``scale``; ``ints``: population -> {"v", "u": int64 arrays (n_steps, size),
+    "spikes": bool (n_steps, size)}). Raises ``ValueError`` for an unquantised network."""
+    if not net.quantized:
+        raise ValueError("run_fixed needs a quantised LoihiNetwork (hardware.loihi.quantize)")
+    f = _flatten(net)
+    n_neu = f["n_neu"]
+    names = [p.name for p in net.populations]
+    rec_s = names if record_spikes is None else list(record_spikes)
+    rec_v = names if record_v is None else list(record_v)
+    for name in (*rec_s, *rec_v):
+        if name not in names:
+            raise ValueError(f"cannot record {name!r}: not a population of the network ({names})")
+
+    def columns(which):
+        col = np.full(n_neu, -1, np.int64)
+        c = 0
+        for p in net.populations:
+            if p.name in which:
+                col[f["pop_off"][p.name]: f["pop_off"][p.name] + p.size] = np.arange(c, c + p.size)
+                c += p.size
+        return col, c
+    spk_col, n_spk = columns(rec_s)
+    v_col, n_v = columns(rec_v)
+    du = np.concatenate([np.full(p.size, p.du_int + 1, np.int64) for p in net.populations]) if n_neu else np.zeros(0, np.int64)
+    dv = np.concatenate([np.full(p.size, p.dv_int, np.int64) for p in net.populations]) if n_neu else np.zeros(0, np.int64)
+    bias = np.concatenate([p.bias_mant.astype(np.int64) << p.bias_exp.astype(np.int64) for p in net.populations]) \
+        if n_neu else np.zeros(0, np.int64)
+    vth = np.concatenate([np.full(p.size, p.vth_mant << ACT_SHIFT, np.int64) for p in net.populations]) \
+        if n_neu else np.zeros(0, np.int64)
+    u = np.zeros(n_neu, np.int64)
+    v = np.concatenate([p.v0_int for p in net.populations]).astype(np.int64) if n_neu else np.zeros(0, np.int64)
+    T = net.n_steps
+    spk_out = np.zeros((T, n_spk), np.bool_)
+    v_out = np.zeros((T, n_v), np.int64)
+    u_out = np.zeros((T, n_v), np.int64)
+    scratch = np.zeros(f["scratch_len"], np.int64)
+    touched = np.zeros(2 * f["scratch_len"] + 1, np.int64)
+    ring = np.zeros((f["ring_len"], n_neu), np.int64)
+    t0 = time.perf_counter()
+    events = _run(T, f["counts"], f["n_src"], du, dv, bias, vth, u, v, f["indptr"], f["post"], f["w"], f["delay"], f["proj"],
+                  f["proj_exp"], f["proj_base"], f["proj_npost"], f["proj_post0"], scratch, touched, ring, spk_col, spk_out,
+                  v_col, v_out, u_out)
+    wall = time.perf_counter() - t0
+    spikes, traces, ints = {}, {}, {}
+    cs = cv = 0
+    for p in net.populations:
+        rec = {}
+        if p.name in rec_s:
+            m = spk_out[:, cs: cs + p.size]
+            cs += p.size
+            st, ids = np.nonzero(m)
+            spikes[p.name] = SpikeTrains(p.name, st * net.dt, ids, p.size, T * net.dt)
+            rec["spikes"] = m
+        if p.name in rec_v:
+            rec["v"], rec["u"] = v_out[:, cv: cv + p.size], u_out[:, cv: cv + p.size]
+            cv += p.size
+            traces[p.name] = Traces(p.name, (np.arange(T) + 1) * net.dt, np.arange(p.size),
+                                    {"v": rec["v"] / p.scale, "u": rec["u"] / p.scale})
+        ints[p.name] = rec
+    return Results(spikes, traces, 0.0, T * net.dt, net.dt, wall, 0.0, int(events)), ints

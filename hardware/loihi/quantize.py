@@ -1,0 +1,310 @@
+"""A core ``Network`` of CuBa-LIF populations as Loihi 2 sees it: Lava's LIF and Dense
+arithmetic, in floating point and quantised to Loihi's integer formats.
+
+Lava's LIF (``lava.proc.lif``; Davies et al. 2018, IEEE Micro 38:82, "Loihi" neuron model)::
+
+    u[t] = u[t-1] (1 - du) + a_in[t]              current
+    v[t] = v[t-1] (1 - dv) + u[t] + bias           voltage
+    spike if v[t] > vth, then v[t] = 0
+
+is the core's ``CubaLIF`` update (``neurosim.models.CubaLIF``, exact propagator) written in
+volts above rest: with ``u = k_e i_e`` (the voltage the synaptic current adds per step),
+``1 - du = a_e``, ``1 - dv = a_m``, ``vth = v_th - v_rest``, ``bias = k_ext I_ext`` and a
+synaptic weight ``w`` (A) becoming ``k_e w`` (V). Both engines let a spike act one step after
+it is sent (a core delay of d steps is a Lava delay of d - 1). The mapping is exact when the
+reset is to rest (``v_reset == v_rest``) and there is no refractory clamp (``t_ref <= dt``);
+otherwise ``map_network`` raises.
+
+Fixed point (Lava's ``PyLifModelBitAcc`` / ``PyDenseModelBitAcc``, the arithmetic of the
+chip): ``u``, ``v`` are 24-bit integers; ``du``, ``dv`` 12-bit (the current decays by
+``(4096 - du - 1) / 4096``, the voltage by ``(4096 - dv) / 4096``, products truncated toward
+zero); the threshold is a 17-bit mantissa shifted left by 6; the bias a 13-bit signed
+mantissa times ``2**bias_exp`` (``bias_exp`` 0..7); weights 8-bit mantissas with one exponent
+per projection: the activation is ``sum(w) << weight_exp`` (or ``>>`` for negative exponents,
+rounding toward minus infinity), shifted left by 6 into ``u``. Lava keeps mixed-sign weights
+on even values (a signed 8-bit mantissa times 2), which ``quantize`` respects so that Lava's
+own clipping and truncation leave them unchanged.
+
+Each population gets its own integer scale (units per volt): ``scale = vth_mant * 64 / vth``
+with ``vth_mant = 2**threshold_bits``; ``threshold_bits`` (default 14) leaves the voltage
+and current 8x the threshold of head room below the 24-bit limit.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+
+from neurosim.models import CubaLIF
+from neurosim.network import CurrentInjection, Network, PoissonSource, Population, SpikeSource
+
+__all__ = ["LoihiPopulation", "LoihiProjection", "LoihiSource", "LoihiNetwork", "map_network", "quantize",
+           "QuantizationReport", "DECAY_UNITY", "MAX_DELAY", "WEIGHT_EXP_RANGE"]
+
+DECAY_UNITY = 4096          # 12-bit decays
+ACT_SHIFT = 6               # activation and threshold are MSB-aligned by 6 bits
+UV_LIMIT = 2**23            # u and v are 24-bit signed
+VTH_MAX = 2**17 - 1         # 17-bit threshold mantissa
+BIAS_MANT_LIMIT = 4095      # 13-bit signed bias mantissa
+BIAS_EXP_MAX = 7
+WEIGHT_EXP_RANGE = (-8, 7)  # Loihi 2 weight exponents
+MAX_DELAY = 63              # 6-bit synaptic delays (Lava's DelayDense/DelaySparse)
+
+
+@dataclass(frozen=True, eq=False)
+class LoihiPopulation:
+    """One Lava ``LIF`` process: ``size`` neurons. Floating point: ``du``, ``dv``, ``vth`` (V),
+    ``bias`` (V per step, (size,)), initial ``v0`` (V above rest, (size,)). Fixed point
+    (filled by ``quantize``): ``du_int``, ``dv_int`` (12-bit), ``vth_mant`` (17-bit),
+    ``bias_mant`` (13-bit signed, (size,)), ``bias_exp`` (0..7, (size,)), ``v0_int`` and
+    ``scale`` (integer units per volt of ``u`` and ``v``)."""
+
+    name: str
+    size: int
+    du: float
+    dv: float
+    vth: float
+    bias: np.ndarray
+    v0: np.ndarray
+    du_int: int = 0
+    dv_int: int = 0
+    vth_mant: int = 0
+    bias_mant: np.ndarray | None = None
+    bias_exp: np.ndarray | None = None
+    v0_int: np.ndarray | None = None
+    scale: float = 0.0
+
+
+@dataclass(frozen=True, eq=False)
+class LoihiSource:
+    """Spike input (a Lava ``RingBuffer`` source): ``counts`` (size, n_steps), 1 where a
+    neuron spikes in a step (several spike times in one step are one spike, as in the core's
+    engine)."""
+
+    name: str
+    size: int
+    counts: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class LoihiProjection:
+    """One Lava ``Dense``/``Sparse`` process (``DelayDense``/``DelaySparse`` when ``delays``
+    vary): ``weights`` (n_post, n_pre) CSR in V (floating point), ``delays`` (n_post, n_pre)
+    CSR of Lava delays (core delay - 1, 0..63) with the same sparsity, and after ``quantize``
+    ``weights_int`` (same sparsity, Lava's 8-bit grid) and ``weight_exp``."""
+
+    name: str
+    pre: str
+    post: str
+    weights: sp.csr_matrix
+    delays: sp.csr_matrix
+    weights_int: sp.csr_matrix | None = None
+    weight_exp: int = 0
+
+    @property
+    def max_delay(self) -> int:
+        """Largest Lava delay (0 = the next step)."""
+        return int(self.delays.data.max()) if self.delays.nnz else 0
+
+
+@dataclass(frozen=True, eq=False)
+class LoihiNetwork:
+    """Populations, sources and projections in Lava's terms, for ``n_steps`` steps of ``dt``
+    (s). ``quantized`` tells that the fixed-point fields are filled."""
+
+    populations: tuple
+    sources: tuple
+    projections: tuple
+    dt: float
+    n_steps: int
+    quantized: bool = False
+
+    def node(self, name: str):
+        """The population or source called ``name``."""
+        for n in (*self.populations, *self.sources):
+            if n.name == name:
+                return n
+        raise KeyError(f"no population or source named {name!r}")
+
+
+@dataclass
+class QuantizationReport:
+    """Quantisation error of every projection (``projections``: name -> dict with
+    ``weight_exp``, ``sign_mode``, ``n_weights``, ``max_abs_error`` and ``rms_error`` relative
+    to the projection's largest |weight|, ``n_zeroed``: nonzero weights that became 0,
+    ``n_clipped``) and population (``populations``: name -> dict with the float and
+    effective fixed-point ``du``, ``dv``, ``vth`` and their errors, and the largest bias
+    error in V)."""
+
+    projections: dict = field(default_factory=dict)
+    populations: dict = field(default_factory=dict)
+
+    def table(self) -> str:
+        """The report as text (one line per projection and per population)."""
+        lines = ["projection           exp  sign      weights  max err  rms err  zeroed  clipped"]
+        for name, r in self.projections.items():
+            lines.append(f"{name[:20]:20s} {r['weight_exp']:4d}  {r['sign_mode']:8s} {r['n_weights']:8d}  "
+                         f"{r['max_abs_error']:.4f}   {r['rms_error']:.4f}  {r['n_zeroed']:6d}  {r['n_clipped']:7d}")
+        lines.append("population           du (float -> fixed)      dv (float -> fixed)      vth err  bias err (V)")
+        for name, r in self.populations.items():
+            lines.append(f"{name[:20]:20s} {r['du']:.5f} -> {r['du_fixed']:.5f}   {r['dv']:.5f} -> {r['dv_fixed']:.5f}   "
+                         f"{r['vth_rel_error']:.1e}  {r['bias_max_error']:.2e}")
+        return "\n".join(lines)
+
+
+def _lif_population(pop: Population, dt: float, inputs) -> LoihiPopulation:
+    where = f"population {pop.name!r}"
+    if not isinstance(pop.model, CubaLIF) or pop.params:
+        raise ValueError(f"{where}: Loihi's LIF maps only homogeneous CubaLIF populations, got {type(pop.model).__name__}"
+                         + (" with per-neuron parameters" if pop.params else ""))
+    m = pop.model
+    c = m.discretize(dt)
+    if m.v_reset != m.v_rest:
+        raise ValueError(f"{where}: Loihi's LIF resets the voltage to rest (0); v_reset = {m.v_reset} V differs from "
+                         f"v_rest = {m.v_rest} V")
+    if c["ref_steps"] > 1:
+        raise ValueError(f"{where}: t_ref = {m.t_ref} s clamps the membrane for {int(c['ref_steps']) - 1} steps; "
+                         f"Lava's LIF has no refractory period (use t_ref <= dt = {dt} s)")
+    bias = np.zeros(pop.size)
+    for inj in inputs:
+        if inj.kind != "step" or inj.start != 0 or math.isfinite(inj.stop):
+            raise ValueError(f"current injection into {pop.name!r}: only constant currents (start 0, no stop) map to "
+                             "Loihi's bias; feed time-varying input as spikes")
+        idx = np.arange(pop.size) if inj.neurons is None else inj.neurons
+        bias[idx] += c["k_ext"] * np.broadcast_to(inj.amplitude, idx.shape)
+    v0 = pop.initial_state()["v"] - m.v_rest
+    if np.any(pop.initial_state()["i_e"] != 0) or np.any(pop.initial_state()["i_i"] != 0):
+        raise ValueError(f"{where}: initial synaptic currents must be 0 on Loihi")
+    return LoihiPopulation(pop.name, pop.size, 1.0 - c["a_e"], 1.0 - c["a_m"], m.v_th - m.v_rest, bias, v0)
+
+
+def _source_counts(src, dt: float, n_steps: int) -> np.ndarray:
+    if isinstance(src, PoissonSource):
+        raise ValueError(f"source {src.name!r}: Poisson sources are drawn by the engine; give Loihi a SpikeSource "
+                         "(sample the Poisson trains first)")
+    steps = np.floor(src.times / dt + 1e-9).astype(np.int64)
+    keep = steps < n_steps
+    counts = np.zeros((src.size, n_steps), np.int32)
+    counts[src.ids[keep], steps[keep]] = 1
+    return counts
+
+
+def map_network(network: Network, dt: float, n_steps: int) -> LoihiNetwork:
+    """``network`` in Lava's floating-point terms, for a run of ``n_steps`` steps of ``dt``
+    (s). Populations must be ``CubaLIF`` with ``v_reset == v_rest`` and ``t_ref <= dt``;
+    projections static, current-based, with delays of 1..64 steps and at most one synapse
+    per (pre, post) pair; sources ``SpikeSource``; current injections constant (they become
+    the bias). Raises ``ValueError`` naming the element that Loihi cannot express (gap
+    junctions, astrocytes, graded or dynamic synapses, a separate inhibitory time constant
+    for a population that receives inhibition, ...)."""
+    if network.gap_junctions:
+        raise ValueError("gap junctions cannot be mapped to Loihi's LIF (no electrical coupling in Lava's processes)")
+    if network.glia:
+        raise ValueError("astrocyte links cannot be mapped to Loihi (no astrocyte process in Lava)")
+    if not (isinstance(n_steps, (int, np.integer)) and n_steps >= 1):
+        raise ValueError(f"n_steps = {n_steps!r} is invalid: must be an integer >= 1")
+    pops = {p.name: _lif_population(p, dt, [i for i in network.inputs if i.target == p.name]) for p in network.populations}
+    srcs = {s.name: LoihiSource(s.name, s.size, _source_counts(s, dt, n_steps)) for s in network.sources}
+    projs = []
+    for pr in network.projections:
+        where = f"projection {pr.name!r}"
+        if pr.target == "graded":
+            raise ValueError(f"{where}: graded synapses cannot be mapped to Loihi's LIF")
+        if pr.synapse is not None:
+            raise ValueError(f"{where}: dynamic synapses ({type(pr.synapse).__name__}) cannot be mapped to Loihi's Dense")
+        post = network.population(pr.post).model
+        c = post.discretize(dt)
+        if pr.target == "inh" and post.tau_syn_i != post.tau_syn_e:
+            raise ValueError(f"{where}: Loihi's LIF has one synaptic current; {pr.post!r} has tau_syn_i = {post.tau_syn_i} s "
+                             f"!= tau_syn_e = {post.tau_syn_e} s (set them equal, inhibition as negative weights)")
+        k = c["k_i"] if pr.target == "inh" else c["k_e"]
+        n_pre = pr.n_pre
+        pre_idx = pr.pre_indices()
+        if pr.n_synapses and int(pr.delays.max()) - 1 > MAX_DELAY:
+            raise ValueError(f"{where}: delay {int(pr.delays.max())} steps is beyond Loihi 2's {MAX_DELAY + 1} "
+                             f"(6-bit delays, 0..{MAX_DELAY} after the one-step transmission)")
+        pair = pr.indices.astype(np.int64) * n_pre + pre_idx
+        if np.unique(pair).size != pair.size:
+            raise ValueError(f"{where}: more than one synapse between the same pre and post neuron; Lava's Dense "
+                             "holds one weight per pair (merge them)")
+        shape = (network.node(pr.post).size, n_pre)
+        w = sp.csr_matrix((k * pr.weights.astype(np.float64), (pr.indices, pre_idx)), shape=shape)
+        d = sp.csr_matrix((pr.delays.astype(np.int64) - 1, (pr.indices, pre_idx)), shape=shape)
+        w.sort_indices()
+        d.sort_indices()
+        projs.append(LoihiProjection(pr.name, pr.pre, pr.post, w, d))
+    return LoihiNetwork(tuple(pops.values()), tuple(srcs.values()), tuple(projs), float(dt), int(n_steps))
+
+
+def _sign_mode(values: np.ndarray) -> str:
+    return "exc" if values.min(initial=0) >= 0 else "inh" if values.max(initial=0) <= 0 else "mixed"
+
+
+def _quantize_weights(w: np.ndarray, scale: float) -> tuple[np.ndarray, int, str, int]:
+    """Weights (V) -> (integers on Lava's grid, exponent, sign mode, number clipped)."""
+    units = w * scale / 2**ACT_SHIFT  # activation units: sum(w_int) << exp, before the 6-bit shift
+    mode = _sign_mode(units)
+    # mixed: signed 8-bit mantissa stored times 2 (Lava drops bit 0); one sign: 8 bits
+    step, limit = (2, 254) if mode == "mixed" else (1, 255)
+    peak = float(np.abs(units).max(initial=0.0))
+    lo, hi = WEIGHT_EXP_RANGE
+    exp = lo if peak == 0 else int(np.clip(math.ceil(math.log2(peak / limit)), lo, hi))
+    q = np.round(units / (2.0**exp * step)) * step
+    clipped = int(np.sum(np.abs(q) > limit))
+    q = np.clip(q, -limit, limit)
+    return q.astype(np.int64), exp, mode, clipped
+
+
+def _quantize_bias(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    mag = np.abs(b)
+    exp = np.zeros(b.shape, np.int64)
+    big = mag > BIAS_MANT_LIMIT
+    exp[big] = np.minimum(np.ceil(np.log2(mag[big] / BIAS_MANT_LIMIT)), BIAS_EXP_MAX).astype(np.int64)
+    mant = np.clip(np.round(b / 2.0**exp), -BIAS_MANT_LIMIT - 1, BIAS_MANT_LIMIT).astype(np.int64)
+    return mant, exp
+
+
+def quantize(net: LoihiNetwork, threshold_bits: int = 14) -> tuple[LoihiNetwork, QuantizationReport]:
+    """Loihi 2's integer formats for ``net`` (from ``map_network``): returns the network with
+    its fixed-point fields filled and the ``QuantizationReport``. ``threshold_bits`` sets
+    each population's threshold mantissa to ``2**threshold_bits`` (1..16) and with it the
+    integer scale of its ``u`` and ``v``. Raises ``ValueError`` for a bad ``threshold_bits``
+    or a threshold <= 0."""
+    if not (isinstance(threshold_bits, (int, np.integer)) and 1 <= threshold_bits <= 16):
+        raise ValueError(f"threshold_bits = {threshold_bits!r} is invalid: must be an integer in 1..16")
+    report = QuantizationReport()
+    pops = {}
+    for p in net.populations:
+        if not p.vth > 0:
+            raise ValueError(f"population {p.name!r}: threshold {p.vth} V above rest must be > 0 for Loihi")
+        vth_mant = 2**threshold_bits
+        scale = vth_mant * 2**ACT_SHIFT / p.vth
+        du_int = int(np.clip(round(DECAY_UNITY - 1 - (1.0 - p.du) * DECAY_UNITY), 0, DECAY_UNITY - 1))
+        dv_int = int(np.clip(round(p.dv * DECAY_UNITY), 0, DECAY_UNITY - 1))
+        bias_mant, bias_exp = _quantize_bias(p.bias * scale)
+        v0_int = np.clip(np.round(p.v0 * scale), -UV_LIMIT + 1, UV_LIMIT - 1).astype(np.int64)
+        pops[p.name] = LoihiPopulation(p.name, p.size, p.du, p.dv, p.vth, p.bias, p.v0, du_int, dv_int, vth_mant,
+                                       bias_mant, bias_exp, v0_int, scale)
+        report.populations[p.name] = {
+            "du": p.du, "du_fixed": (du_int + 1) / DECAY_UNITY, "dv": p.dv, "dv_fixed": dv_int / DECAY_UNITY,
+            "du_error": abs((du_int + 1) / DECAY_UNITY - p.du), "dv_error": abs(dv_int / DECAY_UNITY - p.dv),
+            "vth_rel_error": abs(vth_mant * 2**ACT_SHIFT / scale - p.vth) / p.vth,
+            "bias_max_error": float(np.abs(bias_mant * 2.0**bias_exp / scale - p.bias).max(initial=0.0)),
+        }
+    projs = []
+    for pr in net.projections:
+        scale = pops[pr.post].scale
+        q, exp, mode, clipped = _quantize_weights(pr.weights.data, scale)
+        wq = sp.csr_matrix((q, pr.weights.indices.copy(), pr.weights.indptr.copy()), shape=pr.weights.shape)
+        back = q * 2.0**exp * 2**ACT_SHIFT / scale
+        peak = float(np.abs(pr.weights.data).max(initial=0.0)) or 1.0
+        err = np.abs(back - pr.weights.data) / peak
+        report.projections[pr.name] = {
+            "weight_exp": exp, "sign_mode": mode, "n_weights": int(pr.weights.nnz),
+            "max_abs_error": float(err.max(initial=0.0)), "rms_error": float(np.sqrt(np.mean(err**2))) if err.size else 0.0,
+            "n_zeroed": int(np.sum((q == 0) & (pr.weights.data != 0))), "n_clipped": clipped,
+        }
+        projs.append(LoihiProjection(pr.name, pr.pre, pr.post, pr.weights, pr.delays, wq, exp))
+    return LoihiNetwork(tuple(pops.values()), net.sources, tuple(projs), net.dt, net.n_steps, True), report
