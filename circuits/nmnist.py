@@ -46,6 +46,11 @@ class NMNISTNet(torch.nn.Module):
             for layer, gain in ((self.features[0], init_gain[0]), (self.features[3], init_gain[1]), (self.fc, init_gain[2])):
                 layer.module.weight.mul_(gain)
 
+    def layers(self) -> list:
+        """The layers in order, as ``neurosim.nn.to_network`` exports them (the flatten
+        before ``fc`` included)."""
+        return [*self.features, snn.Lift(torch.nn.Flatten()), self.fc, self.readout]
+
     def forward(self, x):
         """``x`` (T, B, 2, 34, 34) event counts -> logits (B, 10)."""
         h = x
