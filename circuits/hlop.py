@@ -305,8 +305,11 @@ class ContinualConfig:
     epoch of 125 batches, at 0.01 88%; the reference has 938 batches per task); the readout's
     learn at 0.03 and start with 400 neurons, because its input, the second layer's firing
     rates over ``steps`` steps, is high-dimensional (306 directions hold 95% of its energy)
-    and the readout is where forgetting leaks through. Raises ``ValueError`` naming the
-    setting for values out of range."""
+    and the readout is where forgetting leaks through; later tasks add 55 / 55 / 90 neurons
+    (reference 70 each: fewer keep the input and hidden layers plastic, more protect the
+    readout) and ``settle_epochs`` = 5 Hebbian-only passes settle each subspace before it is
+    frozen (10 tasks: ACC 84.63%, BWT -1.95%; with 70 / 70 / 70 and one pass 83.61 / -2.12).
+    Raises ``ValueError`` naming the setting for values out of range."""
 
     n_tasks: int = 10
     n_train: int = 8000
@@ -321,9 +324,9 @@ class ContinualConfig:
     hlop_lr_head: float = 0.03
     hlop_iterations: int = 5
     lateral_first: tuple = (80, 200, 400)
-    lateral_step: tuple = (70, 70, 70)
+    lateral_step: tuple = (55, 55, 90)
     spiking_lateral: bool = False
-    settle_epochs: int = 1
+    settle_epochs: int = 5
     ewc_lambda: float = 10000.0
     fisher_samples: int = 300
     seed: int = 0
