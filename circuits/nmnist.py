@@ -51,13 +51,18 @@ class NMNISTNet(torch.nn.Module):
         before ``fc`` included)."""
         return [*self.features, snn.Lift(torch.nn.Flatten()), self.fc, self.readout]
 
-    def forward(self, x):
-        """``x`` (T, B, 2, 34, 34) event counts -> logits (B, 10)."""
+    def readout_membrane(self, x):
+        """``x`` (T, B, 2, 34, 34) event counts -> readout membrane (T, B, 10), normalised."""
         h = x
         for layer in self.features:
             h = layer(h)[0] if isinstance(layer, snn.CubaLIF) else layer(h)
         u, _ = self.readout(self.fc(h.flatten(2)))
-        return u.max(0).values
+        return u
+
+    def forward(self, x):
+        """``x`` (T, B, 2, 34, 34) event counts -> logits (B, 10): the readout membrane's
+        maximum over time."""
+        return self.readout_membrane(x).max(0).values
 
 
 def load_frames(root, time_bins: int):

@@ -348,11 +348,36 @@ def _stimulus_names(spec: str, touch_neurons: dict) -> list:
     return names
 
 
+def _cmd_deploy(a) -> int:
+    import torch
+
+    torch.set_num_threads(a.threads)
+    from hardware.loihi.deploy import deploy_nmnist
+
+    try:
+        out = deploy_nmnist(a.model, a.data, a.out, n_samples=a.samples, lava_samples=a.lava_samples,
+                            threshold_bits=a.threshold_bits, progress=not a.no_progress)
+    except ValueError as err:
+        print(f"neurosim deploy: error: {err}", file=sys.stderr)
+        return 2
+    print(f"{out['n_samples']} held-out samples, {out['n_neurons']} neurons, {out['n_synapses']} synapses, "
+          f"{out['cores']} Loihi 2 cores ({out['chips']} chip(s))")
+    print(f"float model:            {100 * out['float_counts']:.1f}% (event counts), {100 * out['float_binary']:.1f}% (binary frames)")
+    print(f"Loihi fixed point:      {100 * out['fixed_engine']:.1f}% (Numba engine, {out['fixed_engine_seconds']:.1f} s); "
+          f"drop {100 * out['drop_vs_float_binary']:.1f} points vs float on binary frames")
+    if "lava_fixed_pt" in out:
+        same = "identical to the engine" if out["lava_equals_engine"] else "DIFFERS from the engine"
+        print(f"Lava fixed_pt:          {100 * out['lava_fixed_pt']:.1f}% on {out['lava_samples']} samples "
+              f"({out['lava_seconds']:.0f} s), {same} (engine on those: {100 * out['fixed_engine_on_lava_samples']:.1f}%)")
+    print(f"wrote {a.out}/results.json, quantization.txt, resources.txt, accuracy.png")
+    return 0 if out.get("lava_equals_engine", True) else 1
+
+
 def _cmd_bench(a) -> int:
     script = Path(__file__).resolve().parents[1] / "benchmarks" / f"{a.name}.py"
     if not script.is_file():
         print(f"error: benchmark script {script} not found; benchmarks run from a source checkout "
-              f"(available: cuba, scale)", file=sys.stderr)
+              f"(available: cuba, scale, worm, train_lif, astro_coba, loihi_fixed_point)", file=sys.stderr)
         return 2
     return subprocess.call([sys.executable, str(script), *a.args])
 
@@ -459,8 +484,23 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--no-progress", action="store_true")
     e.set_defaults(func=_cmd_eval)
 
+    d = sub.add_parser("deploy", help="deploy a trained model: loihi (quantise the N-MNIST classifier to Loihi 2, run it on "
+                                      "the fixed-point engine and Lava's simulator)")
+    d.add_argument("target", choices=["loihi"])
+    d.add_argument("model", nargs="?", default="runs/nmnist", help="folder of `neurosim train nmnist` (default runs/nmnist)")
+    d.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "nmnist_small"),
+                   help="N-MNIST subset folder (default ../shared/data/nmnist_small)")
+    d.add_argument("--out", default="runs/loihi_nmnist", help="output folder (default runs/loihi_nmnist)")
+    d.add_argument("--samples", type=_INT1, default=None, help="held-out samples to deploy (default all)")
+    d.add_argument("--lava-samples", type=_INT0, default=None,
+                   help="of those, how many also run on Lava (default all; 0 skips Lava, whose Python loop is slow)")
+    d.add_argument("--threshold-bits", type=_number(int, 1), default=14, help="threshold mantissa 2**bits (1..16; default 14)")
+    d.add_argument("--threads", type=_INT1, default=2)
+    d.add_argument("--no-progress", action="store_true")
+    d.set_defaults(func=_cmd_deploy)
+
     b = sub.add_parser("bench", help="run a benchmark against its peer (benchmarks/<name>.py)")
-    b.add_argument("name", choices=["cuba", "scale", "worm", "train_lif", "astro_coba"])
+    b.add_argument("name", choices=["cuba", "scale", "worm", "train_lif", "astro_coba", "loihi_fixed_point"])
     b.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the benchmark (see its --help)")
     b.set_defaults(func=_cmd_bench)
     ap.commands = sub.choices  # name -> subcommand parser, for errors found after parsing

@@ -50,3 +50,9 @@ def test_worm_command(tmp_path, capsys):
 def test_worm_command_rejects_unknown_neurons(tmp_path, capsys):
     assert main(["worm", "--stimulus", "AVAX", "--no-compare", "--out", str(tmp_path), "--no-progress"]) == 2
     assert "unknown neuron name 'AVAX'" in capsys.readouterr().err
+
+
+def test_deploy_loihi_without_a_trained_model_says_what_to_do(tmp_path, capsys):
+    rc = main(["deploy", "loihi", str(tmp_path / "no_model"), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "no checkpoint.pt" in err and "neurosim train nmnist" in err

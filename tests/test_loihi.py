@@ -172,3 +172,33 @@ def test_fixed_point_runs_need_a_quantised_network():
         run_lava(ln, "float")
     with pytest.raises(ValueError, match="threshold_bits"):
         quantize(ln, threshold_bits=20)
+
+
+# ------------------------------------------------------------------ resources
+def test_resources_pack_cores_within_every_limit():
+    from hardware.loihi.resources import LoihiLimits, estimate_resources
+
+    m = _lif()
+    # 10 neurons; neuron j has inputs j, j+1, j+2 (mod 6) of a 6-neuron source
+    pairs_j = np.repeat(np.arange(10), 3)
+    pairs_i = (np.tile([0, 1, 2], 10) + pairs_j) % 6
+    proj = Projection.from_pairs("s", "a", pairs_i, pairs_j, 1e-10, 6)
+    fanout = Projection.from_dense("a", "b", np.full((10, 4), 1e-10))
+    net = Network([Population("a", m, 10), Population("b", m, 4)], [SpikeSource("s", 6, [0.0], [0])], [proj, fanout])
+    ln = map_network(net, DT, 5)
+    # neurons per core
+    r = estimate_resources(ln, LoihiLimits(neurons_per_core=4, cores_per_chip=2))
+    assert r.cores == {"a": 3, "b": 1} and r.total_cores == 4 and r.chips == 2 and not r.violations
+    # synapses per core: 3 per neuron in a, so 7 allow two neurons
+    assert estimate_resources(ln, LoihiLimits(synapses_per_core=7)).cores["a"] == 5
+    # fan-in: consecutive neurons share inputs; 4 distinct inputs allow neurons k, k+1
+    r = estimate_resources(ln, LoihiLimits(fan_in_per_core=4))
+    assert r.cores["a"] == 5
+    assert r.violations == ["b: 4 neuron(s) each need more than one core: up to 10 synapses from 10 inputs "
+                            "(limits 937500 synapses, 4 input axons per core)"]
+    # fan-out: every neuron of a sends to b's one core; b is packed first, so a packs 2 per core
+    r = estimate_resources(ln, LoihiLimits(fan_out_per_core=2))
+    assert r.cores["a"] == 5 and r.max_fan_out == 2 and not r.violations
+    # a neuron with more inputs than a core takes is reported, not hidden
+    r = estimate_resources(ln, LoihiLimits(fan_in_per_core=2))
+    assert any(v.startswith("a: 10 neuron(s)") for v in r.violations)

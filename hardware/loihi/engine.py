@@ -23,7 +23,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-import scipy.sparse as sp
 from numba import njit
 
 from neurosim.results import Results, SpikeTrains, Traces
@@ -47,7 +46,7 @@ def _mul_trunc(x, factor):
 @njit(cache=True)
 def _run(n_steps, src_counts, n_src, du_f, dv_f, bias_eff, vth_eff, u, v,
          indptr, syn_post, syn_w, syn_delay, syn_proj, proj_exp, proj_base, proj_npost, proj_post0, scratch,
-         touched, ring, rec_spk_col, spk_out, rec_v_col, v_out, u_out):
+         touched, ring, rec_spk_col, spk_out, rec_v_col, v_out, u_out, quiet):
     n_neu = u.shape[0]
     R = ring.shape[0]
     spikes = np.zeros(n_neu, np.int64)
@@ -108,6 +107,21 @@ def _run(n_steps, src_counts, n_src, du_f, dv_f, bias_eff, vth_eff, u, v,
             scratch[j] = 0
             ring[(n + 1 + d) % R, post] += val
         n_touched = 0
+        # quiet: no state and nothing in flight (what the next steps receive is all zero)
+        q = True
+        for i in range(n_neu):
+            if u[i] != 0 or v[i] != 0:
+                q = False
+                break
+        if q:
+            for r in range(R):
+                for i in range(n_neu):
+                    if ring[r, i] != 0:
+                        q = False
+                        break
+                if not q:
+                    break
+        quiet[n] = q
     return syn_events
 
 
@@ -130,17 +144,15 @@ def _flatten(net: LoihiNetwork):
     proj_base, proj_npost, proj_post0, proj_exp = [], [], [], []
     base = 0
     for k, pr in enumerate(net.projections):
-        wt = sp.coo_matrix(pr.weights_int)
-        dt_ = sp.coo_matrix(pr.delays)
-        # delays share the weights' sparsity (built together in map_network)
-        dmap = dict(zip(zip(dt_.row.tolist(), dt_.col.tolist()), dt_.data.tolist())) if dt_.nnz else {}
-        delays = np.array([dmap.get((r, c), 0) for r, c in zip(wt.row.tolist(), wt.col.tolist())], np.int64) \
-            if dmap else np.zeros(wt.nnz, np.int64)
-        rows.append(wt.col.astype(np.int64) + pre_off[pr.pre])
-        posts.append(wt.row.astype(np.int64))
-        ws.append(wt.data.astype(np.int64))
-        ds.append(delays)
-        ps.append(np.full(wt.nnz, k, np.int64))
+        w, d = pr.weights_int, pr.delays
+        if not (np.array_equal(w.indptr, d.indptr) and np.array_equal(w.indices, d.indices)):
+            raise ValueError(f"projection {pr.name!r}: delays and weights must share one sparsity pattern (map_network builds them so)")
+        post = np.repeat(np.arange(w.shape[0], dtype=np.int64), np.diff(w.indptr))
+        rows.append(w.indices.astype(np.int64) + pre_off[pr.pre])
+        posts.append(post)
+        ws.append(w.data.astype(np.int64))
+        ds.append(d.data.astype(np.int64))
+        ps.append(np.full(w.nnz, k, np.int64))
         n_post = pr.weights.shape[0]
         proj_base.append(base)
         proj_npost.append(n_post)
@@ -168,7 +180,9 @@ def run_fixed(net: LoihiNetwork, record_spikes=None, record_v=None) -> tuple[Res
     ``record_v`` name the populations to record (default: all). Returns (``Results`` with
     spike times ``step * dt`` and traces of ``v`` and ``u`` in volts above rest, i.e.
     integers / ``scale``; ``ints``: population -> {"v", "u": int64 arrays (n_steps, size),
-    "spikes": bool (n_steps, size)}). Raises ``ValueError`` for an unquantised network."""
+    "spikes": bool (n_steps, size)}, and "quiet": bool (n_steps,), True after the steps that
+    leave every ``u`` and ``v`` at 0 and no input in flight: from there the network is as
+    if new). Raises ``ValueError`` for an unquantised network."""
     if not net.quantized:
         raise ValueError("run_fixed needs a quantised LoihiNetwork (hardware.loihi.quantize)")
     f = _flatten(net)
@@ -205,10 +219,11 @@ def run_fixed(net: LoihiNetwork, record_spikes=None, record_v=None) -> tuple[Res
     scratch = np.zeros(f["scratch_len"], np.int64)
     touched = np.zeros(2 * f["scratch_len"] + 1, np.int64)
     ring = np.zeros((f["ring_len"], n_neu), np.int64)
+    quiet = np.zeros(T, np.bool_)
     t0 = time.perf_counter()
     events = _run(T, f["counts"], f["n_src"], du, dv, bias, vth, u, v, f["indptr"], f["post"], f["w"], f["delay"], f["proj"],
                   f["proj_exp"], f["proj_base"], f["proj_npost"], f["proj_post0"], scratch, touched, ring, spk_col, spk_out,
-                  v_col, v_out, u_out)
+                  v_col, v_out, u_out, quiet)
     wall = time.perf_counter() - t0
     spikes, traces, ints = {}, {}, {}
     cs = cv = 0
@@ -226,4 +241,5 @@ def run_fixed(net: LoihiNetwork, record_spikes=None, record_v=None) -> tuple[Res
             traces[p.name] = Traces(p.name, (np.arange(T) + 1) * net.dt, np.arange(p.size),
                                     {"v": rec["v"] / p.scale, "u": rec["u"] / p.scale})
         ints[p.name] = rec
+    ints["quiet"] = quiet
     return Results(spikes, traces, 0.0, T * net.dt, net.dt, wall, 0.0, int(events)), ints

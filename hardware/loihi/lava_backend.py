@@ -30,11 +30,11 @@ def _matrix(m: sp.csr_matrix, dense: bool):
     return m.toarray() if dense else m
 
 
-def run_lava(net: LoihiNetwork, select_tag: str = "fixed_pt", record_v=None) -> tuple[Results, dict]:
+def run_lava(net: LoihiNetwork, select_tag: str = "fixed_pt", record_spikes=None, record_v=None) -> tuple[Results, dict]:
     """Run ``net`` for ``net.n_steps`` steps in Lava with ``select_tag`` (``"fixed_pt"``
-    needs a quantised network). ``record_v``: populations whose ``v`` and ``u`` to monitor
-    (default all; monitoring costs Lava time). Returns (``Results``: spikes of every
-    population at ``step * dt``, traces of ``v``/``u`` in V above rest; ``ints``: population
+    needs a quantised network). ``record_spikes`` / ``record_v``: populations whose spikes /
+    ``v`` and ``u`` to record (default all; reading a recording back from Lava's processes
+    costs time in proportion to its size). Returns (``Results``: spikes at ``step * dt``, traces of ``v``/``u`` in V above rest; ``ints``: population
     -> {"spikes": bool (n_steps, size), "v", "u": (n_steps, size) as Lava holds them,
     integers in fixed point}). Raises ``ValueError`` for an unknown tag or an unquantised
     network in fixed point, ``LavaUnavailable`` without Lava."""
@@ -56,6 +56,10 @@ def run_lava(net: LoihiNetwork, select_tag: str = "fixed_pt", record_v=None) -> 
     T = net.n_steps
     names = [p.name for p in net.populations]
     rec_v = names if record_v is None else list(record_v)
+    rec_s = names if record_spikes is None else list(record_spikes)
+    for name in (*rec_s, *rec_v):
+        if name not in names:
+            raise ValueError(f"cannot record {name!r}: not a population of the network ({names})")
     procs, sinks, monitors = {}, {}, []
     for p in net.populations:
         if fixed:
@@ -63,8 +67,9 @@ def run_lava(net: LoihiNetwork, select_tag: str = "fixed_pt", record_v=None) -> 
                                 bias_exp=p.bias_exp.astype(np.int32), v=p.v0_int.astype(np.int32), u=0, name=p.name)
         else:
             procs[p.name] = LIF(shape=(p.size,), du=p.du, dv=p.dv, vth=p.vth, bias_mant=p.bias, v=p.v0, u=0.0, name=p.name)
-        sinks[p.name] = Sink(shape=(p.size,), buffer=T)
-        procs[p.name].s_out.connect(sinks[p.name].a_in)
+        if p.name in rec_s:
+            sinks[p.name] = Sink(shape=(p.size,), buffer=T)
+            procs[p.name].s_out.connect(sinks[p.name].a_in)
         if p.name in rec_v:
             for var in ("v", "u"):
                 mon = Monitor()
@@ -92,15 +97,18 @@ def run_lava(net: LoihiNetwork, select_tag: str = "fixed_pt", record_v=None) -> 
     anchor.run(condition=RunSteps(num_steps=T), run_cfg=Loihi2SimCfg(select_tag=select_tag))
     try:
         wall = time.perf_counter() - t0
-        ints = {p.name: {"spikes": sinks[p.name].data.get().T.astype(bool)} for p in net.populations}
+        ints = {p.name: {} for p in net.populations}
+        for name, sink in sinks.items():
+            ints[name]["spikes"] = sink.data.get().T.astype(bool)
         for name, var, mon in monitors:
             ints[name][var] = np.asarray(mon.get_data()[name][var]).reshape(T, -1)
     finally:
         anchor.stop()
     spikes, traces = {}, {}
     for p in net.populations:
-        st, ids = np.nonzero(ints[p.name]["spikes"])
-        spikes[p.name] = SpikeTrains(p.name, st * net.dt, ids, p.size, T * net.dt)
+        if p.name in rec_s:
+            st, ids = np.nonzero(ints[p.name]["spikes"])
+            spikes[p.name] = SpikeTrains(p.name, st * net.dt, ids, p.size, T * net.dt)
         if p.name in rec_v:
             div = p.scale if fixed else 1.0
             traces[p.name] = Traces(p.name, (np.arange(T) + 1) * net.dt, np.arange(p.size),

@@ -10,7 +10,9 @@ cache are never written: the hook compiles the patched source in memory.
 
 The hook is a no-op when it is not needed: if the source no longer has the pattern (Lava
 fixed it) the module loads unchanged, and on Python < 3.11 ``install`` does nothing.
-``import_lava()`` is the one entry point the rest of ``hardware.loihi`` uses.
+``import_lava()`` is the one entry point the rest of ``hardware.loihi`` uses; it also
+imports Lava's runtime when the process has already fixed its multiprocessing start method
+to 'fork' (Lava's import would otherwise fail with "context has already been set").
 """
 from __future__ import annotations
 
@@ -74,6 +76,33 @@ def install() -> bool:
     return True
 
 
+def _import_runtime() -> None:
+    """Import Lava's multiprocessing runtime. At import it calls
+    ``multiprocessing.set_start_method('fork')``, which raises "context has already been
+    set" once anything in the process has fixed the start method (even to 'fork'). While
+    that one module loads, a call that asks for the method already in force is let through;
+    any other start method is an error Lava cannot run with."""
+    import multiprocessing as mp
+
+    name = "lava.magma.runtime.message_infrastructure.multiprocessing"
+    if name in sys.modules:
+        return
+    current = mp.get_start_method(allow_none=True)
+    if current not in (None, "fork"):
+        raise LavaUnavailable(f"Lava's runtime needs the 'fork' multiprocessing start method; this process uses {current!r}")
+    original = mp.set_start_method
+
+    def set_start_method(method, force=False):
+        if not force and method == mp.get_start_method(allow_none=True):
+            return
+        original(method, force=force)
+    mp.set_start_method = set_start_method
+    try:
+        importlib.import_module(name)
+    finally:
+        mp.set_start_method = original
+
+
 def import_lava():
     """Import and return the ``lava`` package (with the hook installed). Raises
     ``LavaUnavailable`` with the install command when lava-nc is missing."""
@@ -81,6 +110,7 @@ def import_lava():
     try:
         import lava  # noqa: F401
         import lava.magma.compiler.var_model  # noqa: F401  (the module the hook exists for)
+        _import_runtime()
     except ModuleNotFoundError as e:
         if e.name and e.name.split(".")[0] == "lava":
             raise LavaUnavailable(

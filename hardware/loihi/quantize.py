@@ -38,7 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from neurosim.models import CubaLIF
-from neurosim.network import CurrentInjection, Network, PoissonSource, Population, SpikeSource
+from neurosim.network import Network, PoissonSource, Population
 
 __all__ = ["LoihiPopulation", "LoihiProjection", "LoihiSource", "LoihiNetwork", "map_network", "quantize",
            "QuantizationReport", "DECAY_UNITY", "MAX_DELAY", "WEIGHT_EXP_RANGE"]

@@ -132,7 +132,7 @@ def _split(layers):
     return groups
 
 
-def to_network(model, input_spikes, input_name: str = "input", bias_name: str = "bias") -> Network:
+def to_network(model, input_spikes, input_name: str = "input", bias_name: str = "bias", bias_steps=None) -> Network:
     """The ``Network`` of ``model``, a ``torch.nn.Sequential`` (or list) of stateless layers
     and ``neurosim.nn.CubaLIF`` layers ending in ``CubaLIF`` or an ``LI`` readout, run on
     ``input_spikes``: (T, n_inputs) or (T, C, H, W) for convolutional models, 0/1 per time
@@ -145,7 +145,9 @@ def to_network(model, input_spikes, input_name: str = "input", bias_name: str = 
     delay, so layer ``k``'s spikes in the simulator come ``k + 1`` steps after the layer's
     output in torch (the torch layers pass input on within a step). Biases are weights from
     the source ``bias_name``, whose neuron ``k`` fires at steps ``k .. k + T - 1``: the
-    steps whose input reaches layer ``k`` at its torch steps ``0 .. T - 1``.
+    steps whose input reaches layer ``k`` at its torch steps ``0 .. T - 1``. ``bias_steps``
+    (torch steps, default all T) restricts the biases to those steps, e.g. to the samples of
+    a sequence of samples separated by silent gaps.
 
     Raises ``ValueError`` for layers it cannot express, mismatched shapes or dt's.
     """
@@ -184,8 +186,11 @@ def to_network(model, input_spikes, input_name: str = "input", bias_name: str = 
     used = [(k, name, b) for k, name, b in biases if np.any(b != 0)]
     if used:
         n_bias = len(groups)
-        times = np.concatenate([(np.arange(k, k + T) + 0.5) * dt for k, _, _ in used])
-        ids = np.concatenate([np.full(T, k) for k, _, _ in used])
+        steps = np.arange(T) if bias_steps is None else np.unique(np.asarray(bias_steps, np.int64))
+        if steps.size and (steps[0] < 0 or steps[-1] >= T):
+            raise ValueError(f"bias_steps must lie in 0..{T - 1}")
+        times = np.concatenate([(steps + k + 0.5) * dt for k, _, _ in used])
+        ids = np.concatenate([np.full(steps.size, k) for k, _, _ in used])
         sources.append(SpikeSource(bias_name, n_bias, times, ids))
         for k, name, b in used:
             j = np.nonzero(b)[0]
