@@ -348,14 +348,57 @@ def _stimulus_names(spec: str, touch_neurons: dict) -> list:
     return names
 
 
+def _deploy_spinnaker(a) -> int:
+    from hardware.spinnaker import Machine, map_network
+    from hardware.spinnaker.report import plot_machine_load
+
+    try:
+        if a.model in (None, "cuba"):
+            from circuits.cuba import cuba_network
+
+            net = cuba_network(4000, seed=a.seed)
+        else:
+            from neurosim.network import Network
+
+            net = Network.load(a.model)
+        kw = {"neurons_per_core": a.neurons_per_core, "timestep": a.dt}
+        machine = Machine.torus(*a.torus, **kw) if a.torus else Machine.board(**kw)
+        mapping = map_network(net, machine, a.placement, a.seed)
+        r = mapping.report()
+        print(f"{r['slices']} slices on {r['cores_used']} cores of {r['chips_used']} chips (machine: {r['chips']} chips x "
+              f"{machine.cores_per_chip} cores); mapped in {sum(mapping.seconds.values()):.2f} s")
+        print(f"routing tables: largest {r['max_table_before']} -> {r['max_table_after']} entries after compression "
+              f"(limit {r['table_size']}), {r['total_entries_before']} -> {r['total_entries_after']} in all")
+        print(f"link traversals if every neuron fires once: {r['link_traversals_per_spike_wave']:.3g}")
+        stats = None
+        if a.simulate:
+            from hardware.spinnaker.simulate import simulate_fixed
+
+            res, stats = simulate_fixed(net, mapping, a.simulate)
+            n_spk = sum(len(t) for t in res.spikes.values())
+            steps = int(round(a.simulate / machine.timestep))
+            print(f"s16.15 run of {a.simulate:g} s: {n_spk} spikes, {sum(stats['packets_per_link'].values()) / steps:.1f} link "
+                  f"packets per step, max link load {stats['max_link_packets_per_step']} packets in a step, "
+                  f"{stats['dropped_packets']} dropped, CPU load per core up to {100 * stats['cpu_load'].max():.1f}% of a step")
+        if a.heatmap:
+            plot_machine_load(mapping, stats, a.heatmap)
+            print(f"wrote {a.heatmap}")
+    except (ValueError, FileNotFoundError) as err:
+        print(f"neurosim deploy: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _cmd_deploy(a) -> int:
+    if a.target == "spinnaker":
+        return _deploy_spinnaker(a)
     import torch
 
     torch.set_num_threads(a.threads)
     from hardware.loihi.deploy import deploy_nmnist
 
     try:
-        out = deploy_nmnist(a.model, a.data, a.out, n_samples=a.samples, lava_samples=a.lava_samples,
+        out = deploy_nmnist(a.model or "runs/nmnist", a.data, a.out, n_samples=a.samples, lava_samples=a.lava_samples,
                             threshold_bits=a.threshold_bits, progress=not a.no_progress)
     except ValueError as err:
         print(f"neurosim deploy: error: {err}", file=sys.stderr)
@@ -484,13 +527,25 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--no-progress", action="store_true")
     e.set_defaults(func=_cmd_eval)
 
-    d = sub.add_parser("deploy", help="deploy a trained model: loihi (quantise the N-MNIST classifier to Loihi 2, run it on "
-                                      "the fixed-point engine and Lava's simulator)")
-    d.add_argument("target", choices=["loihi"])
-    d.add_argument("model", nargs="?", default="runs/nmnist", help="folder of `neurosim train nmnist` (default runs/nmnist)")
+    d = sub.add_parser("deploy", help="deploy: loihi (quantise the trained N-MNIST classifier to Loihi 2, run it on the "
+                                      "fixed-point engine and Lava's simulator); spinnaker (map a network onto a SpiNNaker-style "
+                                      "machine, optionally run it in s16.15)")
+    d.add_argument("target", choices=["loihi", "spinnaker"])
+    d.add_argument("model", nargs="?", default=None,
+                   help="loihi: folder of `neurosim train nmnist` (default runs/nmnist); spinnaker: 'cuba' (the 4000-neuron "
+                        "CUBA network, default) or a network saved with Network.save (.npz)")
+    d.add_argument("--torus", type=_INT1, nargs=2, metavar=("W", "H"), default=None,
+                   help="spinnaker: a W x H toroidal machine instead of one 48-chip board")
+    d.add_argument("--neurons-per-core", type=_INT1, default=256, help="spinnaker: neurons per core (default 256)")
+    d.add_argument("--placement", choices=["locality", "random"], default="locality", help="spinnaker: placement (default locality)")
+    d.add_argument("--dt", type=float, choices=[1e-3, 1e-4], default=1e-3, help="spinnaker: time step in s (1e-3 or 1e-4)")
+    d.add_argument("--simulate", type=_POSITIVE, default=None, metavar="SECONDS",
+                   help="spinnaker: also run the mapped network for this long in s16.15 fixed point")
+    d.add_argument("--heatmap", default=None, help="spinnaker: write the machine's load (per chip) as a PNG here")
+    d.add_argument("--seed", type=_INT0, default=0)
     d.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "nmnist_small"),
                    help="N-MNIST subset folder (default ../shared/data/nmnist_small)")
-    d.add_argument("--out", default="runs/loihi_nmnist", help="output folder (default runs/loihi_nmnist)")
+    d.add_argument("--out", default="runs/loihi_nmnist", help="loihi: output folder (default runs/loihi_nmnist)")
     d.add_argument("--samples", type=_INT1, default=None, help="held-out samples to deploy (default all)")
     d.add_argument("--lava-samples", type=_INT0, default=None,
                    help="of those, how many also run on Lava (default all; 0 skips Lava, whose Python loop is slow)")

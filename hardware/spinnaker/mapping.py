@@ -36,7 +36,7 @@ from neurosim.network import Network
 
 from .machine import Machine, opposite
 
-__all__ = ["Slice", "Mapping", "partition", "place", "route", "compress_table", "deliver", "map_network", "TableOverflow",
+__all__ = ["Slice", "Mapping", "partition", "place", "route", "compress_table", "walk", "deliver", "map_network", "TableOverflow",
            "BYTES_PER_NEURON", "BYTES_PER_SYNAPSE"]
 
 BYTES_PER_NEURON = 64   # neuron parameters, state and input buffers in DTCM (s16.15 words)
@@ -184,11 +184,12 @@ def place(slices: list, machine: Machine, edges, method: str = "locality", seed:
         slots = slots[np.random.default_rng(seed + 1).permutation(slots.size)]
         p = 0
         for k in order:
-            while free[slots[p]] == 0 or sdram[slots[p]] < need[k]:
+            while p < slots.size and (free[slots[p]] == 0 or sdram[slots[p]] < need[k]):
                 p += 1
-                if p >= slots.size:
-                    raise ValueError("no chip has the SDRAM left for a slice's synapses")
+            if p >= slots.size:
+                raise ValueError("no chip has a free core and the SDRAM left for a slice's synapses")
             put(k, slots[p])
+            p += 1
         return
     src, dst, cnt = edges
     # symmetric connection weights between slices
@@ -311,24 +312,22 @@ def compress_table(entries: list, table_size: int | None = None, chip=None) -> l
     return out
 
 
-def deliver(mapping: Mapping, key: int, table=None) -> list:
-    """The (chip index, core) pairs a packet with ``key`` reaches from its source slice's
-    chip, following ``table`` (default ``mapping.compressed``; ``mapping.tables`` for the
-    uncompressed ones) with first-match lookup and default routing. Each arrival is listed,
-    so a duplicate shows. Raises ``ValueError`` for a routing loop."""
+def walk(mapping: Mapping, key: int, table=None) -> tuple[list, list]:
+    """Follow a packet with ``key`` from its source slice's chip through ``table`` (default
+    ``mapping.compressed``; ``mapping.tables`` for the uncompressed ones), with first-match
+    lookup and default routing: returns (every (chip index, core) arrival, every (chip
+    index, link) crossed). A duplicate arrival shows as a repeated pair. Raises
+    ``ValueError`` for a routing loop."""
     tables = mapping.compressed if table is None else table
     m = mapping.machine
     s_idx = key >> mapping.index_bits
     if not mapping.targets[s_idx]:
-        return []  # a slice without outgoing synapses sends no packets (it has no outgoing edge)
-    src = mapping.slices[s_idx]
-    out = []
-    stack = [(src.chip, None)]
-    hops = 0
+        return [], []  # a slice without outgoing synapses sends no packets (it has no outgoing edge)
+    arrivals, crossed = [], []
+    stack = [(mapping.slices[s_idx].chip, None)]
     while stack:
         chip, came_by = stack.pop()
-        hops += 1
-        if hops > 4 * m.n_chips * N_LINKS:
+        if len(crossed) > 4 * m.n_chips * N_LINKS:
             raise ValueError(f"key {key:#x} loops in the routing tables")
         match = next((r for k, msk, r in tables.get(chip, ()) if (key & msk) == k), None)
         if match is None:
@@ -337,13 +336,19 @@ def deliver(mapping: Mapping, key: int, table=None) -> list:
             match = 1 << opposite(came_by)  # default route: straight on
         for c in range(1, m.cores_per_chip + 1):
             if match >> (N_LINKS + c) & 1:
-                out.append((chip, c))
+                arrivals.append((chip, c))
         for link in range(N_LINKS):
             if match >> link & 1:
                 nxt = m.neighbour(m.chips[chip], link)
                 if nxt is not None:
+                    crossed.append((chip, link))
                     stack.append((m.chip_index(nxt), link))
-    return out
+    return arrivals, crossed
+
+
+def deliver(mapping: Mapping, key: int, table=None) -> list:
+    """The (chip index, core) arrivals of a packet with ``key`` (see ``walk``)."""
+    return walk(mapping, key, table)[0]
 
 
 def map_network(network: Network, machine: Machine | None = None, placement: str = "locality", seed: int = 0,
