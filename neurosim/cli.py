@@ -383,6 +383,12 @@ def _deploy_spinnaker(a) -> int:
         if a.heatmap:
             plot_machine_load(mapping, stats, a.heatmap)
             print(f"wrote {a.heatmap}")
+        if a.pynn:
+            from hardware.spinnaker.pynn_export import export_pynn
+
+            script = export_pynn(net, a.pynn, a.simulate or 1.0, machine.timestep)
+            print(f"wrote the PyNN script {script} (and network.npz beside it): `python {script}` runs it on SpiNNaker, "
+                  f"`python {script} pyNN.brian2 spikes.npz` on Brian2")
     except (ValueError, FileNotFoundError) as err:
         print(f"neurosim deploy: error: {err}", file=sys.stderr)
         return 2
@@ -542,6 +548,8 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--simulate", type=_POSITIVE, default=None, metavar="SECONDS",
                    help="spinnaker: also run the mapped network for this long in s16.15 fixed point")
     d.add_argument("--heatmap", default=None, help="spinnaker: write the machine's load (per chip) as a PNG here")
+    d.add_argument("--pynn", default=None, metavar="FOLDER",
+                   help="spinnaker: also export the network as a PyNN script (IF_curr_exp, FromListConnector) for sPyNNaker")
     d.add_argument("--seed", type=_INT0, default=0)
     d.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "nmnist_small"),
                    help="N-MNIST subset folder (default ../shared/data/nmnist_small)")

@@ -60,9 +60,11 @@ def test_deploy_loihi_without_a_trained_model_says_what_to_do(tmp_path, capsys):
 
 def test_deploy_spinnaker_prints_the_mapping_report_and_writes_the_heatmap(tmp_path, capsys):
     png = tmp_path / "load.png"
-    rc = main(["deploy", "spinnaker", "cuba", "--simulate", "0.05", "--heatmap", str(png), "--placement", "random"])
+    rc = main(["deploy", "spinnaker", "cuba", "--simulate", "0.05", "--heatmap", str(png), "--placement", "random",
+               "--pynn", str(tmp_path / "pynn")])
     out = capsys.readouterr().out
     assert rc == 0 and "16 slices on 16 cores" in out and "routing tables: largest" in out and "0 dropped" in out
     assert png.stat().st_size > 10_000
+    assert "sim.IF_curr_exp(" in (tmp_path / "pynn" / "run.py").read_text() and (tmp_path / "pynn" / "network.npz").is_file()
     rc = main(["deploy", "spinnaker", str(tmp_path / "missing.npz")])
     assert rc == 2 and "does not exist" in capsys.readouterr().err

@@ -1,0 +1,141 @@
+"""Export a core ``Network`` as a PyNN script that runs unchanged on sPyNNaker (the tool
+chain of the real SpiNNaker machine) and on any other PyNN back end.
+
+``export_pynn`` writes two files into a folder: ``network.npz`` (the connection lists,
+spike times and initial voltages, plain arrays, no pickle) and ``run.py``, a PyNN 0.9+
+script using standard cell types only: ``IF_curr_exp`` for ``CubaLIF`` populations,
+``SpikeSourceArray`` for spike sources, ``SpikeSourcePoisson`` for Poisson sources, and
+``FromListConnector`` projections with per-synapse weights (nA) and delays (ms) onto the
+``excitatory`` or ``inhibitory`` receptor. Run it as::
+
+    python run.py                       # pyNN.spiNNaker (on a SpiNNaker machine)
+    python run.py pyNN.brian2 spikes.npz # any PyNN back end; writes the spikes there
+
+Units: PyNN's (ms, mV, nF, nA); neurosim's SI values are converted. PyNN's current-based
+synapses take inhibitory weights as negative numbers on the ``inhibitory`` receptor (as
+``pyNN.brian2`` and ``pyNN.nest`` do; sPyNNaker accepts them and warns about the sign).
+Raises ``ValueError`` for what PyNN's standard cells cannot express: other neuron models,
+graded or dynamic synapses, gap junctions, astrocytes, time-varying current injections.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from neurosim.atomic import atomic_write, atomic_write_text
+from neurosim.models import CubaLIF
+from neurosim.network import Network, PoissonSource, SpikeSource
+
+__all__ = ["export_pynn"]
+
+
+def _cell_params(model: CubaLIF) -> dict:
+    return {"cm": model.c_mem * 1e9, "tau_m": model.tau_mem * 1e3, "tau_syn_E": model.tau_syn_e * 1e3,
+            "tau_syn_I": model.tau_syn_i * 1e3, "v_rest": model.v_rest * 1e3, "v_reset": model.v_reset * 1e3,
+            "v_thresh": model.v_th * 1e3, "tau_refrac": model.t_ref * 1e3}
+
+
+_SCRIPT = '''"""PyNN script exported by neurosim (hardware.spinnaker.export_pynn): {summary}.
+
+    python run.py                        # on SpiNNaker (pyNN.spiNNaker)
+    python run.py pyNN.brian2 spikes.npz # on another PyNN back end, spikes saved to spikes.npz
+"""
+import importlib
+import os
+import sys
+
+import numpy as np
+
+backend = sys.argv[1] if len(sys.argv) > 1 else "pyNN.spiNNaker"
+sim = importlib.import_module(backend)
+data = np.load(os.path.join(os.path.dirname(os.path.abspath(__file__)), "network.npz"), allow_pickle=False)
+
+sim.setup(timestep={dt_ms!r})
+pops = {{}}
+{populations}
+{projections}
+for p in pops.values():
+    p.record("spikes")
+sim.run({duration_ms!r})
+if len(sys.argv) > 2:
+    out = {{}}
+    for name, p in pops.items():
+        trains = p.get_data("spikes").segments[0].spiketrains
+        out[name + "__times_ms"] = np.concatenate([np.asarray(t.magnitude, float) for t in trains]) if trains else np.zeros(0)
+        out[name + "__ids"] = np.concatenate([np.full(len(t), k) for k, t in enumerate(trains)]) if trains else np.zeros(0, int)
+    np.savez(sys.argv[2], **out)
+sim.end()
+'''
+
+
+def export_pynn(network: Network, folder, duration: float, dt: float, delay_shift_steps: int = 0) -> Path:
+    """Write ``run.py`` and ``network.npz`` for ``network`` run ``duration`` s at time step
+    ``dt`` s into ``folder`` (created). Returns the script's path.
+
+    Delays: neurosim's engine adds an arriving spike to the synaptic current before the
+    step's update, so a delay of d steps is a current onset d x dt after the spike, PyNN's
+    definition, and the export keeps it. Brian2 (and so ``pyNN.brian2``) applies arrivals
+    after the state update of their step, one step later; ``delay_shift_steps=-1`` makes
+    the exported script reproduce neurosim's timing there. Raises ``ValueError`` for what
+    PyNN's standard cells cannot express and for shifted delays under one step."""
+    if network.gap_junctions or network.glia:
+        raise ValueError("gap junctions and astrocytes have no PyNN standard model")
+    folder = Path(folder)
+    arrays, pop_lines, proj_lines = {}, [], []
+    for src in network.sources:
+        if isinstance(src, SpikeSource):
+            # one spike per neuron and step, at the step's start (the core's engine merges
+            # spikes within a step; Brian2 refuses them)
+            pairs = np.unique(np.column_stack([src.ids, np.floor(src.times / dt + 1e-9).astype(np.int64)]), axis=0)
+            arrays[f"{src.name}__times_ms"] = pairs[:, 1] * dt * 1e3
+            arrays[f"{src.name}__ids"] = pairs[:, 0]
+            pop_lines.append(
+                f'_t, _i = data["{src.name}__times_ms"], data["{src.name}__ids"]\n'
+                f'pops["{src.name}"] = sim.Population({src.size}, sim.SpikeSourceArray(spike_times=[sorted(_t[_i == k].tolist()) '
+                f'for k in range({src.size})]), label="{src.name}")')
+        elif isinstance(src, PoissonSource):
+            rate = np.broadcast_to(np.asarray(src.rate, float), (src.size,))
+            arrays[f"{src.name}__rate"] = rate
+            pop_lines.append(f'pops["{src.name}"] = sim.Population({src.size}, sim.SpikeSourcePoisson(rate=data["{src.name}__rate"]), '
+                             f'label="{src.name}")')
+    offsets = {}
+    for pop in network.populations:
+        if not isinstance(pop.model, CubaLIF) or pop.params:
+            raise ValueError(f"population {pop.name!r}: PyNN export supports homogeneous CubaLIF populations (IF_curr_exp), "
+                             f"not {type(pop.model).__name__}")
+        params = _cell_params(pop.model)
+        inj = [i for i in network.inputs if i.target == pop.name]
+        i_offset = np.zeros(pop.size)
+        for i in inj:
+            if i.kind != "step" or i.start != 0 or np.isfinite(i.stop):
+                raise ValueError(f"current injection into {pop.name!r}: only constant currents (i_offset) can be exported")
+            idx = np.arange(pop.size) if i.neurons is None else i.neurons
+            i_offset[idx] += np.broadcast_to(i.amplitude, idx.shape) * 1e9
+        arrays[f"{pop.name}__v0"] = pop.initial_state()["v"] * 1e3
+        arrays[f"{pop.name}__i_offset"] = i_offset
+        args = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        pop_lines.append(f'pops["{pop.name}"] = sim.Population({pop.size}, sim.IF_curr_exp({args}, '
+                         f'i_offset=data["{pop.name}__i_offset"]), initial_values={{"v": data["{pop.name}__v0"]}}, '
+                         f'label="{pop.name}")')
+        offsets[pop.name] = pop
+    for k, pr in enumerate(network.projections):
+        if pr.target == "graded" or pr.synapse is not None:
+            raise ValueError(f"projection {pr.name!r}: only static current-based synapses can be exported to PyNN")
+        steps = pr.delays.astype(np.int64) + int(delay_shift_steps)
+        if steps.size and steps.min() < 1:
+            raise ValueError(f"projection {pr.name!r}: delay {int(pr.delays.min())} steps shifted by {delay_shift_steps} is under "
+                             "one step, PyNN's minimum")
+        conn = np.column_stack([pr.pre_indices(), pr.indices, pr.weights.astype(np.float64) * 1e9, steps * dt * 1e3])
+        arrays[f"proj{k}"] = conn
+        receptor = "excitatory" if pr.target == "exc" else "inhibitory"
+        proj_lines.append(f'sim.Projection(pops["{pr.pre}"], pops["{pr.post}"], sim.FromListConnector([tuple(r) for r in '
+                          f'data["proj{k}"].tolist()]), receptor_type="{receptor}", label="{pr.name}")')
+    summary = (f"{len(network.populations)} population(s), {len(network.sources)} source(s), "
+               f"{sum(p.n_synapses for p in network.projections)} synapses, {duration * 1e3:g} ms at {dt * 1e3:g} ms")
+    script = _SCRIPT.format(summary=summary, dt_ms=dt * 1e3, duration_ms=duration * 1e3, populations="\n".join(pop_lines),
+                            projections="\n".join(proj_lines))
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write(folder / "network.npz", lambda p: np.savez(open(p, "wb"), **arrays))
+    atomic_write_text(folder / "run.py", script)
+    return folder / "run.py"
