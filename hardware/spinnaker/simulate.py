@@ -40,6 +40,7 @@ __all__ = ["FRAC_BITS", "to_fixed", "simulate_fixed", "LoadModel"]
 
 FRAC_BITS = 15
 ONE = 1 << FRAC_BITS
+MAX_RECORDED_SPIKES = 50_000_000
 
 
 def to_fixed(x) -> np.ndarray:
@@ -95,8 +96,9 @@ def _run(n_steps, coef, pop_of, v, ie, ii, refrac, iext, src_steps_ptr, src_ids,
             ii[i] = _mul(ii[i], a_i)
             if s:
                 spiked[n_src + i] = True
-                spk_step[n_spk] = t
-                spk_id[n_spk] = i
+                if n_spk < spk_step.shape[0]:  # past the buffer only counted (the caller raises)
+                    spk_step[n_spk] = t
+                    spk_id[n_spk] = i
                 n_spk += 1
         for j in range(n_src + n):
             if not spiked[j]:
@@ -110,7 +112,7 @@ def _run(n_steps, coef, pop_of, v, ie, ii, refrac, iext, src_steps_ptr, src_ids,
     return n_spk
 
 
-def _check(network: Network, dt: float):
+def _check(network: Network):
     for pop in network.populations:
         if not isinstance(pop.model, CubaLIF) or pop.params:
             raise ValueError(f"population {pop.name!r}: the SpiNNaker simulation runs homogeneous CubaLIF populations "
@@ -135,7 +137,7 @@ def simulate_fixed(network: Network, mapping: Mapping, duration: float, load: Lo
     ``max_link_packets_per_step``, ``dropped_packets``, ``cpu_load`` (n_slices, n_steps)
     fraction of each core's time step, ``synaptic_events``). Raises ``ValueError`` for
     what the model cannot run, and when a route misses a synapse's target core."""
-    _check(network, mapping.machine.timestep)
+    _check(network)
     load = load or LoadModel()
     dt = mapping.machine.timestep
     n_steps = int(round(duration / dt))
@@ -181,11 +183,10 @@ def simulate_fixed(network: Network, mapping: Mapping, duration: float, load: Lo
     indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_src + n))]).astype(np.int64)
     post, w, chan, delay = posts[order], ws[order], chans[order], delays[order]
     # routes: the cores and links each slice's key reaches through the compressed tables
-    slice_of = {}
+    node_slice = np.zeros(n_src + n, np.int64)  # the slice of every source neuron and neuron
     for k, s in enumerate(mapping.slices):
         base = src_off[s.node] if s.node in src_off else n_src + offset[s.node]
-        slice_of.setdefault("idx", np.zeros(n_src + n, np.int64))[base + s.lo: base + s.hi] = k
-    node_slice = slice_of["idx"]
+        node_slice[base + s.lo: base + s.hi] = k
     core_of_neuron = np.zeros(n, np.int64)
     for k, s in enumerate(mapping.slices):
         if s.node in offset:
@@ -222,12 +223,15 @@ def simulate_fixed(network: Network, mapping: Mapping, duration: float, load: Lo
     ring_i = np.zeros((max_delay + 1, n), np.int64)
     ie, ii = np.zeros(n, np.int64), np.zeros(n, np.int64)
     refrac = np.zeros(n, np.int64)
-    cap = max(1024, 50 * n * max(1, n_steps) // 100)
+    cap = min(n * n_steps, MAX_RECORDED_SPIKES) + 1
     spk_step, spk_id = np.zeros(cap, np.int64), np.zeros(cap, np.int64)
     t0 = time.perf_counter()
     n_spk = _run(n_steps, coef, pop_of, v, ie, ii, refrac, iext, src_ptr, sid, n_src, indptr, post, w, chan, delay,
                  ring_e, ring_i, spk_step, spk_id, 0)
     wall = time.perf_counter() - t0
+    if n_spk > cap:
+        raise ValueError(f"the run produced {n_spk} spikes, more than the {cap} this simulation records; run a shorter "
+                         "duration")
     spk_step, spk_id = spk_step[:n_spk], spk_id[:n_spk]
     spikes = {}
     for p in pops:
