@@ -134,7 +134,8 @@ def deploy_nmnist(model_dir="runs/nmnist", data_root=None, out_dir="runs/loihi_n
 
     Writes ``results.json``, ``quantization.txt``, ``resources.txt`` and
     ``accuracy.png`` to ``out_dir`` (atomically). Returns the results. Raises
-    ``ValueError`` for a missing or foreign model folder or bad sample counts."""
+    ``ValueError`` for a missing or foreign model folder or bad sample counts, and
+    ``RuntimeError`` if a sample does not let the network fall quiet (an engine fault)."""
     from circuits.nmnist import load_frames
     from .lava_backend import run_lava
 
