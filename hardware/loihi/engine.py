@@ -54,6 +54,7 @@ def _run(n_steps, src_counts, n_src, du_f, dv_f, bias_eff, vth_eff, u, v,
     syn_events = 0
     for n in range(n_steps):
         slot = n % R
+        busy = 0  # neurons with a nonzero u or v after this step
         # 1-2. neurons
         for i in range(n_neu):
             a = _wrap32(ring[slot, i])
@@ -70,6 +71,7 @@ def _run(n_steps, src_counts, n_src, du_f, dv_f, bias_eff, vth_eff, u, v,
             s = cv > vth_eff[i]
             spikes[i] = 1 if s else 0
             v[i] = 0 if s else cv
+            busy += cu != 0 or v[i] != 0
             c = rec_spk_col[i]
             if c >= 0:
                 spk_out[n, c] = s
@@ -108,11 +110,7 @@ def _run(n_steps, src_counts, n_src, du_f, dv_f, bias_eff, vth_eff, u, v,
             ring[(n + 1 + d) % R, post] += val
         n_touched = 0
         # quiet: no state and nothing in flight (what the next steps receive is all zero)
-        q = True
-        for i in range(n_neu):
-            if u[i] != 0 or v[i] != 0:
-                q = False
-                break
+        q = busy == 0
         if q:
             for r in range(R):
                 for i in range(n_neu):
@@ -187,12 +185,7 @@ def run_fixed(net: LoihiNetwork, record_spikes=None, record_v=None) -> tuple[Res
         raise ValueError("run_fixed needs a quantised LoihiNetwork (hardware.loihi.quantize)")
     f = _flatten(net)
     n_neu = f["n_neu"]
-    names = [p.name for p in net.populations]
-    rec_s = names if record_spikes is None else list(record_spikes)
-    rec_v = names if record_v is None else list(record_v)
-    for name in (*rec_s, *rec_v):
-        if name not in names:
-            raise ValueError(f"cannot record {name!r}: not a population of the network ({names})")
+    rec_s, rec_v = net.recorded(record_spikes, record_v)
 
     def columns(which):
         col = np.full(n_neu, -1, np.int64)

@@ -54,12 +54,7 @@ def run_lava(net: LoihiNetwork, select_tag: str = "fixed_pt", record_spikes=None
     from lava.proc.sparse.process import DelaySparse, Sparse
 
     T = net.n_steps
-    names = [p.name for p in net.populations]
-    rec_v = names if record_v is None else list(record_v)
-    rec_s = names if record_spikes is None else list(record_spikes)
-    for name in (*rec_s, *rec_v):
-        if name not in names:
-            raise ValueError(f"cannot record {name!r}: not a population of the network ({names})")
+    rec_s, rec_v = net.recorded(record_spikes, record_v)
     procs, sinks, monitors = {}, {}, []
     for p in net.populations:
         if fixed:

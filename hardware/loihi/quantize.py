@@ -121,6 +121,17 @@ class LoihiNetwork:
     n_steps: int
     quantized: bool = False
 
+    def recorded(self, record_spikes=None, record_v=None) -> tuple[list, list]:
+        """The populations to record spikes of and ``v``/``u`` of (default: all). Raises
+        ``ValueError`` for a name that is not a population."""
+        names = [p.name for p in self.populations]
+        rec_s = names if record_spikes is None else list(record_spikes)
+        rec_v = names if record_v is None else list(record_v)
+        for name in (*rec_s, *rec_v):
+            if name not in names:
+                raise ValueError(f"cannot record {name!r}: not a population of the network ({names})")
+        return rec_s, rec_v
+
     def node(self, name: str):
         """The population or source called ``name``."""
         for n in (*self.populations, *self.sources):
