@@ -250,3 +250,22 @@ def test_the_pynn_export_runs_under_pynn_brian2_and_agrees(tmp_path):
         export_pynn(Network([Population("a", m, 1)], [SpikeSource("s", 1, [0.0], [0])],
                             [Projection.from_dense("s", "a", np.ones((1, 1)) * 1e-10)]), tmp_path / "x", 0.01, dt,
                     delay_shift_steps=-1)
+
+
+def test_the_fixed_point_run_and_the_pynn_export_name_what_they_cannot_express(tmp_path):
+    from hardware.spinnaker.pynn_export import export_pynn
+    from hardware.spinnaker.simulate import simulate_fixed
+    from neurosim import Izhikevich, PoissonSource
+
+    izh = Network([Population("a", Izhikevich(), 4)])
+    with pytest.raises(ValueError, match="homogeneous CubaLIF"):
+        simulate_fixed(izh, map_network(izh), 0.01)
+    with pytest.raises(ValueError, match="IF_curr_exp"):
+        export_pynn(izh, tmp_path, 0.01, 1e-3)
+    poisson = Network([Population("a", CubaLIF(), 4)], [PoissonSource("noise", 4, rate=10.0)],
+                      [Projection.from_dense("noise", "a", np.ones((4, 4)) * 1e-10)])
+    with pytest.raises(ValueError, match="spike times"):
+        simulate_fixed(poisson, map_network(poisson), 0.01)
+    lif = Network([Population("a", CubaLIF(), 2)])
+    with pytest.raises(ValueError, match="shorter than one step"):
+        simulate_fixed(lif, map_network(lif), 1e-5)

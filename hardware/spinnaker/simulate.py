@@ -44,7 +44,8 @@ MAX_RECORDED_SPIKES = 50_000_000
 
 
 def to_fixed(x) -> np.ndarray:
-    """Values as s16.15 integers (round to nearest)."""
+    """``x`` (any shape, in the unit wanted: mV, nA, MOhm or a plain factor) as s16.15
+    integers of the same shape (round to nearest)."""
     return np.round(np.asarray(x, np.float64) * ONE).astype(np.int64)
 
 
