@@ -118,6 +118,25 @@ def _stream_network(model, x_bin: np.ndarray, gap: int, readout_vth: float) -> t
     return replace(net, populations=tuple(pops)), starts
 
 
+def _regap(net: LoihiNetwork, starts: list, t_len: int, window: int, gap: int) -> tuple[LoihiNetwork, list]:
+    """``net`` with its samples ``t_len`` steps apart plus ``gap`` silent steps instead: the
+    ``window`` steps from each start, which hold all of that sample's source spikes (its
+    inputs and the bias neurons' later spikes), move to the new starts. Returns the network
+    and the new start steps. Raises ``ValueError`` when the gap is shorter than the window
+    needs."""
+    period = t_len + gap
+    if period < window:
+        raise ValueError(f"a gap of {gap} steps is shorter than the {window - t_len} steps the bias inputs run on")
+    new_starts = [k * period for k in range(len(starts))]
+    srcs = []
+    for src in net.sources:
+        counts = np.zeros((src.size, len(starts) * period), src.counts.dtype)
+        for old, new in zip(starts, new_starts):
+            counts[:, new: new + window] = src.counts[:, old: old + window]
+        srcs.append(replace(src, counts=counts))
+    return replace(net, sources=tuple(srcs), n_steps=len(starts) * period), new_starts
+
+
 def _first_steps(net: LoihiNetwork, n_steps: int) -> LoihiNetwork:
     """``net`` cut to its first ``n_steps`` steps."""
     srcs = tuple(replace(s, counts=s.counts[:, :n_steps]) for s in net.sources)
@@ -172,18 +191,18 @@ def deploy_nmnist(model_dir="runs/nmnist", data_root=None, out_dir="runs/loihi_n
     # (all u and v exactly 0, nothing in flight), measured by the engine and checked again
     probe, _ = _stream_network(model, x_bin[:1], 1, readout_vth)
     gap = silent_gap(quantize(map_network(probe, dt, t_len + 1), threshold_bits)[0])
-    for attempt in ("measure", "check"):
-        net, starts = _stream_network(model, x_bin, gap, readout_vth)
-        n_steps = n * (t_len + gap)
-        q, report = quantize(map_network(net, dt, n_steps), threshold_bits)
-        res, ints = run_fixed(q, record_spikes=["readout"], record_v=["readout"])
-        quiet = ints["quiet"]
-        if attempt == "measure":
-            last_in = np.array(starts) + t_len - 1
-            settle = [int(np.argmax(quiet[e:])) if quiet[e:].any() else -1 for e in last_in]
-            if min(settle) < 0:
-                raise RuntimeError(f"a sample did not settle within the {gap}-step bound")
-            gap = max(settle) + 1
+    net, starts = _stream_network(model, x_bin, gap, readout_vth)
+    q, report = quantize(map_network(net, dt, n * (t_len + gap)), threshold_bits)
+    quiet = run_fixed(q, record_spikes=[], record_v=[])[1]["quiet"]
+    settle = [int(np.argmax(quiet[e:])) if quiet[e:].any() else -1 for e in np.array(starts) + t_len - 1]
+    if min(settle) < 0:
+        raise RuntimeError(f"a sample did not settle within the {gap}-step bound")
+    # the same network with the measured gap: only the input streams move (the unrolled
+    # projections do not depend on the gap)
+    q, starts = _regap(q, starts, t_len, t_len + lag, max(settle) + 1)
+    gap, n_steps = q.n_steps // n - t_len, q.n_steps
+    res, ints = run_fixed(q, record_spikes=["readout"], record_v=["readout"])
+    quiet = ints["quiet"]
     if not all(quiet[s - 1] for s in starts[1:]):
         raise RuntimeError("a sample started before the network was quiet")
     out.update(gap_steps=gap, n_steps=n_steps, n_neurons=sum(p.size for p in q.populations),
