@@ -15,6 +15,17 @@ def shared_data() -> Path:
     return SHARED_DATA
 
 
+@pytest.fixture(scope="session")
+def small_model(tmp_path_factory, shared_data):
+    """A folder of ``neurosim train nmnist`` output: the N-MNIST classifier with 2 and 4
+    channels trained for one epoch on 120 real samples (seconds on 2 cores)."""
+    from circuits.nmnist import train_nmnist
+
+    folder = tmp_path_factory.mktemp("nmnist_small_model")
+    train_nmnist(shared_data / "nmnist_small", folder, epochs=1, limit=120, channels=(2, 4), progress=False)
+    return folder
+
+
 def match_fraction(t_a, i_a, t_b, i_b, tol):
     """Fraction of spikes paired one-to-one (same neuron, |dt| <= tol) over the larger count."""
     matched = 0

@@ -11,15 +11,6 @@ from hardware.loihi import map_network, quantize, run_fixed
 from hardware.loihi.deploy import _stream_network, deploy_nmnist, load_nmnist_model, silent_gap
 
 
-@pytest.fixture(scope="module")
-def small_model(tmp_path_factory, shared_data):
-    from circuits.nmnist import train_nmnist
-
-    folder = tmp_path_factory.mktemp("nmnist_small_model")
-    train_nmnist(shared_data / "nmnist_small", folder, epochs=1, limit=120, channels=(2, 4), progress=False)
-    return folder
-
-
 def test_lava_and_the_engine_agree_exactly_on_the_deployed_model(small_model, shared_data, tmp_path):
     out = deploy_nmnist(small_model, shared_data / "nmnist_small", tmp_path, n_samples=12, lava_samples=4, progress=False)
     assert out["lava_equals_engine"] is True  # every integer readout voltage and every prediction

@@ -4,8 +4,8 @@ the Numba simulator, and ``to_network`` to run a trained model in it."""
 from .export import to_network
 from .lift import Lift
 from .functional import LIFCoefficients, LIFState, coefficients, lif_sequence, lif_step
-from .modules import LI, LIF, CubaLIF
+from .modules import LI, LIF, CubaLIF, Sequential
 from .surrogate import SURROGATES, spike, surrogate_grad
 
 __all__ = ["CubaLIF", "LIF", "LI", "spike", "surrogate_grad", "SURROGATES", "lif_step", "lif_sequence", "LIFState",
-           "LIFCoefficients", "coefficients", "to_network", "Lift"]
+           "LIFCoefficients", "coefficients", "to_network", "Lift", "Sequential"]

@@ -118,9 +118,9 @@ def _split(layers):
     groups, pending = [], []
     for layer in layers:
         if isinstance(layer, (CubaLIF, LIF, LI)):
-            if isinstance(layer, LIF) or not isinstance(layer, (CubaLIF, LI)):
-                raise ValueError(f"{type(layer).__name__} layers cannot be exported; export supports neurosim.nn.CubaLIF "
-                                 "and a final LI")
+            if isinstance(layer, LIF) or not layer.synaptic:
+                raise ValueError(f"{type(layer).__name__} layers without a synaptic filter cannot be exported (the core's "
+                                 "CuBa-LIF has one); export supports neurosim.nn.CubaLIF and a final LI")
             groups.append((pending, layer))
             pending = []
         else:

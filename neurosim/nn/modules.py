@@ -8,7 +8,7 @@ from .. import models
 from .functional import LIFState, check_finite, coefficients, initial_state, lif_sequence, lif_step
 from .surrogate import SURROGATES
 
-__all__ = ["CubaLIF", "LIF", "LI"]
+__all__ = ["CubaLIF", "LIF", "LI", "Sequential"]
 
 
 class _Neurons(torch.nn.Module):
@@ -17,6 +17,9 @@ class _Neurons(torch.nn.Module):
 
     def __init__(self, neuron=None, dt=1e-3, surrogate="superspike", slope=25.0, detach_reset=False):
         super().__init__()
+        self._set_up(neuron, dt, surrogate, slope, detach_reset)
+
+    def _set_up(self, neuron, dt, surrogate, slope, detach_reset):
         self.neuron = neuron if neuron is not None else models.CubaLIF(t_ref=0.0, v_reset=models.CubaLIF().v_rest)
         if not isinstance(self.neuron, models.CubaLIF):
             raise ValueError(f"neuron must be a neurosim.models.CubaLIF, got {type(self.neuron).__name__}")
@@ -69,6 +72,33 @@ class LIF(_Neurons):
 
 class LI(_Neurons):
     """Leaky integrator readout: the CuBa-LIF dynamics without threshold; outputs the
-    membrane (T, B, ...) in normalised units."""
+    membrane (T, B, ...) in normalised units. ``synaptic=False`` drops the synaptic
+    filter (the input current drives the membrane directly, as in ``LIF``): NIR's and
+    Norse's ``LI``."""
 
     threshold_on = False
+
+    def __init__(self, neuron=None, dt=1e-3, surrogate="superspike", slope=25.0, detach_reset=False, synaptic=True):
+        torch.nn.Module.__init__(self)
+        self.synaptic = bool(synaptic)
+        self._set_up(neuron, dt, surrogate, slope, detach_reset)
+
+
+class Sequential(torch.nn.Sequential):
+    """A chain of stateless layers and neuron layers run over a whole sequence: the neuron
+    layers' ``(output, state)`` pairs pass on only the output (as Norse's
+    ``SequentialState`` does without keeping the state). ``x`` (T, B, ...) -> the last
+    layer's output (T, B, ...)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.outputs(x)[-1]
+
+    def outputs(self, x: torch.Tensor) -> list:
+        """Every layer's output (T, B, ...), in order."""
+        out = []
+        for layer in self:
+            x = layer(x)
+            if isinstance(layer, _Neurons):
+                x = x[0]
+            out.append(x)
+        return out

@@ -1,0 +1,259 @@
+"""Core ``Network`` descriptions to NIR graphs and back.
+
+A population of ``models.CubaLIF`` becomes a NIR ``CubaLIF`` in SI units under the exact
+discretisation (``hardware.nir.neurons``): ``tau_mem``, ``tau_syn``, ``r = tau_mem /
+c_mem`` (ohm), ``v_leak = v_rest``, ``v_threshold = v_th``, ``v_reset`` (V) and ``w_in =
+tau_syn`` so that a spike through a weight ``w`` (A) steps the synaptic current by ``w``,
+as in the engine. A source becomes an ``Input``; a projection a ``Linear`` of dense
+weights (n_post, n_pre) in A, after a ``Delay`` of ``(d - 1) dt`` seconds when its
+synapses have delay ``d > 1`` steps (a projection with several delays becomes one branch
+per delay): the engine's one-step minimum delay is NIR's instantaneous edge, as in
+``neurosim.nn.to_network``. Every population also feeds an ``Output`` named after it.
+
+What NIR cannot say is kept in node metadata for neurosim's reader and ignored by other
+consumers: the refractory period ``t_ref``, initial states, Poisson rates, projection
+targets and names. What it cannot say at all raises ``NIRConversionError``: other neuron
+models (conductance-based, AdEx, Izhikevich, graded, astrocytes), gap junctions, graded or
+dynamic synapses, glia, current injections, and populations whose excitatory and
+inhibitory currents decay with different time constants (NIR's ``CubaLIF`` has one).
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import nir
+import numpy as np
+
+from neurosim import models
+from neurosim.network import Network, PoissonSource, Population, Projection, SpikeSource
+
+from .graph import read_graph
+from .neurons import NEURON_NODES, NIRConversionError, check_euler_dt, neuron_from_nir
+
+__all__ = ["network_to_nir", "network_from_nir", "MAX_DENSE_ENTRIES"]
+
+MAX_DENSE_ENTRIES = 2**25
+"""Largest dense weight matrix (entries) written per projection: NIR's weights are dense."""
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c == "_" else "_" for c in name)
+
+
+def _population_node(pop: Population, tau_syn: float) -> nir.CubaLIF:
+    m, n = pop.model, pop.size
+    full = lambda v: np.full(n, float(v))  # noqa: E731
+    meta = {"neurosim_model": json.dumps(m.to_dict()), "neurosim_population": pop.name}
+    for var, value in pop.initial.items():
+        meta[f"initial_{var}"] = np.broadcast_to(value, (n,)).astype(np.float64)
+    return nir.CubaLIF(tau_syn=full(tau_syn), tau_mem=full(m.tau_mem), r=full(m.tau_mem / m.c_mem), v_leak=full(m.v_rest),
+                       v_threshold=full(m.v_th), v_reset=full(m.v_reset), w_in=full(tau_syn), metadata=meta)
+
+
+def _check_expressible(net: Network) -> None:
+    for what, items, why in (("gap junctions", net.gap_junctions, "NIR has no electrical synapses"),
+                             ("glia links", net.glia, "NIR has no astrocytes"),
+                             ("current injections", net.inputs, "a NIR graph carries no stimulus")):
+        if items:
+            raise NIRConversionError(f"the network has {len(items)} {what}: {why}")
+    for pop in net.populations:
+        if type(pop.model) is not models.CubaLIF:
+            raise NIRConversionError(f"population {pop.name!r} is {type(pop.model).__name__}; NIR has neuron nodes for "
+                                     "current-based LIF only (CubaLIF, LIF, LI, IF)")
+    for pr in net.projections:
+        if pr.target == "graded" or pr.synapse is not None:
+            raise NIRConversionError(f"projection {pr.name!r}: {'graded' if pr.target == 'graded' else 'dynamic'} synapses have "
+                                     "no NIR node")
+
+
+def network_to_nir(net: Network, dt: float) -> nir.NIRGraph:
+    """The NIR graph of ``net`` (module docstring) for engine step ``dt`` (s), which turns
+    delays in steps into NIR's seconds. Raises ``NIRConversionError`` naming what NIR
+    cannot express, or a projection whose dense weights would exceed
+    ``MAX_DENSE_ENTRIES``."""
+    if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
+        raise ValueError(f"dt = {dt!r} is invalid: must be the engine's step > 0 in seconds")
+    _check_expressible(net)
+    sizes = {p.name: p.size for p in (*net.populations, *net.sources)}
+    nodes, edges = {}, []
+    for src in net.sources:
+        meta = {"neurosim_source": "poisson" if isinstance(src, PoissonSource) else "spikes"}
+        if isinstance(src, PoissonSource):
+            meta["rate"] = np.broadcast_to(src.rate, (src.size,)).astype(np.float64)
+        nodes[_safe(src.name)] = nir.Input(input_type=np.array([src.size]), metadata=meta)
+    for pop in net.populations:
+        targets = {pr.target for pr in net.projections if pr.post == pop.name}
+        taus = {t: pop.model.tau_syn_e if t == "exc" else pop.model.tau_syn_i for t in targets}
+        if len(set(taus.values())) > 1:
+            raise NIRConversionError(f"population {pop.name!r} receives excitatory (tau_syn_e = {pop.model.tau_syn_e} s) and "
+                                     f"inhibitory (tau_syn_i = {pop.model.tau_syn_i} s) currents; NIR's CubaLIF has one synaptic "
+                                     "time constant")
+        tau = next(iter(taus.values())) if taus else pop.model.tau_syn_e
+        nodes[_safe(pop.name)] = _population_node(pop, tau)
+        nodes[_safe(pop.name) + "_output"] = nir.Output(output_type=np.array([pop.size]))
+        edges.append((_safe(pop.name), _safe(pop.name) + "_output"))
+    for k, pr in enumerate(net.projections):
+        n_pre, n_post = sizes[pr.pre], sizes[pr.post]
+        if n_pre * n_post > MAX_DENSE_ENTRIES:
+            raise NIRConversionError(f"projection {pr.name!r}: {n_post} x {n_pre} dense weights exceed {MAX_DENSE_ENTRIES} entries "
+                                     "(NIR stores weights dense)")
+        i, j = pr.pre_indices(), pr.indices.astype(np.int64)
+        for d in np.unique(pr.delays):
+            sel = pr.delays == d
+            w = np.zeros((n_post, n_pre), dtype=pr.weights.dtype)
+            np.add.at(w, (j[sel], i[sel]), pr.weights[sel])
+            name = f"p{k}_{_safe(pr.name)}" + (f"_d{int(d)}" if np.unique(pr.delays).size > 1 else "")
+            nodes[name] = nir.Linear(weight=w, metadata={"neurosim_projection": pr.name, "target": pr.target,
+                                                         "delay_steps": int(d)})
+            head = name
+            if d > 1:
+                nodes[name + "_delay"] = nir.Delay(delay=np.full(n_pre, (int(d) - 1) * float(dt)))
+                edges.append((name + "_delay", name))
+                head = name + "_delay"
+            edges.append((_safe(pr.pre), head))
+            edges.append((name, _safe(pr.post)))
+    try:
+        return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"neurosim_dt": float(dt), "neurosim_max_delay_steps": int(net.max_delay_steps)})
+    except ValueError as exc:
+        raise NIRConversionError(f"nir rejected the graph: {exc}") from exc
+
+
+def _meta_str(meta: dict, key: str, default=None):
+    v = meta.get(key, default)
+    return v.decode() if isinstance(v, bytes) else (str(v) if isinstance(v, np.str_) else v)
+
+
+def _population(name: str, node, dt, euler_dt):
+    """(Population, weight scale per neuron in A per NIR input unit)."""
+    meta = node.metadata or {}
+    where = f"node {name!r} ({type(node).__name__})"
+    raw = _meta_str(meta, "neurosim_model")
+    if raw is not None and isinstance(node, nir.CubaLIF):
+        model = models.CubaLIF(**json.loads(raw))
+        tau = float(np.unique(node.tau_syn)[0])
+        mine = _population_node(Population("x", model, np.size(node.tau_mem)), tau)
+        same = all(np.allclose(getattr(node, f), getattr(mine, f), rtol=1e-12, atol=0.0)
+                   for f in ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in"))
+        if same and tau in (model.tau_syn_e, model.tau_syn_i):
+            initial = {k[len("initial_"):]: np.asarray(v, np.float64) for k, v in meta.items() if k.startswith("initial_")}
+            pop_name = _meta_str(meta, "neurosim_population", name)
+            return Population(pop_name, model, np.size(node.tau_mem), initial=initial), np.ones(np.size(node.tau_mem))
+    spec = neuron_from_nir(node, where, dt, euler_dt)
+    if spec.kind in ("LIF", "LIBox"):
+        raise NIRConversionError(f"{where}: a {type(node).__name__} has no synaptic current; the core's CuBa-LIF populations "
+                                 "always have one (import it into torch layers with from_nir)")
+    model = spec.neuron
+    scale = np.broadcast_to(spec.gain, np.shape(node.tau_mem)).reshape(-1) * spec.amperes_per_unit
+    if spec.kind == "LI":  # a readout: the threshold out of reach, as neurosim.nn.to_network does
+        model = model.replace(v_th=model.v_rest + 1e3)
+    return Population(_safe(name), model, scale.size), scale
+
+
+def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = None, sources: dict | None = None) -> Network:
+    """The core ``Network`` of a NIR ``graph`` (a ``nir.NIRGraph`` or ``.nir`` path) made
+    of ``Input``, ``CubaLIF``/``CubaLI`` (and ``LI``-readout ``CubaLIF``), ``Linear``
+    (or ``Affine`` with zero bias), ``Delay`` and ``Output`` nodes; graphs written by
+    ``network_to_nir`` come back exactly. ``dt``: the engine step (default: the one the
+    graph was written with); ``euler_dt``: read foreign neuron nodes as forward Euler at
+    that step (then also the engine step). ``sources``: ``{input node: SpikeSource or
+    PoissonSource}`` to drive the inputs (default: silent spike sources, or the Poisson
+    rates neurosim wrote). Synaptic weights take each population's input scale
+    (``NeuronSpec.gain``) in amperes; targets are ``"exc"`` unless neurosim wrote others.
+
+    Raises ``NIRConversionError`` naming the node for other nodes (convolutions: import
+    with ``from_nir`` and export with ``neurosim.nn.to_network``), biases, non-uniform or
+    fractional delays, edges that are not source/population -> [Delay] -> Linear ->
+    population, and ``NIRFileError`` for unreadable files.
+    """
+    h = check_euler_dt(euler_dt)
+    g = read_graph(graph)
+    meta = g.metadata or {}
+    if dt is None:
+        dt = h if h is not None else (float(meta["neurosim_dt"]) if "neurosim_dt" in meta else None)
+    if dt is None:
+        raise NIRConversionError("give the engine step dt (s): the graph was not written by neurosim")
+    nodes, edges = dict(g.nodes), [tuple(e) for e in g.edges]
+    pred, succ = {}, {}
+    for a, b in edges:
+        if a not in nodes or b not in nodes:
+            raise NIRConversionError(f"edge ({a!r}, {b!r}) names an unknown node")
+        pred.setdefault(b, []).append(a)
+        succ.setdefault(a, []).append(b)
+    pops, scales, srcs, names = [], {}, [], {}
+    sources = dict(sources or {})
+    for name, node in nodes.items():
+        where = f"node {name!r} ({type(node).__name__})"
+        if isinstance(node, nir.Input):
+            size = int(np.prod(node.input_type["input"]))
+            m = node.metadata or {}
+            if name in sources:
+                src = sources.pop(name)
+                if src.size != size:
+                    raise NIRConversionError(f"{where}: sources[{name!r}] has {src.size} neurons; the input has {size}")
+            elif _meta_str(m, "neurosim_source") == "poisson":
+                src = PoissonSource(_safe(name), size, np.asarray(m["rate"], np.float64))
+            else:
+                src = SpikeSource(_safe(name), size, np.zeros(0), np.zeros(0, np.int64))
+            srcs.append(src)
+            names[name] = src.name
+        elif isinstance(node, NEURON_NODES + (nir.IF,)):
+            pop, scale = _population(name, node, None if h is not None else dt, h)
+            pops.append(pop)
+            scales[name] = scale
+            names[name] = pop.name
+        elif not isinstance(node, (nir.Output, nir.Linear, nir.Affine, nir.Delay)):
+            raise NIRConversionError(f"{where}: a core Network has no element for it (supported: Input, CubaLIF, CubaLI, LI "
+                                     "readouts, Linear, Delay, Output; import convolutional graphs with from_nir and export "
+                                     "them with neurosim.nn.to_network)")
+    if sources:
+        raise NIRConversionError(f"sources {sorted(sources)} name no Input node of the graph")
+    groups = {}
+    for name, node in nodes.items():
+        if not isinstance(node, (nir.Linear, nir.Affine)):
+            continue
+        where = f"node {name!r} ({type(node).__name__})"
+        if isinstance(node, nir.Affine) and np.any(np.asarray(node.bias) != 0):
+            raise NIRConversionError(f"{where}: a bias is a constant drive the core's synapses cannot carry; use Linear")
+        post = succ.get(name, [])
+        if len(post) != 1 or post[0] not in scales:
+            raise NIRConversionError(f"{where}: must feed exactly one neuron node, feeds {post}")
+        pre = pred.get(name, [])
+        if len(pre) != 1:
+            raise NIRConversionError(f"{where}: must have exactly one input, has {pre}")
+        delay = 1
+        if isinstance(nodes[pre[0]], nir.Delay):
+            dnode, pre = nodes[pre[0]], pred.get(pre[0], [])
+            steps = np.asarray(dnode.delay, np.float64) / dt
+            if len(pre) != 1 or np.unique(steps).size != 1 or abs(steps.flat[0] - round(steps.flat[0])) > 1e-6 or steps.flat[0] < 0:
+                raise NIRConversionError(f"{where}: its Delay must be one whole number of steps (dt = {dt} s) for all neurons "
+                                         f"and have one input")
+            delay = int(round(steps.flat[0])) + 1
+        if pre[0] not in names:
+            raise NIRConversionError(f"{where}: its input {pre[0]!r} is not an Input or neuron node")
+        w = np.asarray(node.weight)
+        if w.shape != (scales[post[0]].size, _size(nodes[pre[0]])):
+            raise NIRConversionError(f"{where}: weight shape {w.shape} does not fit {pre[0]!r} -> {post[0]!r}")
+        m = node.metadata or {}
+        target = _meta_str(m, "target", "exc")
+        label = _meta_str(m, "neurosim_projection", f"{names[pre[0]]}->{names[post[0]]}:{target}")
+        jj, ii = np.nonzero(w)
+        vals = w[jj, ii] * scales[post[0]][jj].astype(w.dtype) if not np.all(scales[post[0]] == 1) else w[jj, ii]
+        groups.setdefault((label, names[pre[0]], names[post[0]], target), []).append((ii, jj, vals, delay))
+    sizes = {**{p.name: p.size for p in pops}, **{s.name: s.size for s in srcs}}
+    projs = []
+    for (label, pre, post, target), parts in groups.items():
+        ii = np.concatenate([p[0] for p in parts])
+        projs.append(Projection.from_pairs(pre, post, ii, np.concatenate([p[1] for p in parts]),
+                                           np.concatenate([p[2] for p in parts]), sizes[pre],
+                                           np.concatenate([np.full(p[0].size, p[3]) for p in parts]), target, name=label))
+    max_delay = max([int(p.delays.max()) for p in projs if p.n_synapses] + [int(meta.get("neurosim_max_delay_steps", 1))])
+    if not pops:
+        raise NIRConversionError("the graph has no neuron node")
+    return Network(pops, srcs, projs, max_delay_steps=max_delay)
+
+
+def _size(node) -> int:
+    if isinstance(node, nir.Input):
+        return int(np.prod(node.input_type["input"]))
+    return int(np.size(node.tau_mem if hasattr(node, "tau_mem") else node.tau))

@@ -1,0 +1,182 @@
+"""Run a NIR graph in the peers that import it, snnTorch (``snntorch.import_from_nir``)
+and Norse (``norse.torch.from_nir``), and record every neuron node's spikes and membrane,
+for comparison with neurosim.
+
+Both importers turn NIR's ``Flatten`` dimensions into ``torch.nn.Flatten`` dimensions
+unchanged, which is right only for inputs without a batch axis, so samples run one at a
+time, (T, *input shape) each.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+
+import nir
+import numpy as np
+import torch
+
+from .graph import read_graph
+from .neurons import SNNTORCH_DT
+
+__all__ = ["run_snntorch", "run_norse", "spike_agreement"]
+
+
+def _neuron_names(g: nir.NIRGraph) -> list:
+    return [n for n, v in g.nodes.items() if isinstance(v, (nir.CubaLIF, nir.LIF, nir.LI, nir.CubaLI))]
+
+
+def _sanitize(name: str) -> str:
+    from nirtorch.nir_interpreter import _sanitize_name
+
+    return _sanitize_name(name)
+
+
+def run_snntorch(graph, samples) -> dict:
+    """Run ``graph`` in snnTorch on ``samples`` (N, T, *input shape), each from rest.
+    Returns ``{node: {"spikes": (N, T, ...), "v": (N, T, ...)}}`` for every neuron node;
+    ``v`` is the membrane in the graph's units (snnTorch divides the threshold by its input
+    scale ``w_in dt / tau_syn`` instead of scaling the input; this undoes it)."""
+    import snntorch
+    import snntorch.utils
+    from snntorch.import_nir import import_from_nir
+
+    g = read_graph(graph)
+    with contextlib.redirect_stdout(io.StringIO()):  # its importer prints weight-scaling notes
+        model = import_from_nir(g)
+    names = _neuron_names(g)
+    mods = {n: getattr(model, _sanitize(n)) for n in names}
+    scale = {}
+    for n in names:
+        node = g.nodes[n]
+        scale[n] = float(np.unique(node.w_in * SNNTORCH_DT / node.tau_syn)[0]) if isinstance(node, nir.CubaLIF) else \
+            float(np.unique(node.r * SNNTORCH_DT / node.tau)[0])
+    rec = {n: {"spikes": [], "v": []} for n in names}
+    step_out = {}
+
+    def hook(name):
+        def record(module, _inp, out):
+            spikes = out[0] if isinstance(out, tuple) else out
+            step_out[name] = (spikes.detach().clone(), module.mem.detach().clone() * scale[name])
+        return record
+
+    handles = [mods[n].register_forward_hook(hook(n)) for n in names]
+    samples = torch.as_tensor(np.asarray(samples), dtype=torch.float32)
+    try:
+        with torch.no_grad():
+            for x in samples:
+                snntorch.utils.reset(model)
+                for m in mods.values():  # hidden states start from rest for every sample
+                    m.reset_mem()
+                per = {n: ([], []) for n in names}
+                for t in range(x.shape[0]):
+                    model(x[t])
+                    for n in names:
+                        per[n][0].append(step_out[n][0])
+                        per[n][1].append(step_out[n][1])
+                for n in names:
+                    rec[n]["spikes"].append(torch.stack(per[n][0]).numpy())
+                    rec[n]["v"].append(torch.stack(per[n][1]).numpy())
+    finally:
+        for hd in handles:
+            hd.remove()
+    return {n: {k: np.stack(v) for k, v in d.items()} for n, d in rec.items()}
+
+
+def run_norse(graph, samples, dt: float) -> dict:
+    """Run ``graph`` in Norse (``from_nir(graph, dt=dt)``) on ``samples`` (N, T, *input
+    shape), each from rest. Returns ``{node: {"spikes": (N, T, ...), "v": (N, T, ...)}}``
+    for every neuron node (``LI`` nodes: no spikes, zeros)."""
+    import norse.torch as norse
+
+    g = read_graph(graph)
+    with contextlib.redirect_stdout(io.StringIO()), _quiet():
+        model = norse.from_nir(g, dt=dt)
+    names = _neuron_names(g)
+    rec = {n: {"spikes": [], "v": []} for n in names}
+    step_out = {}
+
+    def hook(name):
+        kind = type(g.nodes[name])
+
+        def record(_module, _inp, out):
+            z, state = out
+            if kind is nir.CubaLIF:  # Norse's wrapper: (spikes, (synapse state, LIF state))
+                spikes, v = z, state[1].v
+            elif kind is nir.LIF:
+                spikes, v = z, state.v
+            else:  # LI: the output is the membrane
+                spikes, v = torch.zeros_like(z), state.v
+            step_out[name] = (spikes.detach().clone(), v.detach().clone())
+        return record
+
+    handles = []
+    for n in names:
+        handles.append(_submodule(model, n).register_forward_hook(hook(n)))
+    samples = torch.as_tensor(np.asarray(samples), dtype=torch.float32)
+    try:
+        with torch.no_grad():
+            for x in samples:
+                state, per = None, {n: ([], []) for n in names}
+                for t in range(x.shape[0]):
+                    _, state = model(x[t], state)
+                    for n in names:
+                        per[n][0].append(step_out[n][0])
+                        per[n][1].append(step_out[n][1])
+                for n in names:
+                    rec[n]["spikes"].append(torch.stack(per[n][0]).numpy())
+                    rec[n]["v"].append(torch.stack(per[n][1]).numpy())
+    finally:
+        for hd in handles:
+            hd.remove()
+    return {n: {k: np.stack(v) for k, v in d.items()} for n, d in rec.items()}
+
+
+def _submodule(model, name):
+    for attr in (name, _sanitize(name)):
+        try:
+            return model.get_submodule(attr)
+        except AttributeError:
+            continue
+    for n, m in model.named_modules():
+        if n.split(".")[-1] in (name, _sanitize(name)):
+            return m
+    raise KeyError(f"Norse's model has no module for node {name!r}")
+
+
+@contextlib.contextmanager
+def _quiet():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        yield
+
+
+def spike_agreement(ours, theirs) -> dict:
+    """How far two spike recordings (N, T, ...) of the same neurons agree: ``identical``,
+    the fraction of spikes at the same neuron and step, and ``within_one_step``, the
+    fraction paired one-to-one at the same neuron at most one step apart (both over the
+    larger spike count; 1.0 when neither spikes), with the counts ``n_ours``, ``n_theirs``.
+    Raises ``ValueError`` for different shapes."""
+    a, b = np.asarray(ours) > 0, np.asarray(theirs) > 0
+    if a.shape != b.shape:
+        raise ValueError(f"recordings of shapes {a.shape} and {b.shape} cannot be compared")
+    t_len = a.shape[1]
+    a = np.moveaxis(a.reshape(a.shape[0], t_len, -1), 1, 2).reshape(-1, t_len)
+    b = np.moveaxis(b.reshape(b.shape[0], t_len, -1), 1, 2).reshape(-1, t_len)
+    total = max(int(a.sum()), int(b.sum()))
+    identical = int((a & b).sum())
+    paired = 0
+    for row in np.nonzero((a != b).any(1))[0]:  # rows that differ: pair greedily within one step
+        ta, tb = np.nonzero(a[row])[0], np.nonzero(b[row])[0]
+        p = q = 0
+        while p < ta.size and q < tb.size:
+            if abs(int(ta[p]) - int(tb[q])) <= 1:
+                paired, p, q = paired + 1, p + 1, q + 1
+            elif ta[p] < tb[q]:
+                p += 1
+            else:
+                q += 1
+    paired += int((a & b)[~(a != b).any(1)].sum())
+    return {"identical": identical / total if total else 1.0, "within_one_step": paired / total if total else 1.0,
+            "n_ours": int(a.sum()), "n_theirs": int(b.sum())}

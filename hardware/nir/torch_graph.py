@@ -1,0 +1,256 @@
+"""Trained ``neurosim.nn`` models to NIR graphs and back.
+
+A model is a chain of stateless layers (``Linear``, ``Conv2d``, ``AvgPool2d``, ``Flatten``,
+optionally inside ``neurosim.nn.Lift``) and neuron layers (``CubaLIF``, ``LIF``, ``LI``);
+NIR's shapes have no time or batch axis, so ``Flatten`` dimensions are written counting
+from the first axis after the batch (NIR's ``start_dim = 0`` is torch's ``start_dim = 1``),
+and snnTorch's and Norse's importers, which pass them to ``torch.nn.Flatten`` unchanged,
+must be run on single samples without a batch axis (see ``peers``).
+"""
+from __future__ import annotations
+
+import nir
+import numpy as np
+import torch
+
+from neurosim import nn as snn
+
+from .graph import chain, read_graph
+from .neurons import NEURON_NODES, NIRConversionError, check_euler_dt, layer_to_nir, neuron_from_nir
+
+__all__ = ["to_nir", "from_nir"]
+
+_SKIP = (torch.nn.Identity, torch.nn.Dropout)
+
+
+def _layers(model) -> list:
+    if hasattr(model, "layers") and callable(model.layers):
+        return list(model.layers())
+    if isinstance(model, (torch.nn.Sequential, list, tuple)):
+        return list(model)
+    raise NIRConversionError(f"cannot export {type(model).__name__}: give a torch.nn.Sequential, neurosim.nn.Sequential, a list "
+                             "of layers, or a model with a layers() method (circuits.nmnist.NMNISTNet)")
+
+
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    return t.detach().cpu().numpy().copy()
+
+
+def _pair(v) -> np.ndarray:
+    return np.array([v, v] if isinstance(v, int) else list(v), dtype=np.int64)
+
+
+def _neuron_kind(layer) -> str:
+    if isinstance(layer, snn.CubaLIF):
+        return "CubaLIF"
+    if isinstance(layer, snn.LIF):
+        return "LIF"
+    return "LI" if layer.synaptic else "LIBox"
+
+
+def to_nir(model, input_shape, euler_dt: float | None = None, sum_pooling: bool = False) -> nir.NIRGraph:
+    """The NIR graph of a ``neurosim.nn`` model (a ``torch.nn.Sequential``, a list of
+    layers, or an object with ``layers()`` such as ``circuits.nmnist.NMNISTNet``) whose
+    samples have ``input_shape`` (no time or batch axis, e.g. (2, 34, 34)).
+
+    Nodes ``input``, ``0_conv2d``, ``1_cubalif``, ..., ``output`` in a chain. Neuron
+    layers are written under the discretisation ``euler_dt`` (``hardware.nir.neurons``:
+    ``None`` writes the exact continuous-time model; ``SNNTORCH_DT`` makes snnTorch's
+    importer reproduce neurosim's steps, Norse's with ``from_nir(graph, dt=euler_dt)``).
+    An ``LI`` readout becomes a ``CubaLIF`` with ``v_threshold = +inf``. ``sum_pooling``
+    writes average pooling as ``SumPool2d`` with the 1/(kh kw) folded into the next weight
+    layer (Norse 1.1 imports ``SumPool2d`` but not ``AvgPool2d``).
+
+    Raises ``NIRConversionError`` naming the layer for layers NIR or this exporter cannot
+    express (recurrence, refractory periods, ceil-mode or padded pooling, ...).
+    """
+    h = check_euler_dt(euler_dt)
+    shape = tuple(int(s) for s in input_shape)
+    nodes = {"input": nir.Input(input_type=np.array(shape))}
+    edges, prev, pending_scale = [], "input", None
+    for i, layer in enumerate(_layers(model)):
+        where = f"layer {i} ({type(layer).__name__})"
+        module = layer.module if isinstance(layer, snn.Lift) else layer
+        if isinstance(module, _SKIP):
+            continue
+        node, name = None, None
+        if isinstance(layer, (snn.CubaLIF, snn.LIF, snn.LI)):
+            if pending_scale is not None:
+                raise NIRConversionError(f"{where}: sum_pooling needs a Linear or Conv2d after the pooling to take its 1/(kh kw)")
+            kind = _neuron_kind(layer)
+            node, name = layer_to_nir(kind, layer.neuron, layer.dt, shape, h, where), f"{i}_{kind.lower()}"
+        elif isinstance(module, torch.nn.Linear):
+            w = _numpy(module.weight)
+            if pending_scale is not None:
+                w, pending_scale = w * np.asarray(pending_scale, w.dtype), None
+            node = nir.Affine(weight=w, bias=_numpy(module.bias)) if module.bias is not None else nir.Linear(weight=w)
+            name = f"{i}_{'affine' if module.bias is not None else 'linear'}"
+        elif isinstance(module, torch.nn.Conv2d):
+            if module.padding_mode != "zeros":
+                raise NIRConversionError(f"{where}: padding_mode {module.padding_mode!r}; NIR's Conv2d pads with zeros")
+            if len(shape) != 3:
+                raise NIRConversionError(f"{where}: Conv2d needs (C, H, W) input, got shape {shape}")
+            w = _numpy(module.weight)
+            if pending_scale is not None:
+                w, pending_scale = w * np.asarray(pending_scale, w.dtype), None
+            bias = _numpy(module.bias) if module.bias is not None else np.zeros(w.shape[0], w.dtype)
+            padding = module.padding if isinstance(module.padding, str) else _pair(module.padding)
+            node = nir.Conv2d(input_shape=shape[1:], weight=w, stride=_pair(module.stride), padding=padding,
+                              dilation=_pair(module.dilation), groups=int(module.groups), bias=bias)
+            name = f"{i}_conv2d"
+        elif isinstance(module, torch.nn.AvgPool2d):
+            if module.ceil_mode or np.any(_pair(module.padding) != 0):
+                raise NIRConversionError(f"{where}: pooling with padding or ceil_mode; export supports padding=0, ceil_mode=False")
+            k = _pair(module.kernel_size)
+            stride = _pair(module.stride if module.stride is not None else module.kernel_size)
+            if module.divisor_override not in (None, 1):
+                raise NIRConversionError(f"{where}: divisor_override={module.divisor_override}; NIR has average and sum pooling")
+            if module.divisor_override == 1 or sum_pooling:
+                node, name = nir.SumPool2d(kernel_size=k, stride=stride, padding=np.zeros(2, np.int64)), f"{i}_sumpool2d"
+                if module.divisor_override is None:
+                    pending_scale = (pending_scale or 1.0) / float(np.prod(k))
+            else:
+                node, name = nir.AvgPool2d(kernel_size=k, stride=stride, padding=np.zeros(2, np.int64)), f"{i}_avgpool2d"
+        elif isinstance(module, torch.nn.Flatten):
+            if module.start_dim == 0:
+                raise NIRConversionError(f"{where}: Flatten(start_dim=0) flattens the batch axis")
+            start = module.start_dim - 1 if module.start_dim > 0 else module.start_dim
+            end = module.end_dim - 1 if module.end_dim > 0 else module.end_dim
+            node, name = nir.Flatten(input_type={"input": np.array(shape)}, start_dim=start, end_dim=end), f"{i}_flatten"
+        else:
+            raise NIRConversionError(f"{where}: cannot be written to NIR; export supports Linear, Conv2d, AvgPool2d, Flatten "
+                                     "(optionally in neurosim.nn.Lift) and neurosim.nn CubaLIF, LIF and LI layers")
+        if not isinstance(layer, (snn.CubaLIF, snn.LIF, snn.LI)):
+            with torch.no_grad():
+                shape = tuple(module(torch.zeros((1, *shape))).shape[1:])
+        nodes[name] = node
+        edges.append((prev, name))
+        prev = name
+    if pending_scale is not None:
+        raise NIRConversionError("sum_pooling: the model ends with a pooling layer; nothing after it can take its 1/(kh kw)")
+    nodes["output"] = nir.Output(output_type=np.array(shape))
+    edges.append((prev, "output"))
+    try:
+        return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"neurosim_euler_dt": 0.0 if h is None else h})
+    except ValueError as exc:  # nir's own shape inference
+        raise NIRConversionError(f"the layers' shapes do not fit together: {exc}") from exc
+
+
+def _fold(layers: list, gain: np.ndarray, shape: tuple, where: str) -> None:
+    """Multiply the input of the neurons ``where`` (of ``shape``) by ``gain`` by scaling
+    the weights and bias of the nearest weight layer before them (through pooling and
+    flatten when the gain is the same for all neurons)."""
+    g = np.broadcast_to(np.asarray(gain, np.float64), shape)
+    if np.all(g == 1.0):
+        return
+    uniform = bool(np.all(g == g.flat[0]))
+    for layer in reversed(layers):
+        module = layer.module if isinstance(layer, snn.Lift) else layer
+        if isinstance(module, torch.nn.Linear):
+            rows = np.broadcast_to(g.reshape(-1), (module.out_features,))
+            scale = torch.as_tensor(rows.copy(), dtype=module.weight.dtype)
+        elif isinstance(module, torch.nn.Conv2d) and (uniform or (g.ndim == 3 and np.all(g == g[:, :1, :1]))):
+            scale = torch.as_tensor(np.broadcast_to(g[:, 0, 0] if g.ndim == 3 else g.flat[0], (module.out_channels,)).copy(),
+                                    dtype=module.weight.dtype)
+        elif isinstance(module, (torch.nn.AvgPool2d, torch.nn.Flatten)) and uniform:
+            continue
+        else:
+            break
+        with torch.no_grad():
+            module.weight.mul_(scale.reshape(-1, *([1] * (module.weight.ndim - 1))))
+            if module.bias is not None:
+                module.bias.mul_(scale)
+        return
+    raise NIRConversionError(f"{where}: its input must be scaled per neuron (by r, w_in and 1/(v_threshold - v_leak)) and no "
+                             "Affine, Linear or Conv2d before it can take the scale")
+
+
+def _tensor(a) -> torch.Tensor:
+    a = np.asarray(a)
+    return torch.from_numpy(a.astype(a.dtype if a.dtype in (np.float32, np.float64) else np.float32))
+
+
+def _stateless(node, where: str):
+    if isinstance(node, (nir.Affine, nir.Linear)):
+        w = np.asarray(node.weight)
+        if w.ndim != 2:
+            raise NIRConversionError(f"{where}: weight must be 2-D (out, in), got shape {w.shape}")
+        m = torch.nn.Linear(w.shape[1], w.shape[0], bias=isinstance(node, nir.Affine), dtype=_tensor(w).dtype)
+        m.weight.data = _tensor(w).clone()
+        if isinstance(node, nir.Affine):
+            b = np.asarray(node.bias)
+            if b.shape != (w.shape[0],):
+                raise NIRConversionError(f"{where}: bias has shape {b.shape}; expected ({w.shape[0]},)")
+            m.bias.data = _tensor(b).to(m.weight.dtype).clone()
+        return m
+    if isinstance(node, nir.Conv2d):
+        w = np.asarray(node.weight)
+        if w.ndim != 4:
+            raise NIRConversionError(f"{where}: weight must be 4-D (C_out, C_in/groups, kH, kW), got shape {w.shape}")
+        groups = int(node.groups)
+        pad = node.padding if isinstance(node.padding, str) else tuple(int(p) for p in np.broadcast_to(node.padding, 2))
+        m = torch.nn.Conv2d(w.shape[1] * groups, w.shape[0], tuple(w.shape[2:]), stride=tuple(int(s) for s in np.broadcast_to(node.stride, 2)),
+                            padding=pad, dilation=tuple(int(d) for d in np.broadcast_to(node.dilation, 2)), groups=groups,
+                            dtype=_tensor(w).dtype)
+        m.weight.data = _tensor(w).clone()
+        m.bias.data = _tensor(np.broadcast_to(node.bias, (w.shape[0],))).to(m.weight.dtype).clone()
+        return m
+    if isinstance(node, (nir.AvgPool2d, nir.SumPool2d)):
+        k = tuple(int(v) for v in np.broadcast_to(node.kernel_size, 2))
+        s = tuple(int(v) for v in np.broadcast_to(node.stride, 2))
+        p = tuple(int(v) for v in np.broadcast_to(node.padding, 2))
+        return torch.nn.AvgPool2d(k, s, p, divisor_override=1 if isinstance(node, nir.SumPool2d) else None)
+    if isinstance(node, nir.Flatten):
+        start = int(node.start_dim)
+        end = int(node.end_dim)
+        return torch.nn.Flatten(start + 1 if start >= 0 else start, end + 1 if end >= 0 else end)
+    return None
+
+
+def from_nir(graph, dt: float | None = None, euler_dt: float | None = None) -> snn.Sequential:
+    """A ``neurosim.nn.Sequential`` running the NIR ``graph`` (a ``nir.NIRGraph`` or a
+    ``.nir`` file): a chain from one ``Input`` to one ``Output`` through ``Affine``,
+    ``Linear``, ``Conv2d``, ``AvgPool2d``, ``SumPool2d``, ``Flatten``, ``Scale`` and the
+    neuron nodes ``CubaLIF``, ``LIF``, ``LI``, ``CubaLI`` (``hardware.nir.neurons``).
+    Stateless layers are wrapped in ``neurosim.nn.Lift``; the model maps (T, B, *input
+    shape) to the last layer's output (T, B, ...); ``model.outputs(x)`` gives every layer's.
+
+    Graphs written by neurosim carry their discretisation and are restored exactly. For
+    others, give the discretisation their writer used: ``euler_dt`` (snnTorch:
+    ``SNNTORCH_DT``; Norse: the ``dt`` given to its ``to_nir``) or ``dt`` for the exact
+    continuous-time reading. Per-neuron input scales (``r``, ``w_in``, threshold) are folded
+    into the preceding weights.
+
+    Raises ``NIRConversionError`` naming the node for nodes neurosim cannot run (``IF``,
+    ``Delay``, ``Threshold``, ``Conv1d``, recurrent subgraphs, branches) and
+    ``NIRFileError`` for unreadable files.
+    """
+    h = check_euler_dt(euler_dt)
+    g = read_graph(graph)
+    if h is None and float((g.metadata or {}).get("neurosim_euler_dt", 0.0) or 0.0) > 0:
+        h = float(g.metadata["neurosim_euler_dt"])
+    layers = []
+    for name, node in chain(g):
+        where = f"node {name!r} ({type(node).__name__})"
+        if isinstance(node, (nir.Input, nir.Output)):
+            continue
+        if isinstance(node, NEURON_NODES + (nir.IF,)):
+            spec = neuron_from_nir(node, where, dt, h)
+            out = (node.output_type or {}).get("output")
+            _fold(layers, spec.gain, tuple(int(v) for v in out) if out is not None else np.shape(spec.gain), where)
+            layer = {"CubaLIF": snn.CubaLIF, "LIF": snn.LIF}.get(spec.kind)
+            layers.append(layer(spec.neuron, dt=spec.dt) if layer else snn.LI(spec.neuron, dt=spec.dt, synaptic=spec.kind == "LI"))
+            continue
+        if isinstance(node, nir.Scale):
+            scale = np.asarray(node.scale, np.float64)
+            _fold(layers, scale, scale.shape, where)
+            continue
+        module = _stateless(node, where)
+        if module is None:
+            raise NIRConversionError(f"{where}: neurosim.nn has no layer for it; supported: Affine, Linear, Conv2d, AvgPool2d, "
+                                     "SumPool2d, Flatten, Scale, CubaLIF, LIF, LI, CubaLI"
+                                     + ("; import delays into a core Network with network_from_nir" if isinstance(node, nir.Delay) else ""))
+        layers.append(snn.Lift(module))
+    if not any(isinstance(m, (snn.CubaLIF, snn.LIF, snn.LI)) for m in layers):
+        raise NIRConversionError("the graph has no neuron node (CubaLIF, LIF, LI, CubaLI)")
+    return snn.Sequential(*layers)
