@@ -348,19 +348,23 @@ def _stimulus_names(spec: str, touch_neurons: dict) -> list:
     return names
 
 
+def _deploy_network(a):
+    """The core Network a deploy target reads: 'cuba' (default) or a Network.save file."""
+    if a.model in (None, "cuba"):
+        from circuits.cuba import cuba_network
+
+        return cuba_network(4000, seed=a.seed)
+    from neurosim.network import Network
+
+    return Network.load(a.model)
+
+
 def _deploy_spinnaker(a) -> int:
     from hardware.spinnaker import Machine, map_network
     from hardware.spinnaker.report import plot_machine_load
 
     try:
-        if a.model in (None, "cuba"):
-            from circuits.cuba import cuba_network
-
-            net = cuba_network(4000, seed=a.seed)
-        else:
-            from neurosim.network import Network
-
-            net = Network.load(a.model)
+        net = _deploy_network(a)
         kw = {"neurons_per_core": a.neurons_per_core, "timestep": a.dt}
         machine = Machine.torus(*a.torus, **kw) if a.torus else Machine.board(**kw)
         mapping = map_network(net, machine, a.placement, a.seed)
@@ -395,16 +399,99 @@ def _deploy_spinnaker(a) -> int:
     return 0
 
 
+def _deploy_pynn(a) -> int:
+    from hardware.spinnaker.pynn_export import export_pynn
+
+    try:
+        script = export_pynn(_deploy_network(a), a.out or "runs/pynn", a.simulate or 1.0, a.dt)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"neurosim deploy: error: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote the PyNN script {script} (and network.npz beside it): `python {script}` runs it on SpiNNaker (sPyNNaker), "
+          f"`python {script} pyNN.brian2 spikes.npz` on Brian2")
+    return 0
+
+
+def _deploy_nir(a) -> int:
+    from hardware import nir as hnir
+
+    model = None
+    try:
+        model_path = Path(a.model or "runs/nmnist")
+        if model_path.suffix == ".npz" or a.model == "cuba":
+            net = _deploy_network(a)
+            graph, what = hnir.network_to_nir(net, a.dt), f"network {model_path.name}"
+        else:
+            from hardware.loihi.deploy import load_nmnist_model
+
+            model, settings = load_nmnist_model(model_path)
+            dt = model.readout.dt
+            euler = {"exact": None, "snntorch": hnir.SNNTORCH_DT, "norse": dt}[a.nir_for]
+            graph = hnir.to_nir(model, (2, 34, 34), euler_dt=euler, sum_pooling=a.nir_for == "norse")
+            what = f"N-MNIST model {model_path} (dt = {dt} s)"
+        out = hnir.write_graph(graph, a.out or f"runs/nir/{model_path.stem or 'model'}-{a.nir_for}.nir")
+    except (ValueError, FileNotFoundError) as err:
+        print(f"neurosim deploy: error: {err}", file=sys.stderr)
+        return 2
+    kinds = {}
+    for node in graph.nodes.values():
+        kinds[type(node).__name__] = kinds.get(type(node).__name__, 0) + 1
+    print(f"wrote {out}: {what} as {len(graph.nodes)} NIR nodes ({', '.join(f'{v} {k}' for k, v in kinds.items())}), "
+          f"discretisation: {a.nir_for}")
+    if a.check and model is None:
+        print("--check compares a trained model with snnTorch or Norse; a core network has no peer run here", file=sys.stderr)
+        return 2
+    if a.check:
+        return _check_nir(a, model, settings, graph, dt)
+    return 0
+
+
+def _check_nir(a, model, settings, graph, dt) -> int:
+    """Run held-out samples in the peer the graph was written for and compare with neurosim."""
+    import numpy as np
+    import torch
+
+    from circuits.nmnist import load_frames
+    from hardware.nir.peers import run_norse, run_snntorch, spike_agreement
+    from neurosim.nn import Sequential
+
+    if a.nir_for == "exact":
+        print("--check runs the graph in snnTorch or Norse: write it with --for snntorch or --for norse")
+        return 2
+    frames, _, _ = load_frames(a.data, settings["time_bins"])
+    x = frames[-a.check:].astype(np.float32)
+    theirs = run_snntorch(graph, x) if a.nir_for == "snntorch" else run_norse(graph, x, dt)
+    with torch.no_grad():
+        ours = [o.transpose(0, 1).numpy() for o in Sequential(*model.layers()).outputs(torch.from_numpy(x).transpose(0, 1))]
+    ours = [o for o, layer in zip(ours, model.layers()) if hasattr(layer, "neuron")]
+    worst = 1.0
+    for (name, rec), mine in list(zip(theirs.items(), ours))[:-1]:  # the last is the readout membrane
+        if rec["spikes"].any() or mine.any():
+            ag = spike_agreement(mine, rec["spikes"])
+            worst = min(worst, ag["within_one_step"])
+            print(f"  {name}: {ag['n_ours']} spikes in neurosim, {ag['n_theirs']} in {a.nir_for}; identical {100 * ag['identical']:.2f}%, "
+                  f"within one step {100 * ag['within_one_step']:.2f}%")
+    v_peer = list(theirs.values())[-1]["v"]
+    same = float(np.mean(ours[-1].max(1).argmax(-1) == v_peer.max(1).argmax(-1)))
+    print(f"  readout membrane: largest difference {np.abs(ours[-1] - v_peer).max():.2e} (of values up to "
+          f"{np.abs(ours[-1]).max():.2f}); decisions: {100 * same:.1f}% of {x.shape[0]} held-out samples the same")
+    return 0 if worst >= 0.99 and same == 1.0 else 1
+
+
 def _cmd_deploy(a) -> int:
     if a.target == "spinnaker":
         return _deploy_spinnaker(a)
+    if a.target == "pynn":
+        return _deploy_pynn(a)
+    if a.target == "nir":
+        return _deploy_nir(a)
     import torch
 
     torch.set_num_threads(a.threads)
     from hardware.loihi.deploy import deploy_nmnist
 
     try:
-        out = deploy_nmnist(a.model or "runs/nmnist", a.data, a.out, n_samples=a.samples, lava_samples=a.lava_samples,
+        out = deploy_nmnist(a.model or "runs/nmnist", a.data, a.out or "runs/loihi_nmnist", n_samples=a.samples, lava_samples=a.lava_samples,
                             threshold_bits=a.threshold_bits, progress=not a.no_progress)
     except ValueError as err:
         print(f"neurosim deploy: error: {err}", file=sys.stderr)
@@ -418,7 +505,7 @@ def _cmd_deploy(a) -> int:
         same = "identical to the engine" if out["lava_equals_engine"] else "DIFFERS from the engine"
         print(f"Lava fixed_pt:          {100 * out['lava_fixed_pt']:.1f}% on {out['lava_samples']} samples "
               f"({out['lava_seconds']:.0f} s), {same} (engine on those: {100 * out['fixed_engine_on_lava_samples']:.1f}%)")
-    print(f"wrote {a.out}/results.json, quantization.txt, resources.txt, accuracy.png")
+    print(f"wrote {a.out or 'runs/loihi_nmnist'}/results.json, quantization.txt, resources.txt, accuracy.png")
     return 0 if out.get("lava_equals_engine", True) else 1
 
 
@@ -533,27 +620,37 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--no-progress", action="store_true")
     e.set_defaults(func=_cmd_eval)
 
-    d = sub.add_parser("deploy", help="deploy: loihi (quantise the trained N-MNIST classifier to Loihi 2, run it on the "
-                                      "fixed-point engine and Lava's simulator); spinnaker (map a network onto a SpiNNaker-style "
-                                      "machine, optionally run it in s16.15)")
-    d.add_argument("target", choices=["loihi", "spinnaker"])
+    d = sub.add_parser("deploy", help="deploy: nir (write the trained N-MNIST classifier or a network as a NIR graph for "
+                                      "snnTorch, Norse and other NIR tool chains); loihi (quantise the trained N-MNIST classifier "
+                                      "to Loihi 2, run it on the fixed-point engine and Lava's simulator); spinnaker (map a network "
+                                      "onto a SpiNNaker-style machine, optionally run it in s16.15); pynn (a PyNN script of a network)")
+    d.add_argument("target", choices=["nir", "loihi", "spinnaker", "pynn"])
     d.add_argument("model", nargs="?", default=None,
-                   help="loihi: folder of `neurosim train nmnist` (default runs/nmnist); spinnaker: 'cuba' (the 4000-neuron "
-                        "CUBA network, default) or a network saved with Network.save (.npz)")
+                   help="nir, loihi: folder of `neurosim train nmnist` (default runs/nmnist), nir also a network (.npz or "
+                        "'cuba'); spinnaker, pynn: 'cuba' (the 4000-neuron CUBA network, default) or a network saved with "
+                        "Network.save (.npz)")
+    d.add_argument("--for", dest="nir_for", choices=["exact", "snntorch", "norse"], default="exact",
+                   help="nir: the discretisation written: exact (NIR's ODEs in neurosim's SI time constants, default), "
+                        "snntorch or norse (forward Euler at the step that importer takes; see hardware/nir/neurons.py)")
+    d.add_argument("--check", type=_INT1, default=None, metavar="N",
+                   help="nir: run N held-out samples in the peer of --for and compare spikes and decisions with neurosim")
     d.add_argument("--torus", type=_INT1, nargs=2, metavar=("W", "H"), default=None,
                    help="spinnaker: a W x H toroidal machine instead of one 48-chip board")
     d.add_argument("--neurons-per-core", type=_INT1, default=256, help="spinnaker: neurons per core (default 256)")
     d.add_argument("--placement", choices=["locality", "random"], default="locality", help="spinnaker: placement (default locality)")
-    d.add_argument("--dt", type=float, choices=[1e-3, 1e-4], default=1e-3, help="spinnaker: time step in s (1e-3 or 1e-4)")
+    d.add_argument("--dt", type=float, choices=[1e-3, 1e-4], default=1e-3,
+                   help="spinnaker, pynn, nir of a network: time step in s (1e-3 or 1e-4)")
     d.add_argument("--simulate", type=_POSITIVE, default=None, metavar="SECONDS",
-                   help="spinnaker: also run the mapped network for this long in s16.15 fixed point")
+                   help="spinnaker: also run the mapped network for this long in s16.15 fixed point; pynn: the run's "
+                        "duration (default 1 s)")
     d.add_argument("--heatmap", default=None, help="spinnaker: write the machine's load (per chip) as a PNG here")
     d.add_argument("--pynn", default=None, metavar="FOLDER",
                    help="spinnaker: also export the network as a PyNN script (IF_curr_exp, FromListConnector) for sPyNNaker")
     d.add_argument("--seed", type=_INT0, default=0)
     d.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "nmnist_small"),
                    help="N-MNIST subset folder (default ../shared/data/nmnist_small)")
-    d.add_argument("--out", default="runs/loihi_nmnist", help="loihi: output folder (default runs/loihi_nmnist)")
+    d.add_argument("--out", default=None, help="loihi: output folder (default runs/loihi_nmnist); nir: the .nir file (default "
+                                               "runs/nir/<model>-<for>.nir); pynn: the script's folder (default runs/pynn)")
     d.add_argument("--samples", type=_INT1, default=None, help="held-out samples to deploy (default all)")
     d.add_argument("--lava-samples", type=_INT0, default=None,
                    help="of those, how many also run on Lava (default all; 0 skips Lava, whose Python loop is slow)")
@@ -625,7 +722,9 @@ def _check_args(ap, a) -> None:
 def _outputs(a) -> list:
     if a.command == "atlas":
         return [Path(a.json).parent] if a.json else []
-    return [Path(a.out)] if hasattr(a, "out") else []
+    if getattr(a, "out", None) is None:
+        return []
+    return [Path(a.out).parent] if a.command == "deploy" and a.target == "nir" else [Path(a.out)]
 
 
 def _missing_folders(paths) -> list:

@@ -68,3 +68,25 @@ def test_deploy_spinnaker_prints_the_mapping_report_and_writes_the_heatmap(tmp_p
     assert "sim.IF_curr_exp(" in (tmp_path / "pynn" / "run.py").read_text() and (tmp_path / "pynn" / "network.npz").is_file()
     rc = main(["deploy", "spinnaker", str(tmp_path / "missing.npz")])
     assert rc == 2 and "does not exist" in capsys.readouterr().err
+
+
+def test_deploy_nir_writes_the_graph_and_checks_it_in_the_peer(small_model, shared_data, tmp_path, capsys):
+    out = tmp_path / "model.nir"
+    rc = main(["deploy", "nir", str(small_model), "--for", "norse", "--out", str(out), "--check", "2",
+               "--data", str(shared_data / "nmnist_small")])
+    text = capsys.readouterr().out
+    assert rc == 0 and out.is_file() and "2 SumPool2d" in text and "decisions: 100.0% of 2" in text
+    assert "within one step 100.00%" in text or "within one step 99." in text
+    from hardware.nir import from_nir
+
+    assert len(list(from_nir(out))) == 9  # conv, CuBa-LIF, pool, conv, CuBa-LIF, pool, flatten, linear, readout
+    rc = main(["deploy", "nir", "cuba", "--dt", "1e-4", "--out", str(tmp_path / "cuba.nir")])
+    assert rc == 0 and "1 LIF" in capsys.readouterr().out
+    rc = main(["deploy", "nir", str(tmp_path / "no_model"), "--out", str(tmp_path / "x.nir")])
+    assert rc == 2 and "no checkpoint.pt" in capsys.readouterr().err
+
+
+def test_deploy_pynn_writes_the_script(tmp_path, capsys):
+    rc = main(["deploy", "pynn", "cuba", "--out", str(tmp_path / "pynn"), "--simulate", "0.1"])
+    assert rc == 0 and "wrote the PyNN script" in capsys.readouterr().out
+    assert "sim.IF_curr_exp(" in (tmp_path / "pynn" / "run.py").read_text()

@@ -14,8 +14,14 @@ What NIR cannot say is kept in node metadata for neurosim's reader and ignored b
 consumers: the refractory period ``t_ref``, initial states, Poisson rates, projection
 targets and names. What it cannot say at all raises ``NIRConversionError``: other neuron
 models (conductance-based, AdEx, Izhikevich, graded, astrocytes), gap junctions, graded or
-dynamic synapses, glia, current injections, and populations whose excitatory and
-inhibitory currents decay with different time constants (NIR's ``CubaLIF`` has one).
+dynamic synapses, glia, current injections.
+
+A population whose excitatory and inhibitory currents decay with different time constants
+(the CUBA network's 5 and 10 ms) does not fit NIR's ``CubaLIF`` (one synaptic current): it
+becomes a ``LIF`` membrane fed by one ``LI`` node per synaptic current (``tau dI/dt = -I +
+r S`` with ``r = tau``), the same equations. neurosim reads such an ``LI -> LIF`` group back
+as one population (``LI`` nodes feeding only a ``LIF``: the first is the excitatory
+current, the second the inhibitory one, unless neurosim's metadata says otherwise).
 """
 from __future__ import annotations
 
@@ -51,6 +57,25 @@ def _population_node(pop: Population, tau_syn: float) -> nir.CubaLIF:
                        v_threshold=full(m.v_th), v_reset=full(m.v_reset), w_in=full(tau_syn), metadata=meta)
 
 
+def _membrane_node(pop: Population) -> nir.LIF:
+    """The membrane of a population whose two synaptic currents are ``LI`` nodes."""
+    m, n = pop.model, pop.size
+    full = lambda v: np.full(n, float(v))  # noqa: E731
+    meta = {"neurosim_model": json.dumps(m.to_dict()), "neurosim_population": pop.name}
+    for var, value in pop.initial.items():
+        meta[f"initial_{var}"] = np.broadcast_to(value, (n,)).astype(np.float64)
+    return nir.LIF(tau=full(m.tau_mem), r=full(m.tau_mem / m.c_mem), v_leak=full(m.v_rest), v_threshold=full(m.v_th),
+                   v_reset=full(m.v_reset), metadata=meta)
+
+
+def _synapse_node(pop: Population, target: str, tau: float) -> nir.LI:
+    """A synaptic current of ``pop`` as NIR's ``LI``: ``tau dI/dt = -I + r S`` with
+    ``r = tau``, so a spike through weight ``w`` (A) steps ``I`` by ``w``."""
+    n = pop.size
+    return nir.LI(tau=np.full(n, tau), r=np.full(n, tau), v_leak=np.zeros(n),
+                  metadata={"neurosim_receptor": target, "neurosim_population": pop.name})
+
+
 def _check_expressible(net: Network) -> None:
     for what, items, why in (("gap junctions", net.gap_junctions, "NIR has no electrical synapses"),
                              ("glia links", net.glia, "NIR has no astrocytes"),
@@ -82,17 +107,22 @@ def network_to_nir(net: Network, dt: float) -> nir.NIRGraph:
         if isinstance(src, PoissonSource):
             meta["rate"] = np.broadcast_to(src.rate, (src.size,)).astype(np.float64)
         nodes[_safe(src.name)] = nir.Input(input_type=np.array([src.size]), metadata=meta)
+    entry = {}  # (population, target) -> the node its projections feed
     for pop in net.populations:
-        targets = {pr.target for pr in net.projections if pr.post == pop.name}
+        name = _safe(pop.name)
+        targets = sorted({pr.target for pr in net.projections if pr.post == pop.name})
         taus = {t: pop.model.tau_syn_e if t == "exc" else pop.model.tau_syn_i for t in targets}
-        if len(set(taus.values())) > 1:
-            raise NIRConversionError(f"population {pop.name!r} receives excitatory (tau_syn_e = {pop.model.tau_syn_e} s) and "
-                                     f"inhibitory (tau_syn_i = {pop.model.tau_syn_i} s) currents; NIR's CubaLIF has one synaptic "
-                                     "time constant")
-        tau = next(iter(taus.values())) if taus else pop.model.tau_syn_e
-        nodes[_safe(pop.name)] = _population_node(pop, tau)
-        nodes[_safe(pop.name) + "_output"] = nir.Output(output_type=np.array([pop.size]))
-        edges.append((_safe(pop.name), _safe(pop.name) + "_output"))
+        if len(set(taus.values())) > 1:  # NIR's CubaLIF has one synaptic current: LI synapses into a LIF
+            nodes[name] = _membrane_node(pop)
+            for t in targets:
+                nodes[f"{name}_{t}"] = _synapse_node(pop, t, taus[t])
+                edges.append((f"{name}_{t}", name))
+                entry[pop.name, t] = f"{name}_{t}"
+        else:
+            nodes[name] = _population_node(pop, next(iter(taus.values())) if taus else pop.model.tau_syn_e)
+            entry.update({(pop.name, t): name for t in ("exc", "inh")})
+        nodes[name + "_output"] = nir.Output(output_type=np.array([pop.size]))
+        edges.append((name, name + "_output"))
     for k, pr in enumerate(net.projections):
         n_pre, n_post = sizes[pr.pre], sizes[pr.post]
         if n_pre * n_post > MAX_DENSE_ENTRIES:
@@ -112,9 +142,11 @@ def network_to_nir(net: Network, dt: float) -> nir.NIRGraph:
                 edges.append((name + "_delay", name))
                 head = name + "_delay"
             edges.append((_safe(pr.pre), head))
-            edges.append((name, _safe(pr.post)))
+            edges.append((name, entry[pr.post, pr.target]))
     try:
-        return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"neurosim_dt": float(dt), "neurosim_max_delay_steps": int(net.max_delay_steps)})
+        # nir's type inference starts from Input nodes: a network without sources (CUBA) has none
+        return nir.NIRGraph(nodes=nodes, edges=edges, type_check=bool(net.sources),
+                            metadata={"neurosim_dt": float(dt), "neurosim_max_delay_steps": int(net.max_delay_steps)})
     except ValueError as exc:
         raise NIRConversionError(f"nir rejected the graph: {exc}") from exc
 
@@ -139,10 +171,11 @@ def _population(name: str, node, dt, euler_dt):
             initial = {k[len("initial_"):]: np.asarray(v, np.float64) for k, v in meta.items() if k.startswith("initial_")}
             pop_name = _meta_str(meta, "neurosim_population", name)
             return Population(pop_name, model, np.size(node.tau_mem), initial=initial), np.ones(np.size(node.tau_mem))
-    spec = neuron_from_nir(node, where, dt, euler_dt)
+    spec = neuron_from_nir(node, where, dt, euler_dt, rest_above_threshold=True)
     if spec.kind in ("LIF", "LIBox"):
-        raise NIRConversionError(f"{where}: a {type(node).__name__} has no synaptic current; the core's CuBa-LIF populations "
-                                 "always have one (import it into torch layers with from_nir)")
+        raise NIRConversionError(f"{where}: a {type(node).__name__} without LI synaptic currents feeding it has no synaptic "
+                                 "current; the core's CuBa-LIF populations always have one (import it into torch layers "
+                                 "with from_nir)")
     model = spec.neuron
     scale = np.broadcast_to(spec.gain, np.shape(node.tau_mem)).reshape(-1) * spec.amperes_per_unit
     if spec.kind == "LI":  # a readout: the threshold out of reach, as neurosim.nn.to_network does
@@ -180,8 +213,15 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
             raise NIRConversionError(f"edge ({a!r}, {b!r}) names an unknown node")
         pred.setdefault(b, []).append(a)
         succ.setdefault(a, []).append(b)
-    pops, scales, srcs, names = [], {}, [], {}
+    pops, scales, srcs, names, receptor = [], {}, [], {}, {}
     sources = dict(sources or {})
+    synapses_of = {}  # LIF node -> the LI nodes that feed only it: its synaptic currents
+    for name, node in nodes.items():
+        if isinstance(node, nir.LIF):
+            syn = [p for p in pred.get(name, []) if isinstance(nodes[p], nir.LI) and succ.get(p) == [name]]
+            if syn:
+                synapses_of[name] = syn
+    synapse_nodes = {li for syn in synapses_of.values() for li in syn}
     for name, node in nodes.items():
         where = f"node {name!r} ({type(node).__name__})"
         if isinstance(node, nir.Input):
@@ -197,6 +237,13 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
                 src = SpikeSource(_safe(name), size, np.zeros(0), np.zeros(0, np.int64))
             srcs.append(src)
             names[name] = src.name
+        elif name in synapses_of or name in synapse_nodes:
+            if name in synapses_of:  # a LIF membrane with LI synaptic currents: one population
+                pop, entries = _group_population(name, node, synapses_of[name], nodes, None if h is not None else dt, h)
+                pops.append(pop)
+                names[name] = pop.name
+                for li, (target, scale) in entries.items():
+                    scales[li], receptor[li], names[li] = scale, target, pop.name
         elif isinstance(node, NEURON_NODES + (nir.IF,)):
             pop, scale = _population(name, node, None if h is not None else dt, h)
             pops.append(pop)
@@ -235,7 +282,7 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
         if w.shape != (scales[post[0]].size, _size(nodes[pre[0]])):
             raise NIRConversionError(f"{where}: weight shape {w.shape} does not fit {pre[0]!r} -> {post[0]!r}")
         m = node.metadata or {}
-        target = _meta_str(m, "target", "exc")
+        target = receptor.get(post[0]) or _meta_str(m, "target", "exc")
         label = _meta_str(m, "neurosim_projection", f"{names[pre[0]]}->{names[post[0]]}:{target}")
         jj, ii = np.nonzero(w)
         vals = w[jj, ii] * scales[post[0]][jj].astype(w.dtype) if not np.all(scales[post[0]] == 1) else w[jj, ii]
@@ -251,6 +298,44 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
     if not pops:
         raise NIRConversionError("the graph has no neuron node")
     return Network(pops, srcs, projs, max_delay_steps=max_delay)
+
+
+def _group_population(name: str, lif, synapses: list, nodes: dict, dt, euler_dt):
+    """A population from a ``LIF`` membrane and the ``LI`` synaptic currents feeding it:
+    (Population, {LI node: (target, weight scale per neuron)})."""
+    where = f"node {name!r} (LIF with synaptic currents {synapses})"
+    meta = lif.metadata or {}
+    n = int(np.size(lif.tau))
+    if len(synapses) > 2:
+        raise NIRConversionError(f"{where}: a core population has two synaptic currents (exc, inh), not {len(synapses)}")
+    targets = [_meta_str(nodes[li].metadata or {}, "neurosim_receptor") or ("exc", "inh")[k] for k, li in enumerate(synapses)]
+    if len(set(targets)) != len(targets) or not set(targets) <= {"exc", "inh"}:
+        raise NIRConversionError(f"{where}: its synaptic currents are marked {targets}; expected one 'exc' and one 'inh'")
+    raw = _meta_str(meta, "neurosim_model")
+    if raw is not None:
+        model = models.CubaLIF(**json.loads(raw))
+        pop = Population(_meta_str(meta, "neurosim_population", name), model, n,
+                         initial={k[len("initial_"):]: np.asarray(v, np.float64) for k, v in meta.items() if k.startswith("initial_")})
+        mine = _membrane_node(pop)
+        same = all(np.allclose(getattr(lif, f), getattr(mine, f), rtol=1e-12, atol=0.0) for f in ("tau", "r", "v_leak", "v_threshold", "v_reset"))
+        for li, t in zip(synapses, targets):
+            ref = _synapse_node(pop, t, model.tau_syn_e if t == "exc" else model.tau_syn_i)
+            same = same and all(np.allclose(getattr(nodes[li], f), getattr(ref, f), rtol=1e-12, atol=0.0) for f in ("tau", "r", "v_leak"))
+        if same:
+            return pop, {li: (t, np.ones(n)) for li, t in zip(synapses, targets)}
+    specs = {}
+    for li, t in zip(synapses, targets):
+        node = nodes[li]
+        if np.any(np.asarray(node.v_leak) != 0):
+            raise NIRConversionError(f"node {li!r} (LI): a synaptic current must decay to 0 (v_leak = 0)")
+        cuba = nir.CubaLIF(tau_syn=node.tau, tau_mem=lif.tau, r=lif.r, v_leak=lif.v_leak, v_threshold=lif.v_threshold,
+                           v_reset=lif.v_reset, w_in=node.r)
+        specs[t] = neuron_from_nir(cuba, f"{where}, current {li!r}", dt, euler_dt, rest_above_threshold=True)
+    base = specs.get("exc", specs.get("inh"))
+    model = base.neuron.replace(tau_syn_e=specs["exc"].neuron.tau_syn_e if "exc" in specs else base.neuron.tau_syn_e,
+                                tau_syn_i=specs["inh"].neuron.tau_syn_e if "inh" in specs else base.neuron.tau_syn_e)
+    entries = {li: (t, np.broadcast_to(specs[t].gain, (n,)) * specs[t].amperes_per_unit) for li, t in zip(synapses, targets)}
+    return Population(_safe(name), model, n), entries
 
 
 def _size(node) -> int:

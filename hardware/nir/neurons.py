@@ -163,14 +163,16 @@ def _uniform(where: str, name: str, values: np.ndarray) -> float:
     return float(flat[0])
 
 
-def neuron_from_nir(node, where: str, dt: float | None, euler_dt: float | None) -> NeuronSpec:
+def neuron_from_nir(node, where: str, dt: float | None, euler_dt: float | None, rest_above_threshold: bool = False) -> NeuronSpec:
     """Read a NIR neuron node (``CubaLIF``, ``LIF``, ``LI``, ``CubaLI``) under the exact
     discretisation at step ``dt`` (s) or forward Euler at step ``euler_dt`` (the module
     docstring). Time constants and the reset level must be the same for all neurons of
     the node; ``r``, ``w_in``, ``v_leak`` and ``v_threshold`` may differ (they only scale
     each neuron's input, see ``NeuronSpec.gain``). Raises ``NIRConversionError`` naming the
     node for other node types, ``IF`` (no leak), heterogeneous time constants, thresholds
-    not above ``v_leak``, or time constants no longer than the Euler step."""
+    not above ``v_leak`` (allowed with ``rest_above_threshold`` for core populations,
+    which count the membrane in volts: a tonically firing neuron such as CUBA's), or time
+    constants no longer than the Euler step."""
     spec = _from_metadata(node, where)
     if spec is not None:  # neurosim's own node: its step and discretisation rule
         return spec
@@ -206,10 +208,11 @@ def neuron_from_nir(node, where: str, dt: float | None, euler_dt: float | None) 
         if np.any(np.isinf(a["v_threshold"])):
             raise NIRConversionError(f"{where}: v_threshold is infinite for some neurons only")
         scale = a["v_threshold"] - v_leak
-        if np.any(scale <= 0):
-            raise NIRConversionError(f"{where}: v_threshold must lie above v_leak for every neuron")
+        if np.any(scale == 0) or (np.any(scale < 0) and not (rest_above_threshold and np.all(scale < 0))):
+            raise NIRConversionError(f"{where}: v_threshold must lie above v_leak for every neuron (the torch layers count "
+                                     "the membrane from rest to threshold)")
         u_reset = _uniform(where, "(v_reset - v_leak) / (v_threshold - v_leak)", (a["v_reset"] - v_leak) / scale)
-        if u_reset >= 1.0:
+        if np.any((a["v_reset"] >= a["v_threshold"])):
             raise NIRConversionError(f"{where}: v_reset must lie below v_threshold")
         kind = "CubaLIF" if synaptic else "LIF"
     else:  # a readout: membrane in NIR's units above v_leak
@@ -219,8 +222,11 @@ def neuron_from_nir(node, where: str, dt: float | None, euler_dt: float | None) 
     uni = lambda x: float(np.unique(x)[0]) if np.unique(x).size == 1 else None  # noqa: E731
     vl, vs = uni(v_leak), uni(scale)
     v_rest, v_th = (vl, vl + vs) if vl is not None and vs is not None else (0.0, 1.0)
+    r_uniform = uni(r)
+    # R = r when NIR's r is one resistance (ohm), so that core weights come back in NIR's units
+    c_mem = tau_mem / r_uniform if h is None and r_uniform is not None and r_uniform > 0 else models.CubaLIF.c_mem
     neuron = models.CubaLIF(tau_mem=tau_mem, tau_syn_e=tau_syn, tau_syn_i=tau_syn, v_rest=v_rest, v_th=v_th,
-                            v_reset=v_rest + u_reset * (v_th - v_rest), t_ref=0.0)
+                            v_reset=v_rest + u_reset * (v_th - v_rest), t_ref=0.0, c_mem=c_mem)
     if synaptic:
         jump = a["w_in"] / a["tau_syn"] if h is None else (h / a["tau_syn"]) * a["w_in"]
         if h is None:
