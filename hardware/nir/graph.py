@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import nir
+
+from neurosim.atomic import atomic_write
 
 from .neurons import NIRConversionError
 
@@ -42,19 +43,9 @@ def read_graph(graph) -> nir.NIRGraph:
 
 
 def write_graph(graph: nir.NIRGraph, path) -> Path:
-    """Write ``graph`` to ``path`` (``.nir``, HDF5) atomically: a temporary file in the same
-    folder, renamed over ``path`` once complete."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        nir.write(tmp, graph)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
+    """Write ``graph`` to ``path`` (``.nir``, HDF5) atomically (``neurosim.atomic``: a
+    temporary file in the same folder, renamed over ``path`` once complete)."""
+    return atomic_write(path, lambda tmp: nir.write(tmp, graph))
 
 
 def chain(g: nir.NIRGraph) -> list:
