@@ -286,8 +286,8 @@ def _cmd_eval(a) -> int:
                                                                    core_size=a.core_size, core_fraction=a.core_fraction))
     print(f"HD-SNN {a.run}: held-out accuracy against the fraction of active weights "
           f"(input: {s['input_events_per_s']:.3g} events/s)")
-    print(f"| active weights | fraction | 36 classes | 12 directions | 36 classes, settled steps | 12 directions, settled "
-          f"steps | synaptic ops per s of input |")
+    print("| active weights | fraction | 36 classes | 12 directions | 36 classes, settled steps | 12 directions, settled "
+          "steps | synaptic ops per s of input |")
     print("|---|---|---|---|---|---|---|")
     for r in sorted(s["rows"], key=lambda r: -r["active_fraction"]):
         print(f"| {r['active_weights']:,} | {r['active_fraction']:.4f} | {r['accuracy']:.3f} | {r['direction_accuracy']:.3f} "

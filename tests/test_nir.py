@@ -82,6 +82,30 @@ def test_small_conv_model_runs_identically_in_snntorch_and_norse(tmp_path):
     _check_peer(layers, x, run_norse(g, x, 2e-3), g)
 
 
+def test_conv1d_model_round_trips_and_runs_identically_in_snntorch(tmp_path):
+    """A 1-D convolution (e.g. over audio channels), per-channel gains included."""
+    torch.manual_seed(1)
+    neuron = CubaLIFModel(tau_mem=10e-3, tau_syn_e=4e-3, t_ref=0.0, v_reset=CubaLIFModel().v_rest)
+    layers = [snn.Lift(torch.nn.Conv1d(3, 6, 5, stride=2, padding=2)), snn.CubaLIF(neuron, dt=1e-3),
+              snn.Lift(torch.nn.Flatten()), snn.Lift(torch.nn.Linear(6 * 16, 4)), snn.LI(neuron, dt=1e-3)]
+    with torch.no_grad():
+        layers[0].module.weight.mul_(8.0)
+    x = (torch.rand(2, 30, 3, 32, generator=torch.Generator().manual_seed(3)) < 0.2).float().numpy()
+    g = read_graph(write_graph(to_nir(layers, (3, 32), euler_dt=SNNTORCH_DT), tmp_path / "c1.nir"))
+    assert isinstance(g.nodes["0_conv1d"], nir.Conv1d)
+    _check_peer(layers, x, run_snntorch(g, x), g)
+    back = from_nir(g)
+    for a, b in zip(layers, back):
+        for k, v in a.state_dict().items():
+            assert torch.equal(v, b.state_dict()[k])
+    node = g.nodes["1_cubalif"]  # a graph from elsewhere: a per-channel input scale goes into the conv weights
+    node.metadata = {}
+    node.w_in = node.w_in * np.arange(1, 7, dtype=float)[:, None]
+    scaled = from_nir(g, euler_dt=SNNTORCH_DT)
+    ratio = (scaled[0].module.weight / layers[0].module.weight).flatten(1)
+    torch.testing.assert_close(ratio, torch.arange(1, 7, dtype=ratio.dtype)[:, None].expand_as(ratio))
+
+
 def test_exact_discretisation_is_the_continuous_model():
     """Written exact, a CuBa-LIF node is NIR's ODE in neurosim's time constants, and
     neurosim's step is its exact solution: an impulse at the step's start, the membrane at
@@ -353,6 +377,8 @@ def test_models_nir_cannot_express_are_named():
     refractory = [snn.Lift(torch.nn.Linear(2, 2)), snn.CubaLIF(CubaLIFModel(t_ref=5e-3), dt=1e-3)]
     with pytest.raises(NIRConversionError, match=r"layer 1 \(CubaLIF\): t_ref = 0.005 s.*no refractory period"):
         to_nir(refractory, (2,))
+    with pytest.raises(NIRConversionError, match=r"layer 0 \(Lift\): groups=2; nir 1.0.8"):
+        to_nir([snn.Lift(torch.nn.Conv2d(2, 4, 3, groups=2)), snn.CubaLIF(dt=1e-3)], (2, 8, 8))
     with pytest.raises(NIRConversionError, match=r"layer 1 \(ReLU\): cannot be written"):
         to_nir([snn.Lift(torch.nn.Linear(2, 2)), torch.nn.ReLU()], (2,))
 

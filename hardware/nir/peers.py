@@ -50,36 +50,17 @@ def run_snntorch(graph, samples) -> dict:
         node = g.nodes[n]
         scale[n] = float(np.unique(node.w_in * SNNTORCH_DT / node.tau_syn)[0]) if isinstance(node, nir.CubaLIF) else \
             float(np.unique(node.r * SNNTORCH_DT / node.tau)[0])
-    rec = {n: {"spikes": [], "v": []} for n in names}
-    step_out = {}
 
-    def hook(name):
-        def record(module, _inp, out):
-            spikes = out[0] if isinstance(out, tuple) else out
-            step_out[name] = (spikes.detach().clone(), module.mem.detach().clone() * scale[name])
-        return record
+    def record(name, module, out):
+        spikes = out[0] if isinstance(out, tuple) else out
+        return spikes, module.mem * scale[name]
 
-    handles = [mods[n].register_forward_hook(hook(n)) for n in names]
-    samples = torch.as_tensor(np.asarray(samples), dtype=torch.float32)
-    try:
-        with torch.no_grad():
-            for x in samples:
-                snntorch.utils.reset(model)
-                for m in mods.values():  # hidden states start from rest for every sample
-                    m.reset_mem()
-                per = {n: ([], []) for n in names}
-                for t in range(x.shape[0]):
-                    model(x[t])
-                    for n in names:
-                        per[n][0].append(step_out[n][0])
-                        per[n][1].append(step_out[n][1])
-                for n in names:
-                    rec[n]["spikes"].append(torch.stack(per[n][0]).numpy())
-                    rec[n]["v"].append(torch.stack(per[n][1]).numpy())
-    finally:
-        for hd in handles:
-            hd.remove()
-    return {n: {k: np.stack(v) for k, v in d.items()} for n, d in rec.items()}
+    def reset():
+        snntorch.utils.reset(model)
+        for m in mods.values():  # hidden states start from rest for every sample
+            m.reset_mem()
+
+    return _record(samples, mods, record, reset, model)
 
 
 def run_norse(graph, samples, dt: float) -> dict:
@@ -91,38 +72,52 @@ def run_norse(graph, samples, dt: float) -> dict:
     g = read_graph(graph)
     with contextlib.redirect_stdout(io.StringIO()), _quiet():
         model = norse.from_nir(g, dt=dt)
-    names = _neuron_names(g)
-    rec = {n: {"spikes": [], "v": []} for n in names}
+    kinds = {n: type(g.nodes[n]) for n in _neuron_names(g)}
+
+    def record(name, _module, out):
+        z, state = out
+        if kinds[name] is nir.CubaLIF:  # Norse's wrapper: (spikes, (synapse state, LIF state))
+            return z, state[1].v
+        if kinds[name] is nir.LIF:
+            return z, state.v
+        return torch.zeros_like(z), state.v  # LI: the output is the membrane
+
+    state = [None]
+
+    def step(x):
+        _, state[0] = model(x, state[0])
+
+    def reset():
+        state[0] = None
+
+    return _record(samples, {n: _submodule(model, n) for n in kinds}, record, reset, step)
+
+
+def _record(samples, modules: dict, record, reset, step) -> dict:
+    """Run ``step`` on every time step of every sample (``reset`` before each sample) and
+    collect ``record(name, module, output) -> (spikes, v)`` of each neuron module through
+    forward hooks: ``{name: {"spikes": (N, T, ...), "v": (N, T, ...)}}``."""
     step_out = {}
 
     def hook(name):
-        kind = type(g.nodes[name])
-
-        def record(_module, _inp, out):
-            z, state = out
-            if kind is nir.CubaLIF:  # Norse's wrapper: (spikes, (synapse state, LIF state))
-                spikes, v = z, state[1].v
-            elif kind is nir.LIF:
-                spikes, v = z, state.v
-            else:  # LI: the output is the membrane
-                spikes, v = torch.zeros_like(z), state.v
+        def grab(module, _inp, out):
+            spikes, v = record(name, module, out)
             step_out[name] = (spikes.detach().clone(), v.detach().clone())
-        return record
+        return grab
 
-    handles = []
-    for n in names:
-        handles.append(_submodule(model, n).register_forward_hook(hook(n)))
-    samples = torch.as_tensor(np.asarray(samples), dtype=torch.float32)
+    handles = [m.register_forward_hook(hook(n)) for n, m in modules.items()]
+    rec = {n: {"spikes": [], "v": []} for n in modules}
     try:
         with torch.no_grad():
-            for x in samples:
-                state, per = None, {n: ([], []) for n in names}
+            for x in torch.as_tensor(np.asarray(samples), dtype=torch.float32):
+                reset()
+                per = {n: ([], []) for n in modules}
                 for t in range(x.shape[0]):
-                    _, state = model(x[t], state)
-                    for n in names:
+                    step(x[t])
+                    for n in modules:
                         per[n][0].append(step_out[n][0])
                         per[n][1].append(step_out[n][1])
-                for n in names:
+                for n in modules:
                     rec[n]["spikes"].append(torch.stack(per[n][0]).numpy())
                     rec[n]["v"].append(torch.stack(per[n][1]).numpy())
     finally:

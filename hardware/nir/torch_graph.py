@@ -1,6 +1,6 @@
 """Trained ``neurosim.nn`` models to NIR graphs and back.
 
-A model is a chain of stateless layers (``Linear``, ``Conv2d``, ``AvgPool2d``, ``Flatten``,
+A model is a chain of stateless layers (``Linear``, ``Conv1d``, ``Conv2d``, ``AvgPool2d``, ``Flatten``,
 optionally inside ``neurosim.nn.Lift``) and neuron layers (``CubaLIF``, ``LIF``, ``LI``);
 NIR's shapes have no time or batch axis, so ``Flatten`` dimensions are written counting
 from the first axis after the batch (NIR's ``start_dim = 0`` is torch's ``start_dim = 1``),
@@ -76,7 +76,7 @@ def to_nir(model, input_shape, euler_dt: float | None = None, sum_pooling: bool 
         node, name = None, None
         if isinstance(layer, (snn.CubaLIF, snn.LIF, snn.LI)):
             if pending_scale is not None:
-                raise NIRConversionError(f"{where}: sum_pooling needs a Linear or Conv2d after the pooling to take its 1/(kh kw)")
+                raise NIRConversionError(f"{where}: sum_pooling needs a Linear or convolution after the pooling to take its 1/(kh kw)")
             kind = _neuron_kind(layer)
             node, name = layer_to_nir(kind, layer.neuron, layer.dt, shape, h, where), f"{i}_{kind.lower()}"
         elif isinstance(module, torch.nn.Linear):
@@ -85,19 +85,28 @@ def to_nir(model, input_shape, euler_dt: float | None = None, sum_pooling: bool 
                 w, pending_scale = w * np.asarray(pending_scale, w.dtype), None
             node = nir.Affine(weight=w, bias=_numpy(module.bias)) if module.bias is not None else nir.Linear(weight=w)
             name = f"{i}_{'affine' if module.bias is not None else 'linear'}"
-        elif isinstance(module, torch.nn.Conv2d):
+        elif isinstance(module, (torch.nn.Conv1d, torch.nn.Conv2d)):
+            dims = 1 if isinstance(module, torch.nn.Conv1d) else 2
             if module.padding_mode != "zeros":
-                raise NIRConversionError(f"{where}: padding_mode {module.padding_mode!r}; NIR's Conv2d pads with zeros")
-            if len(shape) != 3:
-                raise NIRConversionError(f"{where}: Conv2d needs (C, H, W) input, got shape {shape}")
+                raise NIRConversionError(f"{where}: padding_mode {module.padding_mode!r}; NIR's convolutions pad with zeros")
+            if len(shape) != dims + 1:
+                raise NIRConversionError(f"{where}: Conv{dims}d needs {'(C, L)' if dims == 1 else '(C, H, W)'} input, got shape {shape}")
+            if module.groups != 1:  # nir 1.0.8 takes weight.shape[1] (C_in / groups) as the input channels
+                raise NIRConversionError(f"{where}: groups={module.groups}; nir 1.0.8's shape inference rejects grouped "
+                                         "convolutions (it reads C_in / groups as the input channels)")
             w = _numpy(module.weight)
             if pending_scale is not None:
                 w, pending_scale = w * np.asarray(pending_scale, w.dtype), None
             bias = _numpy(module.bias) if module.bias is not None else np.zeros(w.shape[0], w.dtype)
-            padding = module.padding if isinstance(module.padding, str) else _pair(module.padding)
-            node = nir.Conv2d(input_shape=shape[1:], weight=w, stride=_pair(module.stride), padding=padding,
-                              dilation=_pair(module.dilation), groups=int(module.groups), bias=bias)
-            name = f"{i}_conv2d"
+            if dims == 1:
+                padding = module.padding if isinstance(module.padding, str) else int(module.padding[0])
+                node = nir.Conv1d(input_shape=int(shape[1]), weight=w, stride=int(module.stride[0]), padding=padding,
+                                  dilation=int(module.dilation[0]), groups=int(module.groups), bias=bias)
+            else:
+                padding = module.padding if isinstance(module.padding, str) else _pair(module.padding)
+                node = nir.Conv2d(input_shape=shape[1:], weight=w, stride=_pair(module.stride), padding=padding,
+                                  dilation=_pair(module.dilation), groups=int(module.groups), bias=bias)
+            name = f"{i}_conv{dims}d"
         elif isinstance(module, torch.nn.AvgPool2d):
             if module.ceil_mode or np.any(_pair(module.padding) != 0):
                 raise NIRConversionError(f"{where}: pooling with padding or ceil_mode; export supports padding=0, ceil_mode=False")
@@ -118,7 +127,7 @@ def to_nir(model, input_shape, euler_dt: float | None = None, sum_pooling: bool 
             end = module.end_dim - 1 if module.end_dim > 0 else module.end_dim
             node, name = nir.Flatten(input_type={"input": np.array(shape)}, start_dim=start, end_dim=end), f"{i}_flatten"
         else:
-            raise NIRConversionError(f"{where}: cannot be written to NIR; export supports Linear, Conv2d, AvgPool2d, Flatten "
+            raise NIRConversionError(f"{where}: cannot be written to NIR; export supports Linear, Conv1d, Conv2d, AvgPool2d, Flatten "
                                      "(optionally in neurosim.nn.Lift) and neurosim.nn CubaLIF, LIF and LI layers")
         if not isinstance(layer, (snn.CubaLIF, snn.LIF, snn.LI)):
             with torch.no_grad():
@@ -149,9 +158,10 @@ def _fold(layers: list, gain: np.ndarray, shape: tuple, where: str) -> None:
         if isinstance(module, torch.nn.Linear):
             rows = np.broadcast_to(g.reshape(-1), (module.out_features,))
             scale = torch.as_tensor(rows.copy(), dtype=module.weight.dtype)
-        elif isinstance(module, torch.nn.Conv2d) and (uniform or (g.ndim == 3 and np.all(g == g[:, :1, :1]))):
-            scale = torch.as_tensor(np.broadcast_to(g[:, 0, 0] if g.ndim == 3 else g.flat[0], (module.out_channels,)).copy(),
-                                    dtype=module.weight.dtype)
+        elif isinstance(module, (torch.nn.Conv1d, torch.nn.Conv2d)) and (uniform or (
+                g.ndim >= 2 and np.all(g == g.reshape(g.shape[0], -1)[:, :1].reshape((-1,) + (1,) * (g.ndim - 1))))):
+            per_channel = g.reshape(g.shape[0], -1)[:, 0] if g.ndim >= 2 else g.flat[0]
+            scale = torch.as_tensor(np.broadcast_to(per_channel, (module.out_channels,)).copy(), dtype=module.weight.dtype)
         elif isinstance(module, (torch.nn.AvgPool2d, torch.nn.Flatten)) and uniform:
             continue
         else:
@@ -183,15 +193,18 @@ def _stateless(node, where: str):
                 raise NIRConversionError(f"{where}: bias has shape {b.shape}; expected ({w.shape[0]},)")
             m.bias.data = _tensor(b).to(m.weight.dtype).clone()
         return m
-    if isinstance(node, nir.Conv2d):
+    if isinstance(node, (nir.Conv1d, nir.Conv2d)):
+        dims = 1 if isinstance(node, nir.Conv1d) else 2
         w = np.asarray(node.weight)
-        if w.ndim != 4:
-            raise NIRConversionError(f"{where}: weight must be 4-D (C_out, C_in/groups, kH, kW), got shape {w.shape}")
+        if w.ndim != dims + 2:
+            raise NIRConversionError(f"{where}: weight must be {dims + 2}-D (C_out, C_in/groups, kernel...), got shape {w.shape}")
         groups = int(node.groups)
-        pad = node.padding if isinstance(node.padding, str) else tuple(int(p) for p in np.broadcast_to(node.padding, 2))
-        m = torch.nn.Conv2d(w.shape[1] * groups, w.shape[0], tuple(w.shape[2:]), stride=tuple(int(s) for s in np.broadcast_to(node.stride, 2)),
-                            padding=pad, dilation=tuple(int(d) for d in np.broadcast_to(node.dilation, 2)), groups=groups,
-                            dtype=_tensor(w).dtype)
+        ints = lambda v: tuple(int(x) for x in np.broadcast_to(v, dims))  # noqa: E731
+        pad = node.padding.decode() if isinstance(node.padding, bytes) else node.padding
+        conv = torch.nn.Conv1d if dims == 1 else torch.nn.Conv2d
+        m = conv(w.shape[1] * groups, w.shape[0], tuple(w.shape[2:]), stride=ints(node.stride),
+                 padding=pad if isinstance(pad, str) else ints(pad), dilation=ints(node.dilation), groups=groups,
+                 dtype=_tensor(w).dtype)
         m.weight.data = _tensor(w).clone()
         m.bias.data = _tensor(np.broadcast_to(node.bias, (w.shape[0],))).to(m.weight.dtype).clone()
         return m
@@ -210,7 +223,7 @@ def _stateless(node, where: str):
 def from_nir(graph, dt: float | None = None, euler_dt: float | None = None) -> snn.Sequential:
     """A ``neurosim.nn.Sequential`` running the NIR ``graph`` (a ``nir.NIRGraph`` or a
     ``.nir`` file): a chain from one ``Input`` to one ``Output`` through ``Affine``,
-    ``Linear``, ``Conv2d``, ``AvgPool2d``, ``SumPool2d``, ``Flatten``, ``Scale`` and the
+    ``Linear``, ``Conv1d``, ``Conv2d``, ``AvgPool2d``, ``SumPool2d``, ``Flatten``, ``Scale`` and the
     neuron nodes ``CubaLIF``, ``LIF``, ``LI``, ``CubaLI`` (``hardware.nir.neurons``).
     Stateless layers are wrapped in ``neurosim.nn.Lift``; the model maps (T, B, *input
     shape) to the last layer's output (T, B, ...); ``model.outputs(x)`` gives every layer's.
@@ -222,7 +235,7 @@ def from_nir(graph, dt: float | None = None, euler_dt: float | None = None) -> s
     into the preceding weights.
 
     Raises ``NIRConversionError`` naming the node for nodes neurosim cannot run (``IF``,
-    ``Delay``, ``Threshold``, ``Conv1d``, recurrent subgraphs, branches) and
+    ``Delay``, ``Threshold``, recurrent subgraphs, branches) and
     ``NIRFileError`` for unreadable files.
     """
     h = check_euler_dt(euler_dt)
@@ -247,7 +260,7 @@ def from_nir(graph, dt: float | None = None, euler_dt: float | None = None) -> s
             continue
         module = _stateless(node, where)
         if module is None:
-            raise NIRConversionError(f"{where}: neurosim.nn has no layer for it; supported: Affine, Linear, Conv2d, AvgPool2d, "
+            raise NIRConversionError(f"{where}: neurosim.nn has no layer for it; supported: Affine, Linear, Conv1d, Conv2d, AvgPool2d, "
                                      "SumPool2d, Flatten, Scale, CubaLIF, LIF, LI, CubaLI"
                                      + ("; import delays into a core Network with network_from_nir" if isinstance(node, nir.Delay) else ""))
         layers.append(snn.Lift(module))
