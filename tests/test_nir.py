@@ -365,6 +365,18 @@ def test_unsupported_nodes_are_named():
             nir.Output(output_type=np.array([1, 4, 4]))), dt=1e-3)
 
 
+def test_scale_nodes_fold_into_the_weights_and_core_biases_are_refused():
+    inp, out = nir.Input(input_type=np.array([3])), nir.Output(output_type=np.array([3]))
+    w = np.arange(1.0, 10.0).reshape(3, 3)
+    model = from_nir(_graph(inp, nir.Linear(weight=w), nir.Scale(scale=np.array([2.0, 3.0, 4.0])), _cuba(3), out), dt=1e-3)
+    assert [type(m) for m in model] == [snn.Lift, snn.CubaLIF]
+    # the exact reading: the input steps the current by w_in / tau_syn = 1 per unit, r = 1, threshold 1
+    np.testing.assert_allclose(model[0].module.weight.detach().numpy(), w * np.array([2.0, 3.0, 4.0])[:, None], rtol=1e-6)
+    biased = _graph(inp, nir.Affine(weight=w, bias=np.ones(3)), _cuba(3), out)
+    with pytest.raises(NIRConversionError, match=r"'n0' \(Affine\): a bias is a constant drive"):
+        network_from_nir(biased, dt=1e-3)
+
+
 def test_models_nir_cannot_express_are_named():
     from neurosim import CobaLIF
     from neurosim.network import GapJunctions, Network, Population
