@@ -4,7 +4,7 @@ Numba fixed-point engine (see ``quantize``, ``engine``, ``lava_backend``, ``reso
 from .engine import run_fixed
 from .lava_backend import run_lava
 from .lava_compat import LavaUnavailable, import_lava
-from .quantize import LoihiNetwork, QuantizationReport, map_network, quantize
+from .quantize import LoihiNetwork, QuantizationReport, map_network, one_spike_per_step, quantize
 
-__all__ = ["map_network", "quantize", "run_fixed", "run_lava", "import_lava", "LavaUnavailable", "LoihiNetwork",
-           "QuantizationReport"]
+__all__ = ["map_network", "quantize", "one_spike_per_step", "run_fixed", "run_lava", "import_lava", "LavaUnavailable",
+           "LoihiNetwork", "QuantizationReport"]

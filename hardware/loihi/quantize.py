@@ -38,10 +38,10 @@ import numpy as np
 import scipy.sparse as sp
 
 from neurosim.models import CubaLIF
-from neurosim.network import Network, PoissonSource, Population
+from neurosim.network import Network, PoissonSource, Population, SpikeSource
 
 __all__ = ["LoihiPopulation", "LoihiProjection", "LoihiSource", "LoihiNetwork", "map_network", "quantize",
-           "QuantizationReport", "DECAY_UNITY", "MAX_DELAY", "WEIGHT_EXP_RANGE"]
+           "one_spike_per_step", "QuantizationReport", "DECAY_UNITY", "MAX_DELAY", "WEIGHT_EXP_RANGE"]
 
 DECAY_UNITY = 4096          # 12-bit decays
 ACT_SHIFT = 6               # activation and threshold are MSB-aligned by 6 bits
@@ -191,14 +191,35 @@ def _lif_population(pop: Population, dt: float, inputs) -> LoihiPopulation:
     return LoihiPopulation(pop.name, pop.size, 1.0 - c["a_e"], 1.0 - c["a_m"], m.v_th - m.v_rest, bias, v0)
 
 
+def _source_steps(src, dt: float) -> np.ndarray:
+    """The step of every spike of ``src``, as the core simulator bins it (``floor(t/dt)``)."""
+    return np.floor(src.times / dt + 1e-9).astype(np.int64)
+
+
+def one_spike_per_step(src: SpikeSource, dt: float) -> SpikeSource:
+    """``src`` with at most one spike per neuron and step of ``dt`` (s): the first of each
+    step's spikes is kept. Loihi's spike inputs carry one spike per neuron and step; the core
+    simulator adds every spike, so a source mapped to Loihi must be thinned this way first
+    (deliberately: it changes the input, which ``map_network`` will not do silently)."""
+    steps = _source_steps(src, dt)
+    _, first = np.unique(steps * src.size + src.ids, return_index=True)
+    first = np.sort(first)
+    return SpikeSource(src.name, src.size, src.times[first], src.ids[first])
+
+
 def _source_counts(src, dt: float, n_steps: int) -> np.ndarray:
     if isinstance(src, PoissonSource):
         raise ValueError(f"source {src.name!r}: Poisson sources are drawn by the engine; give Loihi a SpikeSource "
                          "(sample the Poisson trains first)")
-    steps = np.floor(src.times / dt + 1e-9).astype(np.int64)
+    steps = _source_steps(src, dt)
     keep = steps < n_steps
     counts = np.zeros((src.size, n_steps), np.int32)
-    counts[src.ids[keep], steps[keep]] = 1
+    np.add.at(counts, (src.ids[keep], steps[keep]), 1)
+    if counts.max(initial=0) > 1:
+        i, t = np.unravel_index(int(np.argmax(counts)), counts.shape)
+        raise ValueError(f"source {src.name!r}: neuron {i} spikes {counts[i, t]} times in step {t} (dt = {dt} s); Loihi's "
+                         "spike input carries one spike per neuron and step, where the core simulator adds every spike. "
+                         "Thin the source first (hardware.loihi.quantize.one_spike_per_step) or use a smaller dt")
     return counts
 
 
@@ -206,10 +227,11 @@ def map_network(network: Network, dt: float, n_steps: int) -> LoihiNetwork:
     """``network`` in Lava's floating-point terms, for a run of ``n_steps`` steps of ``dt``
     (s). Populations must be ``CubaLIF`` with ``v_reset == v_rest`` and ``t_ref <= dt``;
     projections static, current-based, with delays of 1..64 steps and at most one synapse
-    per (pre, post) pair; sources ``SpikeSource``; current injections constant (they become
-    the bias). Raises ``ValueError`` naming the element that Loihi cannot express (gap
-    junctions, astrocytes, graded or dynamic synapses, a separate inhibitory time constant
-    for a population that receives inhibition, ...)."""
+    per (pre, post) pair; sources ``SpikeSource`` with at most one spike per neuron and step
+    (``one_spike_per_step``); current injections constant (they become the bias). Raises
+    ``ValueError`` naming the element that Loihi cannot express (gap junctions, astrocytes,
+    graded or dynamic synapses, a separate inhibitory time constant for a population that
+    receives inhibition, several spikes of a source neuron in one step, ...)."""
     if network.gap_junctions:
         raise ValueError("gap junctions cannot be mapped to Loihi's LIF (no electrical coupling in Lava's processes)")
     if network.glia:
