@@ -153,6 +153,7 @@ def test_neurosim_nir_neurosim_is_lossless(nmnist, tmp_path, euler_dt):
             assert type(a.module) is type(b.module) and _settings(a.module) == _settings(b.module)
         else:
             assert a.neuron == b.neuron and a.dt == b.dt and a.coef == b.coef and a.synaptic == b.synaptic
+            assert (a.surrogate, a.slope, a.detach_reset) == (b.surrogate, b.slope, b.detach_reset)
     # without neurosim's metadata the NIR parameters alone give the same per-step dynamics
     for node in g.nodes.values():
         node.metadata = {}

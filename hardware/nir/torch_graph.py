@@ -79,6 +79,9 @@ def to_nir(model, input_shape, euler_dt: float | None = None, sum_pooling: bool 
                 raise NIRConversionError(f"{where}: sum_pooling needs a Linear or convolution after the pooling to take its 1/(kh kw)")
             kind = _neuron_kind(layer)
             node, name = layer_to_nir(kind, layer.neuron, layer.dt, shape, h, where), f"{i}_{kind.lower()}"
+            # training settings NIR has no field for, for neurosim's reader
+            node.metadata.update({"neurosim_surrogate": layer.surrogate, "neurosim_slope": layer.slope,
+                                  "neurosim_detach_reset": int(layer.detach_reset)})
         elif isinstance(module, torch.nn.Linear):
             w = _numpy(module.weight)
             if pending_scale is not None:
@@ -220,6 +223,19 @@ def _stateless(node, where: str):
     return None
 
 
+def _training_settings(meta: dict) -> dict:
+    """The surrogate gradient settings neurosim stored in a node's metadata (if any)."""
+    kw = {}
+    if "neurosim_surrogate" in meta:
+        name = meta["neurosim_surrogate"]
+        kw["surrogate"] = name.decode() if isinstance(name, bytes) else str(name)
+    if "neurosim_slope" in meta:
+        kw["slope"] = float(meta["neurosim_slope"])
+    if "neurosim_detach_reset" in meta:
+        kw["detach_reset"] = bool(int(meta["neurosim_detach_reset"]))
+    return kw
+
+
 def from_nir(graph, dt: float | None = None, euler_dt: float | None = None) -> snn.Sequential:
     """A ``neurosim.nn.Sequential`` running the NIR ``graph`` (a ``nir.NIRGraph`` or a
     ``.nir`` file): a chain from one ``Input`` to one ``Output`` through ``Affine``,
@@ -252,7 +268,9 @@ def from_nir(graph, dt: float | None = None, euler_dt: float | None = None) -> s
             out = (node.output_type or {}).get("output")
             _fold(layers, spec.gain, tuple(int(v) for v in out) if out is not None else np.shape(spec.gain), where)
             layer = {"CubaLIF": snn.CubaLIF, "LIF": snn.LIF}.get(spec.kind)
-            layers.append(layer(spec.neuron, dt=spec.dt) if layer else snn.LI(spec.neuron, dt=spec.dt, synaptic=spec.kind == "LI"))
+            kw = _training_settings(node.metadata or {})
+            layers.append(layer(spec.neuron, dt=spec.dt, **kw) if layer else
+                          snn.LI(spec.neuron, dt=spec.dt, synaptic=spec.kind == "LI", **kw))
             continue
         if isinstance(node, nir.Scale):
             scale = np.asarray(node.scale, np.float64)
