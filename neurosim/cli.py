@@ -198,9 +198,18 @@ def _cmd_train(a) -> int:
                 print(f"neurosim train: error: --data {root}: no train1K.txt there (the N-MNIST subset: root/train1K.txt, "
                       f"root/train/<id>.bs2)", file=sys.stderr)
                 return 2
-            history = train_nmnist(root, a.out, time_bins=a.time_bins, seed=a.seed, resume=a.resume, progress=not a.no_progress,
-                                   limit=a.limit, stop_after=a.stop_after, overwrite=a.overwrite,
-                                   **_given(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr))
+            from . import parallel
+
+            kw = dict(time_bins=a.time_bins, seed=a.seed, resume=a.resume, progress=not a.no_progress, limit=a.limit,
+                      stop_after=a.stop_after, overwrite=a.overwrite, **_given(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr))
+            if a.ddp > 1:  # N local processes; rank 0 writes metrics.json
+                parallel.spawn(train_nmnist, a.ddp, root, a.out, **kw)
+                history = json.loads((Path(a.out) / "metrics.json").read_text())
+            else:
+                parallel.init_from_env()  # started by torchrun: join its process group
+                history = train_nmnist(root, a.out, **kw)
+                if not parallel.is_main():
+                    return 0
             files = "metrics.json, checkpoint.pt, model_state.pt, confusion.png, accuracy.png"
         elif a.task.startswith("astro-"):
             return _train_astro(a)
@@ -509,11 +518,36 @@ def _cmd_deploy(a) -> int:
     return 0 if out.get("lava_equals_engine", True) else 1
 
 
+def _cmd_sweep(a) -> int:
+    from circuits.sweeps import TASKS
+
+    from .sweep import SweepSpec, run_sweep
+
+    spec = SweepSpec.load(a.spec, aliases=TASKS)
+    n = len(spec.points())
+    where = a.scheduler or f"a LocalCluster of {a.workers} worker process(es)"
+    print(f"sweep: {n} points of {spec.task} on {where}; results in {a.out}/")
+    try:
+        df = run_sweep(spec, a.out, scheduler=a.scheduler, n_workers=a.workers, resume=a.resume, progress=not a.no_progress)
+    except KeyboardInterrupt:
+        print(f"\nneurosim sweep: interrupted; the finished points are in {a.out}/points and {a.out}/results.parquet; "
+              "rerun with --resume to finish", file=sys.stderr)
+        return 130
+    failed = df[df["status"] != "ok"]
+    print(f"{len(df) - len(failed)} of {len(df)} points done, {len(failed)} failed; wrote {a.out}/results.parquet")
+    for _, row in failed.head(5).iterrows():
+        print(f"  point {row['point']} failed: {row['error']}")
+    return 0 if failed.empty else 1
+
+
+BENCHMARKS = ["cuba", "scale", "worm", "train_lif", "astro_coba", "loihi_fixed_point", "spinnaker_mapping", "sweep"]
+
+
 def _cmd_bench(a) -> int:
     script = Path(__file__).resolve().parents[1] / "benchmarks" / f"{a.name}.py"
     if not script.is_file():
         print(f"error: benchmark script {script} not found; benchmarks run from a source checkout "
-              f"(available: cuba, scale, worm, train_lif, astro_coba, loihi_fixed_point)", file=sys.stderr)
+              f"(available: {', '.join(BENCHMARKS)})", file=sys.stderr)
         return 2
     return subprocess.call([sys.executable, str(script), *a.args])
 
@@ -598,6 +632,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=_INT0, default=0)
     t.add_argument("--threads", type=_INT1, default=2)
     t.add_argument("--limit", type=_INT1, default=None, help="nmnist: use only this many training samples (quick checks)")
+    t.add_argument("--ddp", type=_INT1, default=1, metavar="N",
+                   help="nmnist: train data-parallel in N local processes (torch.distributed, gloo); on several machines "
+                        "start `neurosim train nmnist` with torchrun instead (README)")
     t.add_argument("--out", default=None, help="run folder (default runs/<task>)")
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt (with the same settings)")
     t.add_argument("--overwrite", action="store_true", help="replace a run already in OUT (without it, an existing run is refused)")
@@ -659,8 +696,19 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--no-progress", action="store_true")
     d.set_defaults(func=_cmd_deploy)
 
+    sw = sub.add_parser("sweep", help="run a parameter sweep (TOML or JSON spec: task worm|cuba|module:function, base, grid, "
+                                      "random, samples, seed, retries, traces) as Dask tasks; results in a Parquet table")
+    sw.add_argument("spec", help="the sweep spec (.toml or .json)")
+    sw.add_argument("--out", default="runs/sweep", help="output folder (default runs/sweep)")
+    sw.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                    help="run on this existing Dask cluster (default: a LocalCluster on this machine)")
+    sw.add_argument("--workers", type=_INT1, default=2, help="LocalCluster worker processes (default 2)")
+    sw.add_argument("--resume", action="store_true", help="continue a sweep in --out, skipping the points it finished")
+    sw.add_argument("--no-progress", action="store_true")
+    sw.set_defaults(func=_cmd_sweep)
+
     b = sub.add_parser("bench", help="run a benchmark against its peer (benchmarks/<name>.py)")
-    b.add_argument("name", choices=["cuba", "scale", "worm", "train_lif", "astro_coba", "loihi_fixed_point"])
+    b.add_argument("name", choices=BENCHMARKS)
     b.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the benchmark (see its --help)")
     b.set_defaults(func=_cmd_bench)
     ap.commands = sub.choices  # name -> subcommand parser, for errors found after parsing
@@ -697,6 +745,8 @@ def _check_args(ap, a) -> None:
                     sub.error(f"{flag} is for hlop")
         elif a.train_size is not None and a.train_size >= 10000:
             sub.error(f"--train-size {a.train_size}: must leave held-out images among the 10,000 (< 10000)")
+        if a.task != "nmnist" and a.ddp > 1:
+            sub.error("--ddp is for nmnist")
         if a.task in ("hdsnn", "hlop") and a.limit is not None:
             sub.error("--limit is for nmnist" + ("; use --movies for hdsnn" if a.task == "hdsnn" else "; use --train-size for hlop"))
         if a.task in ("nmnist", "hlop") and (a.movies is not None or a.test_movies is not None):

@@ -1,0 +1,77 @@
+"""Sweep tasks (``neurosim.sweep``): one simulation per parameter point, scalar metrics out.
+
+``worm_point``: the whole worm (``circuits.celegans``, Kunert et al. 2014) stimulated for a
+while; any ``KUNERT2014`` parameter (``g_syn``, ``g_gap``, ``beta``, ...) can be swept.
+``cuba_point``: the Brette et al. (2007) CUBA network with scaled weights and a seed.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["worm_point", "cuba_point", "TASKS"]
+
+TASKS = {"worm": "circuits.sweeps:worm_point", "cuba": "circuits.sweeps:cuba_point"}
+"""Short names the CLI accepts for ``task``."""
+
+_WORM_RUN = {"connectome": "cook2019_herm", "stimulus": "ALML,ALMR,AVM", "depolarization": 10e-3, "start": 0.2,
+             "stop": 0.7, "duration": 1.0, "dt": 1e-3, "sample": 0.01}
+
+
+def worm_point(params: dict) -> dict:
+    """Simulate the worm with ``params``: model parameters (``KUNERT2014`` names, SI units)
+    and run settings (``connectome``, ``stimulus`` (comma-separated neuron names, default
+    the anterior touch receptors), ``depolarization`` (V), ``start``/``stop``/``duration``/
+    ``dt``/``sample`` (s)). Metrics: the stimulated neurons' mean peak depolarisation
+    (``stim_peak_mV``), the number of other neurons moved by more than 1 mV
+    (``n_responding``), the mean |dV| over all neurons at the end of the stimulus
+    (``mean_abs_dv_mV``), AVA's and AVB's changes then (``AVAL_dv_mV``, ``AVBL_dv_mV``);
+    ``traces``: dV (time, neuron) at ``sample`` steps. Unknown parameters raise
+    ``ValueError``."""
+    import connectomes
+    from circuits.celegans import KUNERT2014, build_worm, stimulate
+    from neurosim import Simulator, StateMonitor
+
+    unknown = set(params) - set(KUNERT2014) - set(_WORM_RUN) - {"seed"}
+    if unknown:
+        raise ValueError(f"unknown worm sweep parameters {sorted(unknown)}; model: {sorted(KUNERT2014)}, run: {sorted(_WORM_RUN)}")
+    run = {**_WORM_RUN, **{k: v for k, v in params.items() if k in _WORM_RUN}}
+    model = {k: float(v) for k, v in params.items() if k in KUNERT2014}
+    con = connectomes.load(run["connectome"])
+    stim = [s.strip() for s in str(run["stimulus"]).split(",") if s.strip()]
+    net = stimulate(build_worm(con, **model), stim, start=run["start"], stop=run["stop"], depolarization=run["depolarization"])
+    every = max(1, int(round(run["sample"] / run["dt"])))
+    res = Simulator(net, dt=run["dt"]).run(run["duration"], [StateMonitor("worm", ("v",), every=every)])
+    tr = res.traces["worm"]
+    dv = (tr["v"] - net.population("worm").initial_state()["v"][None, :]) * 1e3  # mV
+    names = list(con.neurons)
+    idx = [names.index(connectomes.normalize_name(s)) for s in stim]
+    at = min(int(np.searchsorted(tr.times, run["stop"])), dv.shape[0] - 1)
+    others = np.setdiff1d(np.arange(dv.shape[1]), idx)
+    return {"stim_peak_mV": float(dv[:, idx].max(0).mean()),
+            "n_responding": int((np.abs(dv[:, others]).max(0) > 1.0).sum()),
+            "mean_abs_dv_mV": float(np.abs(dv[at]).mean()),
+            "AVAL_dv_mV": float(dv[at, names.index("AVAL")]), "AVBL_dv_mV": float(dv[at, names.index("AVBL")]),
+            "traces": {"time_s": tr.times, "dv_mV": dv.astype(np.float32)}}
+
+
+def cuba_point(params: dict) -> dict:
+    """The CUBA network (``n`` neurons, default 4000) with its weights scaled by
+    ``w_scale`` (default 1), wiring ``seed`` (default 0), run for ``duration`` s (default
+    0.5) at ``dt`` (1e-4). Metrics: mean rate (Hz), the coefficient of variation of the
+    population rate in 5 ms bins (``rate_cv``). Unknown parameters raise ``ValueError``."""
+    import dataclasses
+
+    from circuits.cuba import cuba_network
+    from neurosim import Simulator, SpikeMonitor
+
+    allowed = {"n", "w_scale", "seed", "duration", "dt"}
+    if set(params) - allowed:
+        raise ValueError(f"unknown cuba sweep parameters {sorted(set(params) - allowed)}; known: {sorted(allowed)}")
+    net = cuba_network(int(params.get("n", 4000)), seed=int(params.get("seed", 0)))
+    scale = float(params.get("w_scale", 1.0))
+    net = dataclasses.replace(net, projections=[dataclasses.replace(p, weights=p.weights * np.float32(scale)) for p in net.projections])
+    res = Simulator(net, dt=float(params.get("dt", 1e-4)), seed=int(params.get("seed", 0))).run(
+        float(params.get("duration", 0.5)), [SpikeMonitor("cuba")])
+    sp = res.spikes["cuba"]
+    _, rate = sp.population_rate(5e-3)
+    return {"rate_hz": float(sp.mean_rate()), "rate_cv": float(rate.std() / rate.mean()) if rate.mean() > 0 else float("nan")}

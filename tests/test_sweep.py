@@ -1,0 +1,120 @@
+"""Sweeps on Dask (issue #13): a 100-point worm sweep on a 2-worker LocalCluster, failures
+recorded, a killed worker loses nothing, --resume recomputes nothing, clear spec errors."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neurosim.sweep import SweepSpec, read_points, run_sweep
+
+TASKS = "sweep_tasks"  # tests/sweep_tasks.py, importable in the workers (they inherit sys.path)
+
+
+def _runs(log: Path) -> list:
+    return [float(x) for x in log.read_text().split()] if log.exists() else []
+
+
+def test_a_100_point_worm_sweep_on_two_workers(tmp_path):
+    spec = SweepSpec("circuits.sweeps:worm_point", base={"duration": 0.3, "stop": 0.3},
+                     grid={"g_syn": [50e-12, 100e-12, 150e-12, 200e-12]},
+                     random={"g_gap": {"low": 20e-12, "high": 300e-12, "log": True}}, samples=25, seed=1)
+    df = run_sweep(spec, tmp_path, n_workers=2, progress=False)
+    assert len(df) == 100 and (df["status"] == "ok").all() and df["point"].tolist() == list(range(100))
+    assert {"g_syn", "g_gap", "duration", "stim_peak_mV", "n_responding", "AVAL_dv_mV"} <= set(df.columns)
+    assert df["g_gap"].between(20e-12, 300e-12).all() and df["g_gap"].nunique() == 25
+    # the metrics respond to the parameters: stronger gap coupling spreads the stimulus further
+    assert df.groupby("g_syn").apply(lambda d: d["n_responding"].corr(d["g_gap"], method="spearman"), include_groups=False).min() > 0.5
+    assert pd.read_parquet(tmp_path / "results.parquet").equals(df)
+    assert len(read_points(tmp_path)) == 100
+
+
+def test_a_point_that_raises_is_recorded_as_failed_with_its_message(tmp_path):
+    log = tmp_path / "runs.log"
+    spec = SweepSpec(f"{TASKS}:square", base={"log": str(log), "bad": [3]}, grid={"x": [1, 2, 3, 4]}, retries=2)
+    df = run_sweep(spec, tmp_path / "out", n_workers=2, progress=False)
+    bad = df[df["x"] == 3].iloc[0]
+    assert bad["status"] == "failed" and "RuntimeError: x = 3 is not allowed" in bad["error"]
+    assert (df[df["x"] != 3]["status"] == "ok").all() and df[df["x"] != 3]["y"].tolist() == [1, 4, 16]
+    assert _runs(log).count(3) == 3  # the first try and 2 retries
+
+
+def test_transient_failures_are_retried(tmp_path):
+    log = tmp_path / "runs.log"
+    df = run_sweep(SweepSpec(f"{TASKS}:flaky", base={"log": str(log)}, grid={"x": [1, 2, 3]}, retries=1), tmp_path / "out",
+                   n_workers=1, progress=False)
+    assert (df["status"] == "ok").all() and sorted(_runs(log)) == [1, 1, 2, 2, 3, 3]
+
+
+def test_killing_a_worker_mid_sweep_loses_no_completed_result(tmp_path):
+    log = tmp_path / "runs.log"
+    spec = SweepSpec(f"{TASKS}:kill_worker_once", base={"log": str(log), "victim": 7}, grid={"x": list(range(12))})
+    df = run_sweep(spec, tmp_path / "out", n_workers=2, progress=False)
+    assert (tmp_path / "killed").exists()  # the worker running x = 7 was killed
+    assert (df["status"] == "ok").all() and df["y"].tolist() == [x * x for x in range(12)]
+    assert _runs(log).count(7) == 2  # rescheduled once on a live worker
+    assert len(read_points(tmp_path / "out")) == 12
+
+
+def test_resume_recomputes_nothing_already_done(tmp_path):
+    log = tmp_path / "runs.log"
+    spec = SweepSpec(f"{TASKS}:square", base={"log": str(log)}, grid={"x": list(range(8))})
+    out = tmp_path / "out"
+    first = run_sweep(spec, out, n_workers=2, progress=False)
+    assert sorted(_runs(log)) == list(range(8))
+    with pytest.raises(ValueError, match="already holds 8 finished points; pass resume=True"):
+        run_sweep(spec, out, n_workers=2, progress=False)
+    again = run_sweep(spec, out, n_workers=2, resume=True, progress=False)
+    assert sorted(_runs(log)) == list(range(8)) and again.equals(first)
+    # an interrupted sweep: only some points were written; resuming runs just the rest
+    for f in sorted((out / "points").glob("*.json"))[:3]:
+        f.unlink()
+    (out / "results.parquet").unlink()
+    third = run_sweep(spec, out, n_workers=2, resume=True, progress=False)
+    assert len(_runs(log)) == 8 + 3 and third["y"].tolist() == first["y"].tolist()
+
+
+def test_traces_are_saved_per_point(tmp_path):
+    spec = SweepSpec("circuits.sweeps:worm_point", base={"duration": 0.2, "stop": 0.2}, grid={"g_gap": [50e-12, 100e-12]},
+                     traces=True)
+    df = run_sweep(spec, tmp_path, n_workers=1, progress=False)
+    for key in df["key"]:
+        with np.load(tmp_path / "traces" / f"{key}.npz") as z:
+            assert z["dv_mV"].shape == (20, 302) and z["time_s"].shape == (20,)
+
+
+def test_bad_specs_name_the_problem(tmp_path):
+    with pytest.raises(ValueError, match="give 'module:function'"):
+        SweepSpec("worm")
+    with pytest.raises(ValueError, match=r"random.g_gap: low = 2 and high = 1"):
+        SweepSpec("a:b", random={"g_gap": {"low": 2, "high": 1}}, samples=3)
+    with pytest.raises(ValueError, match=r"given twice"):
+        SweepSpec("a:b", base={"x": 1}, grid={"x": [1, 2]})
+    with pytest.raises(ValueError, match="random parameters need samples >= 1"):
+        SweepSpec("a:b", random={"x": [1, 2]})
+    bad = tmp_path / "bad.toml"
+    bad.write_text('task = "worm"\ngrid = {g_syn = [1e-10]}\nworkers = 3\n')
+    with pytest.raises(ValueError, match=r"bad.toml: unknown fields \['workers'\]"):
+        SweepSpec.load(bad, aliases={"worm": "circuits.sweeps:worm_point"})
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"task": ')
+    with pytest.raises(ValueError, match="broken.json: not a valid JSON sweep spec"):
+        SweepSpec.load(broken)
+    with pytest.raises(ValueError, match="task 'no_such_module:f' not found"):
+        run_sweep(SweepSpec("no_such_module:f", grid={"x": [1]}), tmp_path / "o", progress=False)
+    with pytest.raises(ValueError, match=r"unknown worm sweep parameters \['g_sin'\]"):
+        from circuits.sweeps import worm_point
+
+        worm_point({"g_sin": 1e-10})
+
+
+def test_sweep_command(tmp_path, capsys):
+    from neurosim.cli import main
+
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"task": "worm", "base": {"duration": 0.2, "stop": 0.2}, "grid": {"g_syn": [50e-12, 100e-12]}}))
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "out"), "--workers", "1", "--no-progress"]) == 0
+    assert "2 of 2 points done, 0 failed" in capsys.readouterr().out
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "out"), "--workers", "1", "--no-progress"]) == 2
+    assert "--resume" in capsys.readouterr().err
