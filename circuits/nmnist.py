@@ -16,6 +16,7 @@ import torch
 
 import neurosim.nn as snn
 from neurosim import CubaLIF as CubaLIFModel
+from neurosim import parallel
 from neurosim.atomic import atomic_write
 from neurosim.events import NMNIST_SENSOR, NMNISTSmall
 from neurosim.training import TrainConfig, fit, prepare_run_dir
@@ -106,7 +107,10 @@ def train_nmnist(root, out_dir="runs/nmnist", epochs=30, batch_size=25, lr=2e-3,
                  progress=True, test_fraction=0.2, max_shift=2, channels=(16, 32), limit=None, stop_after=None, overwrite=False):
     """Train on a stratified (1 - test_fraction) of the subset and report accuracy on the
     held-out rest after every epoch (see ``neurosim.training.fit`` for the outputs).
-    ``limit`` uses only that many samples (for quick checks). The output folder is checked
+    ``limit`` uses only that many samples (for quick checks). Runs data-parallel inside a
+    ``torch.distributed`` process group (``neurosim.parallel.spawn(train_nmnist, n, ...)``
+    or torchrun; see ``neurosim.training.fit``); only rank 0 writes and returns the history.
+    The output folder is checked
     before the data is loaded (``neurosim.training.prepare_run_dir``: an existing run needs
     ``resume`` or ``overwrite``; a resume must keep the checkpoint's settings). Writes the
     final weights to ``model_state.pt`` atomically. Returns the history.
@@ -123,7 +127,8 @@ def train_nmnist(root, out_dir="runs/nmnist", epochs=30, batch_size=25, lr=2e-3,
                   "max_shift": max_shift, "channels": list(channels)}
     cfg = TrainConfig(epochs=epochs, lr=lr, seed=seed, out_dir=str(out_dir), resume=resume, overwrite=overwrite, progress=progress,
                       stop_after=stop_after, class_names=[str(k) for k in range(10)], run_config=run_config)
-    prepare_run_dir(cfg)
+    if parallel.is_main():  # data-parallel runs: rank 0 checks the folder (fit makes the others wait)
+        prepare_run_dir(cfg)
     frames, labels, ds = load_frames(root, time_bins)
     train_ds, test_ds = ds.split(test_fraction, seed=seed)
     train_idx, test_idx = train_ds.indices, test_ds.indices
@@ -134,5 +139,6 @@ def train_nmnist(root, out_dir="runs/nmnist", epochs=30, batch_size=25, lr=2e-3,
     make_train = lambda g: _Loader(frames, labels, train_idx, batch_size, g, max_shift)  # noqa: E731
     test_loader = _Loader(frames, labels, test_idx, 100)
     history = fit(model, torch.nn.functional.cross_entropy, make_train, test_loader, cfg, 10)
-    atomic_write(Path(out_dir) / "model_state.pt", lambda p: torch.save(model.state_dict(), p))
+    if parallel.is_main():
+        atomic_write(Path(out_dir) / "model_state.pt", lambda p: torch.save(model.state_dict(), p))
     return history

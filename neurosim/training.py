@@ -220,8 +220,24 @@ def fit(model, loss_fn, make_train_loader, test_loader, cfg: TrainConfig, n_clas
     (every epoch, atomically), ``confusion.png`` and ``accuracy.png`` to ``cfg.out_dir``; with ``cfg.resume``
     continues from ``checkpoint.pt``. The folder is checked first (``prepare_run_dir``:
     an existing run is never overwritten unless asked, a resume must match the
-    checkpoint's settings). Returns the metric history."""
-    out = prepare_run_dir(cfg)
+    checkpoint's settings). Returns the metric history.
+
+    Data-parallel (``neurosim.parallel``: inside a ``torch.distributed`` process group):
+    every process draws the same batches from the same seeded generator, runs its share
+    (``parallel.shard``) through ``DistributedDataParallel``, whose averaged gradients equal
+    one process's on the whole batch; training metrics are summed over the processes, and
+    rank 0 alone evaluates and writes (the others return an empty history)."""
+    from . import parallel
+
+    main = parallel.is_main()
+    if main:
+        out = prepare_run_dir(cfg)
+    if parallel.rank_world()[1] > 1:  # the others wait until rank 0 has checked (or cleared) the folder
+        torch.distributed.barrier()
+        out = Path(cfg.out_dir)
+        step_model = torch.nn.parallel.DistributedDataParallel(model)  # averages gradients over the processes
+    else:
+        step_model = model
     gen = seed_everything(cfg.seed)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.epochs, 1))
@@ -229,7 +245,8 @@ def fit(model, loss_fn, make_train_loader, test_loader, cfg: TrainConfig, n_clas
     ckpt = out / "checkpoint.pt"
     if cfg.resume:
         start, history = load_checkpoint(ckpt, model, opt, gen, sched)
-        print(f"resumed from {ckpt} after epoch {start}")
+        if main:
+            print(f"resumed from {ckpt} after epoch {start}")
     from tqdm.auto import tqdm
 
     last = cfg.epochs if cfg.stop_after is None else min(cfg.epochs, cfg.stop_after)
@@ -237,12 +254,13 @@ def fit(model, loss_fn, make_train_loader, test_loader, cfg: TrainConfig, n_clas
         t0 = time.perf_counter()
         loader = make_train_loader(gen)
         total, correct, loss_sum = 0, 0, 0.0
-        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, disable=not cfg.progress)
+        bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, disable=not (cfg.progress and main))
         for x, y in bar:
-            logits = model(x)
+            x, y, weight = parallel.shard(x, y)  # this process's share of the batch (all of it without DDP)
+            logits = step_model(x)
             loss = loss_fn(logits, y)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss * weight).backward()
             opt.step()
             pred, true = predictions(logits.detach(), y, cfg.decide)
             total += true.numel()
@@ -250,6 +268,9 @@ def fit(model, loss_fn, make_train_loader, test_loader, cfg: TrainConfig, n_clas
             loss_sum += loss.item() * y.numel()
             bar.set_postfix(loss=f"{loss_sum / total:.3f}", acc=f"{correct / total:.3f}")
         sched.step()
+        total, correct, loss_sum = parallel.all_sum([total, correct, loss_sum])
+        if not main:
+            continue
         test_acc, conf = evaluate(model, test_loader, n_classes, cfg.decide)
         history.append({"epoch": epoch + 1, "train_loss": loss_sum / total, "train_accuracy": correct / total,
                         "test_accuracy": test_acc, "lr": opt.param_groups[0]["lr"], "seconds": time.perf_counter() - t0})
@@ -257,6 +278,8 @@ def fit(model, loss_fn, make_train_loader, test_loader, cfg: TrainConfig, n_clas
         save_checkpoint(ckpt, model, opt, epoch + 1, history, gen, sched, cfg.defining())
         print(f"epoch {epoch + 1}: train loss {loss_sum / total:.3f}, train acc {correct / total:.3f}, "
               f"held-out acc {test_acc:.3f} ({history[-1]['seconds']:.0f} s)", flush=True)
+    if not main:
+        return history
     test_acc, conf = evaluate(model, test_loader, n_classes, cfg.decide)
     names = cfg.class_names or [str(k) for k in range(n_classes)]
     plot_confusion(conf, out / "confusion.png", names, f"held-out accuracy {test_acc:.3f} ({conf.sum()} samples)")
