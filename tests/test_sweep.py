@@ -75,6 +75,17 @@ def test_resume_recomputes_nothing_already_done(tmp_path):
     assert len(_runs(log)) == 8 + 3 and third["y"].tolist() == first["y"].tolist()
 
 
+def test_a_sweep_runs_on_an_existing_cluster_given_its_scheduler_address(tmp_path):
+    from dask.distributed import LocalCluster
+
+    log = tmp_path / "runs.log"
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        df = run_sweep(SweepSpec(f"{TASKS}:square", base={"log": str(log)}, grid={"x": [1, 2, 3]}), tmp_path / "out",
+                       scheduler=cluster.scheduler_address, progress=False)
+        assert len(cluster.scheduler.workers) == 1  # the cluster outlives the sweep
+    assert df["y"].tolist() == [1, 4, 9]
+
+
 def test_traces_are_saved_per_point(tmp_path):
     spec = SweepSpec("circuits.sweeps:worm_point", base={"duration": 0.2, "stop": 0.2}, grid={"g_gap": [50e-12, 100e-12]},
                      traces=True)
