@@ -18,13 +18,17 @@ that the unstimulated network rests at that equilibrium.
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
+from pathlib import Path
 
 import numpy as np
 
 import connectomes
 from neurosim import CurrentInjection, GapJunctions, GradedNeuron, Network, Population, Projection
 
-__all__ = ["KUNERT2014", "build_worm", "worm_parameters", "equilibrium", "input_conductance", "stimulate", "touch", "TOUCH_NEURONS"]
+__all__ = ["KUNERT2014", "build_worm", "worm_parameters", "equilibrium", "input_conductance", "stimulate", "touch", "TOUCH_NEURONS",
+           "TRANSMITTER_CLASSES", "transmitter_classes", "load_worm_params", "FITTED_PARAMS"]
 
 KUNERT2014 = dict(c_mem=1e-12, g_leak=10e-12, e_leak=-35e-3, a_r=1.0, a_d=5.0, beta=125.0,
                   g_gap=100e-12, g_syn=100e-12, e_exc=0.0, e_inh=-48e-3)
@@ -48,47 +52,114 @@ def worm_parameters(model: str = "kunert2014", **overrides) -> dict:
     return p
 
 
-def _conductances(con: connectomes.Connectome, p: dict):
-    """Chemical conductance by sign ([pre, post], S) and gap conductance (symmetric, S)."""
+TRANSMITTER_CLASSES = ("acetylcholine", "glutamate", "gaba", "other")
+"""Classes of presynaptic neurons for fitted parameter sets, by their fast transmitter
+(Wang et al. 2024): acetylcholine if they release it, else glutamate, else GABA, else other
+(monoamines, orphans, unknown). Kunert's sign rule is the same split: GABA-only inhibitory."""
+
+
+def transmitter_classes(con: connectomes.Connectome) -> np.ndarray:
+    """Index into ``TRANSMITTER_CLASSES`` of each neuron (302,)."""
+    out = np.full(len(con.neurons), 3, dtype=np.int64)
+    for k, t in enumerate(con.transmitter):
+        nts = set(t.split("+")) if t else set()
+        out[k] = 0 if "Acetylcholine" in nts else 1 if "Glutamate" in nts else 2 if "GABA" in nts else 3
+    return out
+
+
+def _chemical(con: connectomes.Connectome, p: dict, fit: dict | None = None) -> list:
+    """[(name, conductance [pre, post] in S, reversal potential in V), ...]: Kunert's
+    excitatory/inhibitory split by ``con.sign``, or with a fitted parameter set one group
+    per ``TRANSMITTER_CLASSES`` entry with its gain and reversal potential."""
     chem = con.chemical * p["g_syn"]
+    if fit is None:
+        return [("chemical_exc", chem * (con.sign > 0)[:, None], p["e_exc"]),
+                ("chemical_inh", chem * (con.sign < 0)[:, None], p["e_inh"])]
+    classes = transmitter_classes(con)
+    return [(f"chemical_{c}", chem * ((classes == k) * fit["gain"][c])[:, None], fit["e_rev"][c])
+            for k, c in enumerate(TRANSMITTER_CLASSES)]
+
+
+def _gap(con: connectomes.Connectome, p: dict) -> np.ndarray:
     gap = con.gap * p["g_gap"]
     np.fill_diagonal(gap, 0.0)  # self-contacts carry no current
-    exc = chem * (con.sign > 0)[:, None]
-    inh = chem * (con.sign < 0)[:, None]
-    return exc, inh, gap
+    return gap
 
 
-def equilibrium(con: connectomes.Connectome, p: dict) -> np.ndarray:
-    """Kunert et al.'s equilibrium: V with every synaptic activation at s_eq (V, (302,))."""
-    exc, inh, gap = _conductances(con, p)
+def equilibrium(con: connectomes.Connectome, p: dict, fit: dict | None = None) -> np.ndarray:
+    """Kunert et al.'s equilibrium: V with every synaptic activation at s_eq (V, (302,));
+    ``fit``: a fitted parameter set (``load_worm_params``)."""
+    gap = _gap(con, p)
     s_eq = p["a_r"] / (p["a_r"] + 2 * p["a_d"])
-    g_in_exc = exc.sum(0) * s_eq  # conductance onto each postsynaptic neuron
-    g_in_inh = inh.sum(0) * s_eq
+    g_in = np.zeros(len(con.neurons))
+    drive = np.zeros(len(con.neurons))
+    for _, g, e_rev in _chemical(con, p, fit):
+        g_in += g.sum(0) * s_eq  # conductance onto each postsynaptic neuron
+        drive += g.sum(0) * s_eq * e_rev
     lap = np.diag(gap.sum(1)) - gap
-    a = np.diag(p["g_leak"] + g_in_exc + g_in_inh) + lap
-    b = p["g_leak"] * p["e_leak"] + g_in_exc * p["e_exc"] + g_in_inh * p["e_inh"]
-    return np.linalg.solve(a, b)
+    a = np.diag(p["g_leak"] + g_in) + lap
+    return np.linalg.solve(a, p["g_leak"] * p["e_leak"] + drive)
 
 
-def build_worm(connectome="cook2019_herm", model: str = "kunert2014", **params) -> Network:
+def build_worm(connectome="cook2019_herm", model: str = "kunert2014", params=None, **overrides) -> Network:
     """The whole-worm network: one population ``"worm"`` of 302 graded neurons in the
     canonical order (``connectomes.neurons()``), resting at its equilibrium.
 
     ``connectome`` is a dataset name (``connectomes.available()``) or a ``Connectome``;
-    ``params`` override ``KUNERT2014``. Neurons the dataset lacks are present, unconnected.
+    ``params``: a fitted parameter set (``load_worm_params``: a dict, a JSON file, or
+    ``"kunert"``/``None`` for Kunert et al.'s own); ``overrides`` replace ``KUNERT2014``
+    entries. Neurons the dataset lacks are present, unconnected.
     """
     con = connectomes.load(connectome) if isinstance(connectome, str) else connectome
-    p = worm_parameters(model, **params)
-    exc, inh, gap = _conductances(con, p)
-    v_eq = equilibrium(con, p)
+    fit = load_worm_params(params)
+    p = worm_parameters(model, **{**(fit["kunert"] if fit else {}), **overrides})
+    gap = _gap(con, p)
+    v_eq = equilibrium(con, p, fit)
     neuron = GradedNeuron(c_mem=p["c_mem"], g_leak=p["g_leak"], e_leak=p["e_leak"], a_r=p["a_r"], a_d=p["a_d"], beta=p["beta"])
     s_eq = p["a_r"] / (p["a_r"] + 2 * p["a_d"])
     pop = Population(POPULATION, neuron, len(con.neurons), {"v": v_eq, "s": s_eq}, {"v_half": v_eq})
-    projections = [Projection.from_dense(POPULATION, POPULATION, exc, target="graded", e_rev=p["e_exc"], name="chemical_exc"),
-                   Projection.from_dense(POPULATION, POPULATION, inh, target="graded", e_rev=p["e_inh"], name="chemical_inh")]
+    projections = [Projection.from_dense(POPULATION, POPULATION, g, target="graded", e_rev=e_rev, name=name)
+                   for name, g, e_rev in _chemical(con, p, fit) if np.any(g)]
     i, j = np.nonzero(np.triu(gap, 1))
     gaps = [GapJunctions(POPULATION, POPULATION, i, j, gap[i, j])] if i.size else []
     return Network([pop], projections=projections, gap_junctions=gaps)
+
+
+FITTED_PARAMS = Path(__file__).resolve().parent / "data" / "worm_fit.json"
+"""The parameter set fitted by ``neurosim fit worm`` (``circuits.celegans_fit``), shipped with
+the package: ``neurosim worm`` uses it by default."""
+
+
+def load_worm_params(params) -> dict | None:
+    """A fitted parameter set: ``{"kunert": {KUNERT2014 overrides}, "gain": {class: x},
+    "e_rev": {class: V}}`` (``TRANSMITTER_CLASSES``), from a dict, a JSON file path, or
+    ``"fitted"`` (``FITTED_PARAMS``); ``None`` or ``"kunert"`` give ``None`` (Kunert et al.'s
+    model). Raises ``ValueError`` naming what is missing or invalid."""
+    if params is None or (isinstance(params, str) and params == "kunert"):
+        return None
+    where = "worm parameters"
+    if isinstance(params, (str, Path)):
+        path = FITTED_PARAMS if params == "fitted" else Path(params)
+        where = str(path)
+        try:
+            params = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise ValueError(f"{path}: no such parameter file (write one with `neurosim fit worm`)") from None
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"{path}: not a readable JSON parameter file: {exc}") from None
+    if not isinstance(params, dict):
+        raise ValueError(f"{where}: expected a dict of parameters, got {type(params).__name__}")
+    fit = {"kunert": dict(params.get("kunert", {}))}
+    worm_parameters(**fit["kunert"])  # unknown names raise
+    for key, lo, hi in (("gain", 0.0, math.inf), ("e_rev", -0.2, 0.2)):
+        table = params.get(key)
+        if not isinstance(table, dict) or set(table) != set(TRANSMITTER_CLASSES):
+            raise ValueError(f"{where}: {key!r} must give a value for each of {list(TRANSMITTER_CLASSES)}")
+        for c, v in table.items():
+            if not isinstance(v, (int, float)) or not (lo <= v <= hi) or not math.isfinite(v):
+                raise ValueError(f"{where}: {key}[{c!r}] = {v!r} is invalid: must be a finite number in [{lo}, {hi}]")
+        fit[key] = {c: float(v) for c, v in table.items()}
+    return fit
 
 
 def input_conductance(network: Network) -> np.ndarray:

@@ -1,0 +1,96 @@
+"""Fitting the worm model (issue #14, the foundation): parameter sets load and build the
+network, the linear steady-state response is the simulated one for small drives, and no
+held-out stimulated neuron's pairs enter a fit."""
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+import connectomes
+from circuits import celegans_fit as cf
+from circuits.celegans import KUNERT2014, TRANSMITTER_CLASSES, build_worm, equilibrium, load_worm_params, stimulate
+from neurosim import Simulator, StateMonitor
+
+
+@pytest.fixture(scope="module")
+def cook():
+    return connectomes.load("cook2019_herm")
+
+
+@pytest.fixture(scope="module")
+def atlas():
+    return connectomes.functional_atlas("wt")
+
+
+KUNERT_AS_FIT = {"kunert": {}, "gain": {c: 1.0 for c in TRANSMITTER_CLASSES},
+                 "e_rev": {"acetylcholine": 0.0, "glutamate": 0.0, "gaba": KUNERT2014["e_inh"], "other": 0.0}}
+
+
+def test_kunert_written_as_a_parameter_set_is_kunert(cook):
+    a, b = build_worm(cook), build_worm(cook, params=KUNERT_AS_FIT)
+    np.testing.assert_allclose(equilibrium(cook, dict(KUNERT2014), load_worm_params(KUNERT_AS_FIT)),
+                               equilibrium(cook, dict(KUNERT2014)), rtol=1e-12)
+    net_a, net_b = stimulate(a, ["AVAL"], depolarization=10e-3), stimulate(b, ["AVAL"], depolarization=10e-3)
+    va = Simulator(net_a, dt=1e-3).run(0.5, [StateMonitor("worm", ("v",), every=50)]).traces["worm"]["v"]
+    vb = Simulator(net_b, dt=1e-3).run(0.5, [StateMonitor("worm", ("v",), every=50)]).traces["worm"]["v"]
+    np.testing.assert_allclose(vb, va, rtol=0, atol=1e-9)
+
+
+def test_parameter_files_are_checked(tmp_path):
+    with pytest.raises(ValueError, match="no such parameter file"):
+        load_worm_params(tmp_path / "missing.json")
+    bad = dict(KUNERT_AS_FIT, gain={c: 1.0 for c in TRANSMITTER_CLASSES[:3]})
+    with pytest.raises(ValueError, match="'gain' must give a value for each of"):
+        load_worm_params(bad)
+    with pytest.raises(ValueError, match=r"e_rev\['gaba'\] = 5.0 is invalid"):
+        load_worm_params(dict(KUNERT_AS_FIT, e_rev={**KUNERT_AS_FIT["e_rev"], "gaba": 5.0}))
+    with pytest.raises(ValueError, match="unknown worm parameter 'g_sin'"):
+        load_worm_params(dict(KUNERT_AS_FIT, kunert={"g_sin": 1.0}))
+    path = cf.save_params(KUNERT_AS_FIT, tmp_path / "p.json")
+    assert load_worm_params(path)["e_rev"]["gaba"] == KUNERT2014["e_inh"]
+
+
+def test_linear_response_is_the_simulated_steady_state_for_small_drives(cook):
+    """The Jacobian at rest (module docstring of celegans_fit) against the nonlinear
+    simulation: a 0.2 mV sustained drive into a neuron, held for 4 s."""
+    worm = cf._Worm(cook)
+    theta = cf.initial_theta()
+    with torch.no_grad():
+        lin = cf.linear_responses(worm, theta, depolarization=0.2e-3).numpy()
+    net = build_worm(cook)
+    for name in ("AVAL", "ASHL"):
+        k = cook.index(name)
+        run = Simulator(stimulate(net, [name], depolarization=0.2e-3), dt=1e-3).run(4.0, [StateMonitor("worm", ("v",), every=100)])
+        dv = run.traces["worm"]["v"][-1] - net.population("worm").initial_state()["v"]
+        big = np.abs(lin[:, k]) > 1e-6
+        assert big.sum() > 5
+        np.testing.assert_allclose(dv[big], lin[big, k], rtol=0.05, atol=2e-7)
+
+
+def test_kunert_linear_response_correlates_with_the_atlas_as_the_simulation_does(cook, atlas):
+    r, s = cf.atlas_pairs(cook, atlas)
+    with torch.no_grad():
+        lin = cf.linear_responses(cf._Worm(cook), cf.initial_theta()).numpy()
+    from scipy.stats import spearmanr
+
+    assert spearmanr(lin[r, s], atlas.dff[r, s]).statistic == pytest.approx(0.166, abs=0.005)  # simulated: +0.166 (README)
+
+
+def test_no_held_out_pair_enters_the_fit(cook, atlas):
+    folds = cf.split_stimulated(cf.stimulated_neurons(cook, atlas), seed=3, folds=2)
+    assert not set(folds[0]) & set(folds[1]) and len(folds[0]) + len(folds[1]) == cf.stimulated_neurons(cook, atlas).size
+    params = cf.fit_worm(cook, atlas, folds[0], steps=15)
+    assert set(params["fit"]["train_stimulated"]) <= {cook.neurons[i] for i in folds[0]}
+    # scramble every held-out pair's dF/F: the fit must not change
+    dff = atlas.dff.copy()
+    held = np.isin(np.arange(302), folds[1])
+    rng = np.random.default_rng(0)
+    dff[:, held] = rng.normal(size=(302, held.sum()))
+    scrambled = dataclasses.replace(atlas, dff=dff)
+    again = cf.fit_worm(cook, scrambled, folds[0], steps=15)
+    assert again["gain"] == params["gain"] and again["e_rev"] == params["e_rev"] and again["kunert"] == params["kunert"]
+    # while scrambling a training pair's does change it
+    dff2 = atlas.dff.copy()
+    dff2[:, folds[0][:5]] = rng.normal(size=(302, 5))
+    assert cf.fit_worm(cook, dataclasses.replace(atlas, dff=dff2), folds[0], steps=15)["gain"] != params["gain"]
