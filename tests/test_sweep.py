@@ -129,3 +129,14 @@ def test_sweep_command(tmp_path, capsys):
     assert "2 of 2 points done, 0 failed" in capsys.readouterr().out
     assert main(["sweep", str(spec), "--out", str(tmp_path / "out"), "--workers", "1", "--no-progress"]) == 2
     assert "--resume" in capsys.readouterr().err
+
+
+def test_the_readme_spec_is_valid(tmp_path):
+    """The sweep spec shown in the README parses and gives its 100 points."""
+    from circuits.sweeps import TASKS
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    block = readme.split("```toml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "worm.toml").write_text(block)
+    spec = SweepSpec.load(tmp_path / "worm.toml", aliases=TASKS)
+    assert spec.task == "circuits.sweeps:worm_point" and len(spec.points()) == 100
