@@ -194,6 +194,24 @@ def _write_table(out_dir: Path, records: list, param_names: list) -> Path:
     return atomic_write(out_dir / "results.parquet", lambda p: df.to_parquet(p, index=False))
 
 
+def _outcome(future):
+    """A finished point's result, its exception (it failed after its retries, or was
+    cancelled), or ``None`` while it is being recomputed (its worker died after computing
+    it: the scheduler reruns such tasks elsewhere, up to ``allowed-failures``)."""
+    if future.status == "finished":
+        try:
+            return future.result()
+        except Exception as exc:  # noqa: BLE001 - lost in transfer, or an error raised on retrieval
+            return exc if future.status == "error" else None
+    if future.status == "error":
+        return future.exception()
+    if future.status == "cancelled":
+        from concurrent.futures import CancelledError
+
+        return CancelledError("the task was cancelled (its cluster shut down or lost it)")
+    return None
+
+
 def _client(scheduler: str | None, n_workers: int):
     from dask.distributed import Client, LocalCluster
 
@@ -240,17 +258,20 @@ def run_sweep(spec: SweepSpec, out_dir, scheduler: str | None = None, n_workers:
                 futures[f] = (i, p, k)
             bar = tqdm(total=len(points), initial=len(records), desc="sweep", unit="point", disable=not progress)
             try:
-                for f in as_completed(futures):
+                pending = as_completed(futures)
+                for f in pending:
                     i, p, k = futures[f]
                     rec = {"point": i, "key": k, "params": p}
-                    if f.status == "finished":
-                        res = f.result()
+                    res = _outcome(f)
+                    if res is None:  # its result died with a worker before it reached us: the scheduler recomputes it
+                        pending.add(f)
+                        continue
+                    if isinstance(res, BaseException):
+                        rec.update(status="failed", error=f"{type(res).__name__}: {res}")
+                    else:
                         rec.update(status="ok", metrics=res["metrics"], seconds=res["seconds"])
                         if spec.traces and res["traces"]:
                             atomic_savez(out_dir / "traces" / f"{k}.npz", {n: np.asarray(v) for n, v in res["traces"].items()})
-                    else:
-                        exc = f.exception()
-                        rec.update(status="failed", error=f"{type(exc).__name__}: {exc}")
                     atomic_write_json(out_dir / "points" / f"{k}.json", rec)
                     records.append(rec)
                     bar.update(1)
