@@ -36,7 +36,8 @@ import connectomes
 from .celegans import KUNERT2014, TRANSMITTER_CLASSES, transmitter_classes
 from .signal_propagation import _metrics, atlas_pairs, atlas_stimulated, model_responses
 
-__all__ = ["BOUNDS", "split_stimulated", "linear_responses", "fit_worm", "heldout_metrics", "params_from_theta"]
+__all__ = ["BOUNDS", "split_stimulated", "linear_responses", "fit_worm", "heldout_metrics", "params_from_theta", "cross_validate",
+           "save_params", "stimulated_neurons"]
 
 BOUNDS = {"gain": (0.05, 20.0), "e_rev": (-60e-3, 10e-3), "beta": (0.25, 4.0), "g_gap": (0.05, 20.0)}
 """Ranges of the fitted parameters (gains and the beta and g_gap scales relative to Kunert)."""
@@ -186,3 +187,62 @@ def save_params(params: dict, path) -> Path:
 def stimulated_neurons(con: connectomes.Connectome, atlas: connectomes.FunctionalAtlas, q_max: float = 0.05) -> np.ndarray:
     """The stimulated neurons with significant pairs the connectome has (the fit's units)."""
     return atlas_stimulated(con, atlas, q_max)
+
+
+def cross_validate(connectome="cook2019_herm", strain: str = "wt", folds: int = 5, seed: int = 0, steps: int = 300,
+                   out_dir="runs/fit_worm", resume: bool = False, progress: bool = True, shuffle_seed: int | None = None,
+                   q_max: float = 0.05) -> dict:
+    """k-fold validation by stimulated neuron, then a fit on all of them.
+
+    For each fold: fit on the other folds' stimulated neurons, evaluate on its own
+    (``heldout_metrics``); each finished fold is saved to ``out_dir/folds/fold<k>.json``
+    (atomically) and skipped by ``resume``. Then fits every stimulated neuron's pairs and
+    writes ``out_dir/params.json`` (``celegans.load_worm_params`` reads it) and
+    ``out_dir/metrics.json`` (per fold and mean +- sd). ``shuffle_seed``: run it all on a
+    degree-preserving shuffle of the connectome (the null). Raises ``ValueError`` for an
+    occupied ``out_dir`` without ``resume`` or a ``resume`` with other settings."""
+    from tqdm.auto import tqdm
+
+    from neurosim.atomic import atomic_write_json
+
+    from .signal_propagation import shuffled_connectome
+
+    out = Path(out_dir)
+    settings = {"connectome": connectome, "strain": strain, "folds": folds, "seed": seed, "steps": steps,
+                "shuffle_seed": shuffle_seed, "q_max": q_max}
+    saved = out / "settings.json"
+    if saved.exists():
+        if not resume:
+            raise ValueError(f"{out} already holds a fit; continue it with --resume or choose another --out")
+        if json.loads(saved.read_text()) != settings:
+            raise ValueError(f"--resume: {saved} was written with other settings ({json.loads(saved.read_text())})")
+    atomic_write_json(saved, settings)
+    con = connectomes.load(connectome)
+    if shuffle_seed is not None:
+        con = shuffled_connectome(con, shuffle_seed)
+    atlas = connectomes.functional_atlas(strain)
+    groups = split_stimulated(stimulated_neurons(con, atlas, q_max), seed, folds)
+    results = []
+    for k in tqdm(range(folds), desc="folds", disable=not progress):
+        path = out / "folds" / f"fold{k}.json"
+        if resume and path.exists():
+            results.append(json.loads(path.read_text()))
+            continue
+        train = np.concatenate([g for j, g in enumerate(groups) if j != k])
+        params = fit_worm(con, atlas, train, steps=steps, q_max=q_max)
+        m = heldout_metrics(params, con, atlas, groups[k], q_max)
+        rec = {"fold": k, "held_out": [con.neurons[i] for i in groups[k]], "metrics": m, "params": params}
+        atomic_write_json(path, rec)
+        results.append(rec)
+    summary = {}
+    for name in ("fitted", "kunert", "connectome"):
+        for key in ("spearman", "sign_agreement"):
+            v = np.array([r["metrics"][name][key] for r in results])
+            summary[f"{name}_{key}"] = {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if v.size > 1 else 0.0}
+    v = np.array([r["metrics"]["always_positive"] for r in results])
+    summary["always_positive"] = {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if v.size > 1 else 0.0}
+    final = fit_worm(con, atlas, np.concatenate(groups), steps=steps, q_max=q_max)
+    final["fit"]["cross_validation"] = summary
+    save_params(final, out / "params.json")
+    atomic_write_json(out / "metrics.json", {"settings": settings, "folds": [r["metrics"] for r in results], "summary": summary})
+    return summary

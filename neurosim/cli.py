@@ -110,7 +110,7 @@ def _cmd_worm(a) -> int:
     stim_names = _stimulus_names(a.stimulus, TOUCH_NEURONS)
     con = connectomes.load(a.connectome)
     window = (a.stim_start, a.stim_start + a.stim_duration)
-    net = stimulate(build_worm(con), stim_names, start=window[0], stop=window[1], depolarization=a.depolarization)
+    net = stimulate(build_worm(con, params=a.params), stim_names, start=window[0], stop=window[1], depolarization=a.depolarization)
     every = max(1, int(round(a.sample / a.dt)))
     stepping = f"fixed-step BDF2 at dt = {a.dt * 1e3:g} ms" if a.fixed_step else f"adaptive BDF2, first step {a.dt * 1e3:g} ms"
     print(f"worm: {a.connectome} ({con.citation}), 302 graded neurons (Kunert et al. 2014), {a.duration:g} s "
@@ -140,7 +140,7 @@ def _cmd_worm(a) -> int:
         atlas = connectomes.functional_atlas(a.strain)
         cols = atlas_stimulated(con, atlas)
         print(f"  atlas comparison: stimulating each of the {cols.size} neurons the atlas stimulated ...")
-        full = model_responses(con, cols, a.depolarization, a.dt, not a.no_progress, adaptive=not a.fixed_step)
+        full = model_responses(con, cols, a.depolarization, a.dt, not a.no_progress, adaptive=not a.fixed_step, params=a.params)
         metrics = compare(full, con, atlas)
         r, s_ = atlas_pairs(con, atlas)
         worm_plots.atlas_scatter(full[r, s_], con.chemical[s_, r] + con.gap[s_, r], atlas.dff[r, s_], metrics,
@@ -158,6 +158,25 @@ def _cmd_worm(a) -> int:
         atomic_write_json(out / "worm_atlas_metrics.json", metrics)
         files.append(out / "worm_atlas_metrics.json")
     print("  wrote " + ", ".join(str(f) for f in files))
+    return 0
+
+
+def _cmd_fit(a) -> int:
+    import torch
+
+    from circuits.celegans_fit import cross_validate
+
+    torch.set_num_threads(2)
+    what = f"{a.connectome}" + (f" (degree-preserving shuffle, seed {a.shuffle})" if a.shuffle is not None else "")
+    print(f"fit worm: {what} against the {a.strain} atlas, {a.folds} folds of stimulated neurons (seed {a.seed})")
+    s = cross_validate(a.connectome, a.strain, a.folds, a.seed, a.steps, a.out, a.resume, not a.no_progress, a.shuffle)
+    print("  held-out (mean +- sd over folds) | Spearman rho vs dF/F | sign agreement |")
+    print("  |---|---|---|")
+    for name, label in (("connectome", "raw connectome"), ("kunert", "Kunert et al. 2014"), ("fitted", "fitted model")):
+        rho, sg = s[f"{name}_spearman"], s[f"{name}_sign_agreement"]
+        print(f"  | {label} | {rho['mean']:+.3f} +- {rho['sd']:.3f} | {sg['mean']:.3f} +- {sg['sd']:.3f} |")
+    print(f"  always positive: sign agreement {s['always_positive']['mean']:.3f}")
+    print(f"  wrote {a.out}/params.json (fit on every stimulated neuron), metrics.json, folds/")
     return 0
 
 
@@ -585,8 +604,26 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--strain", choices=["wt", "unc31"], default="wt", help="atlas strain for the comparison")
     w.add_argument("--no-compare", action="store_true", help="skip the atlas comparison")
     w.add_argument("--out", default="runs/worm", help="output folder (default runs/worm)")
+    w.add_argument("--params", default="kunert",
+                   help="model parameters: kunert (Kunert et al. 2014, default), fitted (the shipped fit, once there is one) "
+                        "or a params.json written by `neurosim fit worm`")
     w.add_argument("--no-progress", action="store_true")
     w.set_defaults(func=_cmd_worm)
+
+    fw = sub.add_parser("fit", help="fit: worm (the whole-worm model's transmitter gains, reversal potentials, gap and "
+                                    "sigmoid against the Randi 2023 atlas, validated on held-out stimulated neurons)")
+    fw.add_argument("model", choices=["worm"])
+    fw.add_argument("--connectome", default="cook2019_herm")
+    fw.add_argument("--strain", choices=["wt", "unc31"], default="wt")
+    fw.add_argument("--folds", type=_INT1, default=5, help="folds of stimulated neurons (default 5)")
+    fw.add_argument("--seed", type=_INT0, default=0, help="seed of the split into folds")
+    fw.add_argument("--steps", type=_INT1, default=300, help="Adam steps per fit (default 300)")
+    fw.add_argument("--shuffle", type=_INT0, default=None, metavar="SEED",
+                    help="fit a degree-preserving shuffle of the connectome instead (the null)")
+    fw.add_argument("--out", default="runs/fit_worm", help="output folder (default runs/fit_worm)")
+    fw.add_argument("--resume", action="store_true", help="continue a fit in --out, skipping finished folds")
+    fw.add_argument("--no-progress", action="store_true")
+    fw.set_defaults(func=_cmd_fit)
 
     at = sub.add_parser("atlas", help="compare whole-worm signal propagation with the Randi 2023 atlas for several connectomes")
     at.add_argument("--connectomes", nargs="+", default=["cook2019_herm", "witvliet2021_8", "white1986_whole"])

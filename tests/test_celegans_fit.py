@@ -94,3 +94,23 @@ def test_no_held_out_pair_enters_the_fit(cook, atlas):
     dff2 = atlas.dff.copy()
     dff2[:, folds[0][:5]] = rng.normal(size=(302, 5))
     assert cf.fit_worm(cook, dataclasses.replace(atlas, dff=dff2), folds[0], steps=15)["gain"] != params["gain"]
+
+
+def test_fit_command_writes_params_that_the_worm_command_loads(tmp_path, capsys):
+    """Small settings: 2 folds, 20 Adam steps; the held-out table is printed, folds are
+    resumable, and `neurosim worm --params` runs the written parameters."""
+    from neurosim.cli import main
+
+    out = tmp_path / "fit"
+    assert main(["fit", "worm", "--folds", "2", "--steps", "20", "--out", str(out), "--no-progress"]) == 0
+    text = capsys.readouterr().out
+    assert "| fitted model |" in text and "| raw connectome |" in text
+    metrics = __import__("json").loads((out / "metrics.json").read_text())
+    assert len(metrics["folds"]) == 2 and metrics["folds"][0]["pairs"] + metrics["folds"][1]["pairs"] > 1000
+    assert load_worm_params(out / "params.json")["gain"].keys() == set(TRANSMITTER_CLASSES)
+    assert main(["fit", "worm", "--folds", "2", "--steps", "20", "--out", str(out), "--no-progress"]) == 2
+    assert "--resume" in capsys.readouterr().err
+    rc = main(["worm", "--params", str(out / "params.json"), "--duration", "0.5", "--stim-start", "0.1", "--stim-duration",
+               "0.2", "--no-compare", "--out", str(tmp_path / "worm"), "--no-progress"])
+    assert rc == 0 and (tmp_path / "worm" / "worm_traces.h5").is_file()
+    assert main(["worm", "--params", str(tmp_path / "nope.json"), "--no-compare", "--out", str(tmp_path / "w2")]) == 2
