@@ -35,7 +35,7 @@ from neurosim import models
 from neurosim.network import Network, PoissonSource, Population, Projection, SpikeSource
 
 from .graph import read_graph
-from .neurons import NEURON_NODES, NIRConversionError, check_euler_dt, neuron_from_nir
+from .neurons import NEURON_NODES, NIRConversionError, check_euler_dt, meta_str, neuron_from_nir, same_parameters
 
 __all__ = ["network_to_nir", "network_from_nir", "MAX_DENSE_ENTRIES"]
 
@@ -47,23 +47,34 @@ def _safe(name: str) -> str:
     return "".join(c if c.isalnum() or c == "_" else "_" for c in name)
 
 
-def _population_node(pop: Population, tau_syn: float) -> nir.CubaLIF:
-    m, n = pop.model, pop.size
-    full = lambda v: np.full(n, float(v))  # noqa: E731
-    meta = {"neurosim_model": json.dumps(m.to_dict()), "neurosim_population": pop.name}
+def _population_meta(pop: Population) -> dict:
+    """What NIR cannot say about a population, for neurosim's reader (``_stored_population``)."""
+    meta = {"neurosim_model": json.dumps(pop.model.to_dict()), "neurosim_population": pop.name}
     for var, value in pop.initial.items():
-        meta[f"initial_{var}"] = np.broadcast_to(value, (n,)).astype(np.float64)
+        meta[f"initial_{var}"] = np.broadcast_to(value, (pop.size,)).astype(np.float64)
+    return meta
+
+
+def _stored_population(meta: dict, name: str, n: int) -> Population | None:
+    """The population ``_population_meta`` stored, or None when the node has no such metadata."""
+    raw = meta_str(meta, "neurosim_model")
+    if raw is None:
+        return None
+    initial = {k[len("initial_"):]: np.asarray(v, np.float64) for k, v in meta.items() if k.startswith("initial_")}
+    return Population(meta_str(meta, "neurosim_population", name), models.CubaLIF(**json.loads(raw)), n, initial=initial)
+
+
+def _population_node(pop: Population, tau_syn: float) -> nir.CubaLIF:
+    m, n, meta = pop.model, pop.size, _population_meta(pop)
+    full = lambda v: np.full(n, float(v))  # noqa: E731
     return nir.CubaLIF(tau_syn=full(tau_syn), tau_mem=full(m.tau_mem), r=full(m.tau_mem / m.c_mem), v_leak=full(m.v_rest),
                        v_threshold=full(m.v_th), v_reset=full(m.v_reset), w_in=full(tau_syn), metadata=meta)
 
 
 def _membrane_node(pop: Population) -> nir.LIF:
     """The membrane of a population whose two synaptic currents are ``LI`` nodes."""
-    m, n = pop.model, pop.size
+    m, n, meta = pop.model, pop.size, _population_meta(pop)
     full = lambda v: np.full(n, float(v))  # noqa: E731
-    meta = {"neurosim_model": json.dumps(m.to_dict()), "neurosim_population": pop.name}
-    for var, value in pop.initial.items():
-        meta[f"initial_{var}"] = np.broadcast_to(value, (n,)).astype(np.float64)
     return nir.LIF(tau=full(m.tau_mem), r=full(m.tau_mem / m.c_mem), v_leak=full(m.v_rest), v_threshold=full(m.v_th),
                    v_reset=full(m.v_reset), metadata=meta)
 
@@ -151,26 +162,16 @@ def network_to_nir(net: Network, dt: float) -> nir.NIRGraph:
         raise NIRConversionError(f"nir rejected the graph: {exc}") from exc
 
 
-def _meta_str(meta: dict, key: str, default=None):
-    v = meta.get(key, default)
-    return v.decode() if isinstance(v, bytes) else (str(v) if isinstance(v, np.str_) else v)
-
-
 def _population(name: str, node, dt, euler_dt):
     """(Population, weight scale per neuron in A per NIR input unit)."""
     meta = node.metadata or {}
     where = f"node {name!r} ({type(node).__name__})"
-    raw = _meta_str(meta, "neurosim_model")
-    if raw is not None and isinstance(node, nir.CubaLIF):
-        model = models.CubaLIF(**json.loads(raw))
+    pop = _stored_population(meta, name, np.size(node.tau_mem)) if isinstance(node, nir.CubaLIF) else None
+    if pop is not None:
         tau = float(np.unique(node.tau_syn)[0])
-        mine = _population_node(Population("x", model, np.size(node.tau_mem)), tau)
-        same = all(np.allclose(getattr(node, f), getattr(mine, f), rtol=1e-12, atol=0.0)
-                   for f in ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in"))
-        if same and tau in (model.tau_syn_e, model.tau_syn_i):
-            initial = {k[len("initial_"):]: np.asarray(v, np.float64) for k, v in meta.items() if k.startswith("initial_")}
-            pop_name = _meta_str(meta, "neurosim_population", name)
-            return Population(pop_name, model, np.size(node.tau_mem), initial=initial), np.ones(np.size(node.tau_mem))
+        fields = ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in")
+        if tau in (pop.model.tau_syn_e, pop.model.tau_syn_i) and same_parameters(node, _population_node(pop, tau), fields, rtol=1e-12):
+            return pop, np.ones(pop.size)
     spec = neuron_from_nir(node, where, dt, euler_dt, rest_above_threshold=True)
     if spec.kind in ("LIF", "LIBox"):
         raise NIRConversionError(f"{where}: a {type(node).__name__} without LI synaptic currents feeding it has no synaptic "
@@ -231,7 +232,7 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
                 src = sources.pop(name)
                 if src.size != size:
                     raise NIRConversionError(f"{where}: sources[{name!r}] has {src.size} neurons; the input has {size}")
-            elif _meta_str(m, "neurosim_source") == "poisson":
+            elif meta_str(m, "neurosim_source") == "poisson":
                 src = PoissonSource(_safe(name), size, np.asarray(m["rate"], np.float64))
             else:
                 src = SpikeSource(_safe(name), size, np.zeros(0), np.zeros(0, np.int64))
@@ -282,8 +283,8 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
         if w.shape != (scales[post[0]].size, _size(nodes[pre[0]])):
             raise NIRConversionError(f"{where}: weight shape {w.shape} does not fit {pre[0]!r} -> {post[0]!r}")
         m = node.metadata or {}
-        target = receptor.get(post[0]) or _meta_str(m, "target", "exc")
-        label = _meta_str(m, "neurosim_projection", f"{names[pre[0]]}->{names[post[0]]}:{target}")
+        target = receptor.get(post[0]) or meta_str(m, "target", "exc")
+        label = meta_str(m, "neurosim_projection", f"{names[pre[0]]}->{names[post[0]]}:{target}")
         jj, ii = np.nonzero(w)
         vals = w[jj, ii] * scales[post[0]][jj].astype(w.dtype) if not np.all(scales[post[0]] == 1) else w[jj, ii]
         groups.setdefault((label, names[pre[0]], names[post[0]], target), []).append((ii, jj, vals, delay))
@@ -308,19 +309,15 @@ def _group_population(name: str, lif, synapses: list, nodes: dict, dt, euler_dt)
     n = int(np.size(lif.tau))
     if len(synapses) > 2:
         raise NIRConversionError(f"{where}: a core population has two synaptic currents (exc, inh), not {len(synapses)}")
-    targets = [_meta_str(nodes[li].metadata or {}, "neurosim_receptor") or ("exc", "inh")[k] for k, li in enumerate(synapses)]
+    targets = [meta_str(nodes[li].metadata or {}, "neurosim_receptor") or ("exc", "inh")[k] for k, li in enumerate(synapses)]
     if len(set(targets)) != len(targets) or not set(targets) <= {"exc", "inh"}:
         raise NIRConversionError(f"{where}: its synaptic currents are marked {targets}; expected one 'exc' and one 'inh'")
-    raw = _meta_str(meta, "neurosim_model")
-    if raw is not None:
-        model = models.CubaLIF(**json.loads(raw))
-        pop = Population(_meta_str(meta, "neurosim_population", name), model, n,
-                         initial={k[len("initial_"):]: np.asarray(v, np.float64) for k, v in meta.items() if k.startswith("initial_")})
-        mine = _membrane_node(pop)
-        same = all(np.allclose(getattr(lif, f), getattr(mine, f), rtol=1e-12, atol=0.0) for f in ("tau", "r", "v_leak", "v_threshold", "v_reset"))
-        for li, t in zip(synapses, targets):
-            ref = _synapse_node(pop, t, model.tau_syn_e if t == "exc" else model.tau_syn_i)
-            same = same and all(np.allclose(getattr(nodes[li], f), getattr(ref, f), rtol=1e-12, atol=0.0) for f in ("tau", "r", "v_leak"))
+    pop = _stored_population(meta, name, n)
+    if pop is not None:
+        m = pop.model
+        same = same_parameters(lif, _membrane_node(pop), ("tau", "r", "v_leak", "v_threshold", "v_reset"), rtol=1e-12) and all(
+            same_parameters(nodes[li], _synapse_node(pop, t, m.tau_syn_e if t == "exc" else m.tau_syn_i), ("tau", "r", "v_leak"), rtol=1e-12)
+            for li, t in zip(synapses, targets))
         if same:
             return pop, {li: (t, np.ones(n)) for li, t in zip(synapses, targets)}
     specs = {}

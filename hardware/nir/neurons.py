@@ -67,6 +67,19 @@ def check_euler_dt(euler_dt) -> float | None:
     return float(euler_dt)
 
 
+def meta_str(meta: dict, key: str, default=None):
+    """A string from NIR metadata (h5py gives bytes or numpy strings back)."""
+    v = meta.get(key, default)
+    return v.decode() if isinstance(v, bytes) else (str(v) if isinstance(v, np.str_) else v)
+
+
+def same_parameters(node, ref, fields, rtol: float) -> bool:
+    """Whether ``node``'s NIR parameters ``fields`` still are those neurosim wrote
+    (``ref``): an edited graph no longer trusts neurosim's metadata."""
+    return all(np.allclose(np.asarray(getattr(node, f), np.float64), np.asarray(getattr(ref, f), np.float64),
+                           rtol=rtol, atol=0.0) for f in fields)  # equal infinities count as close
+
+
 def _euler_tau(h: float, decay: float) -> float:
     return h / (1.0 - decay)
 
@@ -109,13 +122,12 @@ class NeuronSpec:
     ``"LI"``, ``"LIBox"``), the ``neuron`` model, the step ``dt`` (s) it runs at, and
     ``gain``: what each neuron's input (NIR's ``S`` or ``I``) must be multiplied by to be
     the torch layer's normalised input (array broadcastable to the node's shape; exactly 1
-    for nodes neurosim wrote). ``from_metadata``: restored from neurosim's metadata."""
+    for nodes neurosim wrote)."""
 
     kind: str
     neuron: models.CubaLIF
     dt: float
     gain: np.ndarray
-    from_metadata: bool
 
     @property
     def amperes_per_unit(self) -> float:
@@ -138,21 +150,15 @@ def _from_metadata(node, where: str):
     if "neurosim_neuron" not in meta:
         return None
     try:
-        kind = meta["neurosim_layer"]
-        kind = kind.decode() if isinstance(kind, bytes) else str(kind)
-        raw = meta["neurosim_neuron"]
-        neuron = models.CubaLIF(**json.loads(raw.decode() if isinstance(raw, bytes) else raw))
+        kind = str(meta_str(meta, "neurosim_layer"))
+        neuron = models.CubaLIF(**json.loads(meta_str(meta, "neurosim_neuron")))
         dt, h = float(meta["neurosim_dt"]), float(meta["neurosim_euler_dt"])
         written = layer_to_nir(kind, neuron, dt, (1,), h or None, where)
     except (KeyError, ValueError, TypeError):
         return None
-    if type(written) is not type(node):
+    if type(written) is not type(node) or not same_parameters(node, written, _arrays(node), rtol=1e-9):
         return None
-    mine, theirs = _arrays(written), _arrays(node)
-    for k, v in theirs.items():
-        if not np.allclose(v, mine[k], rtol=1e-9, atol=0.0):  # equal infinities count as close
-            return None
-    return NeuronSpec(kind, neuron, dt, np.ones(1), True)
+    return NeuronSpec(kind, neuron, dt, np.ones(1))
 
 
 def _uniform(where: str, name: str, values: np.ndarray) -> float:
@@ -236,4 +242,4 @@ def neuron_from_nir(node, where: str, dt: float | None, euler_dt: float | None, 
             gain = jump * (h / a["tau_mem"]) * r / (scale * k)
     else:
         gain = r / scale
-    return NeuronSpec(kind, neuron, step, gain, False)
+    return NeuronSpec(kind, neuron, step, gain)

@@ -16,7 +16,7 @@ import torch
 from neurosim import nn as snn
 
 from .graph import chain, read_graph
-from .neurons import NEURON_NODES, NIRConversionError, check_euler_dt, layer_to_nir, neuron_from_nir
+from .neurons import NEURON_NODES, NIRConversionError, check_euler_dt, layer_to_nir, meta_str, neuron_from_nir
 
 __all__ = ["to_nir", "from_nir"]
 
@@ -227,8 +227,7 @@ def _training_settings(meta: dict) -> dict:
     """The surrogate gradient settings neurosim stored in a node's metadata (if any)."""
     kw = {}
     if "neurosim_surrogate" in meta:
-        name = meta["neurosim_surrogate"]
-        kw["surrogate"] = name.decode() if isinstance(name, bytes) else str(name)
+        kw["surrogate"] = str(meta_str(meta, "neurosim_surrogate"))
     if "neurosim_slope" in meta:
         kw["slope"] = float(meta["neurosim_slope"])
     if "neurosim_detach_reset" in meta:
