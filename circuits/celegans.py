@@ -132,7 +132,7 @@ the package: ``neurosim worm`` uses it by default."""
 
 def load_worm_params(params) -> dict | None:
     """A fitted parameter set: ``{"kunert": {KUNERT2014 overrides}, "gain": {class: x},
-    "e_rev": {class: V}}`` (``TRANSMITTER_CLASSES``), from a dict, a JSON file path, or
+    "e_rev": {class: V}, "fit": {how it was fitted}}`` (``TRANSMITTER_CLASSES``), from a dict, a JSON file path, or
     ``"fitted"`` (``FITTED_PARAMS``); ``None`` or ``"kunert"`` give ``None`` (Kunert et al.'s
     model). Raises ``ValueError`` naming what is missing or invalid."""
     if params is None or (isinstance(params, str) and params == "kunert"):
@@ -149,7 +149,10 @@ def load_worm_params(params) -> dict | None:
             raise ValueError(f"{path}: not a readable JSON parameter file: {exc}") from None
     if not isinstance(params, dict):
         raise ValueError(f"{where}: expected a dict of parameters, got {type(params).__name__}")
-    fit = {"kunert": dict(params.get("kunert", {}))}
+    info = params.get("fit", {})
+    if not isinstance(info, dict):
+        raise ValueError(f"{where}: 'fit' (how the set was fitted) must be a dict, got {type(info).__name__}")
+    fit = {"kunert": dict(params.get("kunert", {})), "fit": dict(info)}
     worm_parameters(**fit["kunert"])  # unknown names raise
     for key, lo, hi in (("gain", 0.0, math.inf), ("e_rev", -0.2, 0.2)):
         table = params.get(key)

@@ -66,14 +66,71 @@ def _inverse(value: float, lo: float, hi: float, log: bool = True) -> float:
     return math.log(f / (1 - f))
 
 
-def initial_theta() -> dict:
-    """Unconstrained parameters at Kunert et al.'s model (gains 1, GABA at E_inh)."""
-    e0 = [KUNERT2014["e_exc"], KUNERT2014["e_exc"], KUNERT2014["e_inh"], KUNERT2014["e_exc"]]
+CHANNELS = TRANSMITTER_CLASSES
+"""The fitted model's synaptic channels: one per presynaptic transmitter class."""
+
+
+class _Worm:
+    """The connectome's tensors for ``linear_responses``: chemical channels ``w`` (K, pre,
+    post) in S at gain 1 with their names and initial reversal potentials, the gap-junction
+    counts, and the optional ablation terms (``ablation``): ``receptors`` splits the
+    acetylcholine, glutamate and GABA channels by the receiving neuron's excitatory receptor
+    share (``connectomes.receptors``; Kunert's sign where CeNGEN has no data);
+    ``extrasynaptic`` (a name in ``connectomes.extrasynaptic.EXTRASYNAPTIC``) adds a signed,
+    fitted linear coupling along that network; ``readout`` a dF/F gain per neuron class."""
+
+    def __init__(self, con: connectomes.Connectome, receptors: bool = False, extrasynaptic: str | None = None,
+                 readout: bool = False):
+        p = KUNERT2014
+        chem = torch.tensor(con.chemical * p["g_syn"], dtype=torch.float64)
+        classes = transmitter_classes(con)
+        shares = None
+        if receptors:
+            from connectomes.receptors import receptor_shares
+
+            shares = receptor_shares()
+        self.names, w, e0 = [], [], []
+        for k, c in enumerate(TRANSMITTER_CLASSES):
+            pre = chem * torch.from_numpy((classes == k).astype(np.float64))[:, None]
+            kunert_e = p["e_inh"] if c == "gaba" else p["e_exc"]
+            if shares is None or c not in shares:
+                self.names.append(c), w.append(pre), e0.append(kunert_e)
+                continue
+            share = np.where(np.isfinite(shares[c]), shares[c], float(kunert_e == p["e_exc"]))
+            share = torch.from_numpy(share)
+            self.names += [f"{c}_excitatory", f"{c}_inhibitory"]
+            w += [pre * share[None, :], pre * (1 - share)[None, :]]
+            e0 += [p["e_exc"], p["e_inh"]]
+        self.w, self.e0 = torch.stack(w), e0
+        gap = torch.tensor(con.gap, dtype=torch.float64)
+        self.gap = gap.fill_diagonal_(0.0)
+        self.extra = None
+        if extrasynaptic is not None:
+            from connectomes.extrasynaptic import extrasynaptic as read
+
+            m = read(extrasynaptic)
+            # scaled to the chemical network's total so that g_extra compares with g_syn
+            self.extra = torch.tensor(m / max(m.sum(), 1.0) * con.chemical.sum() * p["g_syn"], dtype=torch.float64)
+        self.readout = None
+        if readout:
+            names = [connectomes.neuron_class(n) for n in con.neurons]
+            self.readout = torch.from_numpy(np.unique(names, return_inverse=True)[1])
+
+
+def initial_theta(worm: _Worm | None = None) -> dict:
+    """Unconstrained parameters at Kunert et al.'s model (gains 1, GABA at E_inh; ablation
+    terms at zero)."""
+    e0 = worm.e0 if worm is not None else [KUNERT2014["e_inh"] if c == "gaba" else KUNERT2014["e_exc"] for c in CHANNELS]
     f64 = torch.float64
-    return {"gain": torch.full((4,), _inverse(1.0, *BOUNDS["gain"]), dtype=f64),
-            "e_rev": torch.tensor([_inverse(e, *BOUNDS["e_rev"], log=False) for e in e0], dtype=f64),
-            "beta": torch.tensor([_inverse(1.0, *BOUNDS["beta"])], dtype=f64),
-            "g_gap": torch.tensor([_inverse(1.0, *BOUNDS["g_gap"])], dtype=f64)}
+    theta = {"gain": torch.full((len(e0),), _inverse(1.0, *BOUNDS["gain"]), dtype=f64),
+             "e_rev": torch.tensor([_inverse(e, *BOUNDS["e_rev"], log=False) for e in e0], dtype=f64),
+             "beta": torch.tensor([_inverse(1.0, *BOUNDS["beta"])], dtype=f64),
+             "g_gap": torch.tensor([_inverse(1.0, *BOUNDS["g_gap"])], dtype=f64)}
+    if worm is not None and worm.extra is not None:
+        theta["g_extra"] = torch.zeros(1, dtype=f64)
+    if worm is not None and worm.readout is not None:
+        theta["readout"] = torch.zeros(int(worm.readout.max()) + 1, dtype=f64)
+    return theta
 
 
 def _physical(theta: dict) -> dict:
@@ -83,41 +140,50 @@ def _physical(theta: dict) -> dict:
 
 
 def params_from_theta(theta: dict, info: dict | None = None) -> dict:
-    """The JSON parameter set (``celegans.load_worm_params``) of unconstrained ``theta``."""
+    """The JSON parameter set (``celegans.load_worm_params``) of unconstrained ``theta``
+    (the plain model's: one channel per ``TRANSMITTER_CLASSES`` entry)."""
+    if theta["gain"].numel() != len(CHANNELS) or set(theta) != {"gain", "e_rev", "beta", "g_gap"}:
+        raise ValueError("only the plain model (one channel per transmitter class) has a parameter set build_worm reads")
     with torch.no_grad():
         ph = _physical(theta)
     return {"kunert": {"beta": float(ph["beta"]), "g_gap": float(ph["g_gap"])},
-            "gain": {c: float(v) for c, v in zip(TRANSMITTER_CLASSES, ph["gain"])},
-            "e_rev": {c: float(v) for c, v in zip(TRANSMITTER_CLASSES, ph["e_rev"])},
+            "gain": {c: float(v) for c, v in zip(CHANNELS, ph["gain"])},
+            "e_rev": {c: float(v) for c, v in zip(CHANNELS, ph["e_rev"])},
             "fit": info or {}}
 
 
-class _Worm:
-    """The connectome's tensors for ``linear_responses``."""
-
-    def __init__(self, con: connectomes.Connectome):
-        self.chem = torch.tensor(con.chemical, dtype=torch.float64)
-        gap = torch.tensor(con.gap, dtype=torch.float64)
-        self.gap = gap.fill_diagonal_(0.0)
-        self.onehot = torch.nn.functional.one_hot(torch.from_numpy(transmitter_classes(con)), 4).to(torch.float64)
+EXTRA_BOUND = 0.2
+"""|g_extra| <= 0.2 g_syn per extrasynaptic pathway (after scaling to the chemical total)."""
+READOUT_PENALTY = 1e-3
+"""L2 penalty on the log readout gains (ablation only)."""
 
 
 def linear_responses(worm: _Worm, theta: dict, depolarization: float = 10e-3) -> torch.Tensor:
     """(302, 302) [responding, stimulated] linear steady-state response (V) to a sustained
     drive of ``depolarization`` times each neuron's resting input conductance (module
-    docstring); differentiable in ``theta``."""
+    docstring); differentiable in ``theta``. With ablation terms: ``g_extra`` adds
+    ``g_extra * X[j, i] * dV_j`` to neuron i's current (X: the extrasynaptic network), and
+    the readout multiplies each responding neuron's row by exp(readout[class])."""
     p, ph = KUNERT2014, _physical(theta)
-    g = worm.chem * (p["g_syn"] * (worm.onehot @ ph["gain"]))[:, None]  # [pre, post]
-    e_pre = worm.onehot @ ph["e_rev"]
+    w = worm.w * ph["gain"][:, None, None]  # [channel, pre, post]
+    g = w.sum(0)
     gap = worm.gap * ph["g_gap"]
     s_eq = p["a_r"] / (p["a_r"] + 2 * p["a_d"])
     g_in = g.sum(0) * s_eq
     a0 = torch.diag(p["g_leak"] + g_in) + torch.diag(gap.sum(1)) - gap
-    v = torch.linalg.solve(a0, p["g_leak"] * p["e_leak"] + (g * s_eq * e_pre[:, None]).sum(0))
+    drive = (w.sum(1) * ph["e_rev"][:, None]).sum(0) * s_eq  # [post]
+    v = torch.linalg.solve(a0, p["g_leak"] * p["e_leak"] + drive)
     kappa = p["a_r"] * (ph["beta"] / 4) * (1 - s_eq) / (p["a_r"] / 2 + p["a_d"])
-    a = a0 + g.T * (v[:, None] - e_pre[None, :]) * kappa
+    # d(current into post)/d(s of pre) = sum_k w_k[pre, post] (E_k - V_post)
+    coupling = (w * (ph["e_rev"][:, None, None] - v[None, None, :])).sum(0)
+    a = a0 - coupling.T * kappa
+    if worm.extra is not None:
+        a = a - EXTRA_BOUND * torch.tanh(theta["g_extra"][0]) * worm.extra.T
     g_input = p["g_leak"] + g_in + gap.sum(1)
-    return torch.linalg.solve(a, torch.diag(depolarization * g_input))
+    out = torch.linalg.solve(a, torch.diag(depolarization * g_input))
+    if worm.readout is not None:
+        out = torch.exp(theta["readout"])[worm.readout][:, None] * out
+    return out
 
 
 def _loss(pred: torch.Tensor, ranks: torch.Tensor) -> torch.Tensor:
@@ -126,55 +192,86 @@ def _loss(pred: torch.Tensor, ranks: torch.Tensor) -> torch.Tensor:
     return -(x * y).sum() / (x.norm() * y.norm() + 1e-30)
 
 
-def fit_worm(con: connectomes.Connectome, atlas: connectomes.FunctionalAtlas, train_stimulated, steps: int = 300,
-             lr: float = 0.05, q_max: float = 0.05, progress: bool = False) -> dict:
-    """Fit the parameters on the atlas pairs whose stimulated neuron is in
-    ``train_stimulated`` (and no other pairs); returns the JSON parameter set with the fit's
-    settings and training rho under ``"fit"``."""
-    from scipy.stats import spearmanr, rankdata
-    from tqdm.auto import tqdm
-
+def _training_pairs(con, atlas, train_stimulated, q_max):
     r, s = atlas_pairs(con, atlas, q_max)
     train = np.isin(s, np.asarray(train_stimulated))
     r, s = r[train], s[train]
     if r.size < 10:
         raise ValueError(f"only {r.size} training pairs; give more stimulated neurons")
+    return r, s
+
+
+def _fit_theta(worm: _Worm, atlas, r, s, steps: int, lr: float, progress: bool = False) -> dict:
+    """Adam on ``_loss`` over the pairs (r, s) only; returns the fitted unconstrained theta."""
+    from scipy.stats import rankdata
+    from tqdm.auto import tqdm
+
     ranks = torch.tensor(rankdata(atlas.dff[r, s]), dtype=torch.float64)
     rt, st = torch.from_numpy(r), torch.from_numpy(s)
-    worm = _Worm(con)
-    theta = {k: v.clone().requires_grad_(True) for k, v in initial_theta().items()}
+    theta = {k: v.clone().requires_grad_(True) for k, v in initial_theta(worm).items()}
     opt = torch.optim.Adam(theta.values(), lr=lr)
     bar = tqdm(range(steps), desc="fit", leave=False, disable=not progress)
     for _ in bar:
         loss = _loss(linear_responses(worm, theta)[rt, st], ranks)
+        if "readout" in theta:
+            loss = loss + READOUT_PENALTY * (theta["readout"] ** 2).sum()
         opt.zero_grad()
         loss.backward()
         opt.step()
         bar.set_postfix(loss=f"{loss.item():.3f}")
+    return {k: v.detach() for k, v in theta.items()}
+
+
+def fit_worm(con: connectomes.Connectome, atlas: connectomes.FunctionalAtlas, train_stimulated, steps: int = 300,
+             lr: float = 0.05, q_max: float = 0.05, progress: bool = False) -> dict:
+    """Fit the parameters on the atlas pairs whose stimulated neuron is in
+    ``train_stimulated`` (and no other pairs); returns the JSON parameter set with the fit's
+    settings and training rho under ``"fit"``."""
+    from scipy.stats import spearmanr
+
+    r, s = _training_pairs(con, atlas, train_stimulated, q_max)
+    worm = _Worm(con)
+    theta = _fit_theta(worm, atlas, r, s, steps, lr, progress)
     with torch.no_grad():
-        pred = linear_responses(worm, theta)[rt, st].numpy()
+        pred = linear_responses(worm, theta)[torch.from_numpy(r), torch.from_numpy(s)].numpy()
     info = {"connectome": con.name, "strain": atlas.strain, "steps": steps, "lr": lr,
             "train_stimulated": [con.neurons[i] for i in np.unique(s)], "train_pairs": int(r.size),
             "train_rho_linear": float(spearmanr(pred, atlas.dff[r, s]).statistic)}
     return params_from_theta(theta, info)
 
 
+def responder_baseline(atlas: connectomes.FunctionalAtlas, r, s, test_stimulated) -> np.ndarray:
+    """A predictor that ignores the wiring: each held-out pair (r, s in ``test_stimulated``)
+    gets the mean dF/F its responding neuron showed over the training pairs (the other
+    stimulated neurons); NaN where the neuron never responded in training."""
+    test = np.isin(s, np.asarray(test_stimulated))
+    d = atlas.dff[r, s]
+    total = np.bincount(r[~test], d[~test], minlength=atlas.dff.shape[0])
+    count = np.bincount(r[~test], minlength=atlas.dff.shape[0])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(count > 0, total / count, np.nan)
+    return mean[r[test]]
+
+
 def heldout_metrics(params, con: connectomes.Connectome, atlas: connectomes.FunctionalAtlas, test_stimulated, q_max: float = 0.05,
                     dt: float = 1e-3, progress: bool = False) -> dict:
     """Metrics on the atlas pairs whose stimulated neuron is in ``test_stimulated``: the
     fitted model (nonlinear simulation), Kunert et al.'s model and the raw connectome on
-    the same pairs, and the fraction of positive dF/F (the always-positive baseline)."""
-    r, s = atlas_pairs(con, atlas, q_max)
-    test = np.isin(s, np.asarray(test_stimulated))
-    r, s = r[test], s[test]
+    the same pairs, the fraction of positive dF/F (the always-positive baseline) and
+    ``responder_baseline`` (no wiring: the responding neuron's mean training dF/F)."""
+    r_all, s_all = atlas_pairs(con, atlas, q_max)
+    test = np.isin(s_all, np.asarray(test_stimulated))
+    r, s = r_all[test], s_all[test]
     cols = np.unique(s)
     dff = atlas.dff[r, s]
     fitted = model_responses(con, cols, dt=dt, progress=progress, params=params)[r, s]
     kunert = model_responses(con, cols, dt=dt, progress=progress)[r, s]
     chem, gap = con.chemical[s, r], con.gap[s, r]
+    responder = responder_baseline(atlas, r_all, s_all, test_stimulated)
+    known = np.isfinite(responder)
     return {"fitted": _metrics(fitted, dff), "kunert": _metrics(kunert, dff),
             "connectome": _metrics(chem + gap, dff, con.sign[s] * chem + gap), "always_positive": float(np.mean(dff > 0)),
-            "pairs": int(r.size), "stimulated": int(cols.size)}
+            "responder_mean": _metrics(responder[known], dff[known]), "pairs": int(r.size), "stimulated": int(cols.size)}
 
 
 def save_params(params: dict, path) -> Path:
@@ -235,7 +332,7 @@ def cross_validate(connectome="cook2019_herm", strain: str = "wt", folds: int = 
         atomic_write_json(path, rec)
         results.append(rec)
     summary = {}
-    for name in ("fitted", "kunert", "connectome"):
+    for name in ("fitted", "kunert", "connectome", "responder_mean"):
         for key in ("spearman", "sign_agreement"):
             v = np.array([r["metrics"][name][key] for r in results])
             summary[f"{name}_{key}"] = {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if v.size > 1 else 0.0}
@@ -246,3 +343,67 @@ def cross_validate(connectome="cook2019_herm", strain: str = "wt", folds: int = 
     save_params(final, out / "params.json")
     atomic_write_json(out / "metrics.json", {"settings": settings, "folds": [r["metrics"] for r in results], "summary": summary})
     return summary
+
+
+ABLATION = {
+    "plain": {},
+    "receptors": {"receptors": True},
+    **{name: {"extrasynaptic": name} for name in ("neuropeptide_short", "neuropeptide_mid", "neuropeptide_long",
+                                                  "monoamine_bentley2016", "neuropeptide_bentley2016")},
+    "class_readout": {"readout": True},
+}
+"""Model variants compared by ``ablation`` (``_Worm``'s terms)."""
+
+
+def ablation(connectome="cook2019_herm", strain: str = "wt", folds: int = 5, seed: int = 0, steps: int = 300,
+             q_max: float = 0.05, shuffle_seed: int | None = None, variants=None, progress: bool = True) -> dict:
+    """Which model term limits the held-out fit: each variant of ``ABLATION`` (or the names
+    in ``variants``) fitted on the same seeded folds of stimulated neurons as
+    ``cross_validate``, scored on each fold's held-out pairs by its *linear* response
+    (Spearman rho and sign agreement, mean +- sd over folds), beside
+    ``responder_baseline``. ``shuffle_seed``: on a degree-preserving shuffle instead.
+    Returns ``{"settings", "variants": {name: {"spearman", "sign_agreement", "folds"}},
+    "responder_mean"}``. Raises ``ValueError`` for an unknown variant."""
+    from scipy.stats import spearmanr
+    from tqdm.auto import tqdm
+
+    from .signal_propagation import shuffled_connectome
+
+    names = list(ABLATION) if variants is None else list(variants)
+    unknown = [n for n in names if n not in ABLATION]
+    if unknown:
+        raise ValueError(f"unknown ablation variant(s) {unknown}; known: {list(ABLATION)}")
+    con = connectomes.load(connectome)
+    if shuffle_seed is not None:
+        con = shuffled_connectome(con, shuffle_seed)
+    atlas = connectomes.functional_atlas(strain)
+    groups = split_stimulated(stimulated_neurons(con, atlas, q_max), seed, folds)
+    r_all, s_all = atlas_pairs(con, atlas, q_max)
+
+    def summary(values):
+        v = np.asarray(values)
+        return {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if v.size > 1 else 0.0}
+
+    out = {"settings": {"connectome": connectome, "strain": strain, "folds": folds, "seed": seed, "steps": steps,
+                        "q_max": q_max, "shuffle_seed": shuffle_seed, "response": "linear steady state"}, "variants": {}}
+    for name in tqdm(names, desc="variants", disable=not progress):
+        worm = _Worm(con, **ABLATION[name])
+        rho, sign = [], []
+        for k in range(folds):
+            train = np.concatenate([g for j, g in enumerate(groups) if j != k])
+            r, s = _training_pairs(con, atlas, train, q_max)
+            theta = _fit_theta(worm, atlas, r, s, steps, 0.05)
+            test = np.isin(s_all, groups[k])
+            with torch.no_grad():
+                pred = linear_responses(worm, theta).numpy()[r_all[test], s_all[test]]
+            m = _metrics(pred, atlas.dff[r_all[test], s_all[test]])
+            rho.append(m["spearman"]), sign.append(m["sign_agreement"])
+        out["variants"][name] = {"spearman": summary(rho), "sign_agreement": summary(sign), "folds": rho}
+    rho = []
+    for g in groups:
+        test = np.isin(s_all, g)
+        pred = responder_baseline(atlas, r_all, s_all, g)
+        known = np.isfinite(pred)
+        rho.append(spearmanr(pred[known], atlas.dff[r_all[test], s_all[test]][known]).statistic)
+    out["responder_mean"] = {"spearman": summary(rho), "folds": [float(x) for x in rho]}
+    return out

@@ -69,3 +69,27 @@ def atlas_scatter(model, connectome, dff, metrics, path, title):
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     _save(fig, path)
+
+
+ACTIVITY_STATS = {"pc1": "variance in PC 1", "top3": "variance in PCs 1-3", "participation_ratio_per_neuron": "participation ratio / N",
+                  "mean_abs_r": "mean |r| over pairs"}
+
+
+def activity_summary(check: dict, path, title):
+    """Grouped bars: each ``worm_activity.correlation_summary`` statistic for the recordings
+    (mean, with each worm as a dot) and for each model variant."""
+    plt = _plt()
+    rec = check["recordings"]
+    models = check["models"]
+    fig, axes = plt.subplots(1, len(ACTIVITY_STATS), figsize=(3.2 * len(ACTIVITY_STATS), 3.6))
+    labels = ["recordings"] + list(models)
+    for ax, (key, name) in zip(axes, ACTIVITY_STATS.items()):
+        values = [np.mean([r[key] for r in rec])] + [m[key] for m in models.values()]
+        ax.bar(range(len(labels)), values, color=["k"] + [f"C{k}" for k in range(len(models))])
+        ax.plot(np.zeros(len(rec)), [r[key] for r in rec], "o", color="0.6", ms=4)
+        ax.set_xticks(range(len(labels)))
+        ax.set_xticklabels(labels, rotation=40, ha="right", fontsize=8)
+        ax.set_title(name, fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)

@@ -97,30 +97,41 @@ def _cache_key() -> str:
     return f"cect{cect.__version__}-f{_CACHE_FORMAT}"
 
 
-def _read_with_cect(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    ds = DATASETS[name]
+def reader_matrices(reader: str) -> tuple[dict, np.ndarray]:
+    """Every connection class of a cect reader (``cect.readers.<reader>``) as a (302, 302)
+    [pre, post] matrix in the canonical order, and the (302,) mask of neurons it has;
+    cells that are not one of the 302 neurons (muscles, ...) are dropped."""
     with quiet_cect():
-        reader = importlib.import_module(f"cect.readers.{ds.reader}").get_instance()
-    order = neurons()
-    pos = {n: i for i, n in enumerate(order)}
+        obj = importlib.import_module(f"cect.readers.{reader}").get_instance()
+    pos = {n: i for i, n in enumerate(neurons())}
     src, dst = [], []
-    for k, node in enumerate(reader.nodes):
+    for k, node in enumerate(obj.nodes):
         try:
             n = normalize_name(node)
         except KeyError:
             continue  # muscles and other cells
         src.append(k)
         dst.append(pos[n])
-    src, dst = np.array(src), np.array(dst)
-    n = len(order)
-    chem = np.zeros((n, n))
-    gap = np.zeros((n, n))
-    for cls, mat in reader.connections.items():
-        sub = np.asarray(mat, float)[np.ix_(src, src)]
-        target = gap if cls == "Generic_GJ" else chem
-        target[np.ix_(dst, dst)] += sub
+    src, dst = np.array(src, dtype=np.int64), np.array(dst, dtype=np.int64)
+    n = len(pos)
+    out = {}
+    for cls, mat in obj.connections.items():
+        full = np.zeros((n, n))
+        full[np.ix_(dst, dst)] = np.asarray(mat, float)[np.ix_(src, src)]
+        out[cls] = full
     present = np.zeros(n, bool)
     present[dst] = True
+    return out, present
+
+
+def _read_with_cect(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    mats, present = reader_matrices(DATASETS[name].reader)
+    n = present.size
+    chem = np.zeros((n, n))
+    gap = np.zeros((n, n))
+    for cls, mat in mats.items():
+        target = gap if cls == "Generic_GJ" else chem
+        target += mat
     return chem, gap, present
 
 

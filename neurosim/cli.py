@@ -101,7 +101,7 @@ def _atomic_h5(path: Path, datasets: dict, attrs: dict) -> None:
 def _cmd_worm(a) -> int:
     import connectomes
     from circuits import worm_plots
-    from circuits.celegans import TOUCH_NEURONS, build_worm, stimulate
+    from circuits.celegans import TOUCH_NEURONS, build_worm, load_worm_params, stimulate
     from circuits.signal_propagation import atlas_pairs, atlas_stimulated, compare, model_responses
 
     from . import Simulator, StateMonitor
@@ -110,10 +110,18 @@ def _cmd_worm(a) -> int:
     stim_names = _stimulus_names(a.stimulus, TOUCH_NEURONS)
     con = connectomes.load(a.connectome)
     window = (a.stim_start, a.stim_start + a.stim_duration)
-    net = stimulate(build_worm(con, params=a.params), stim_names, start=window[0], stop=window[1], depolarization=a.depolarization)
+    params = load_worm_params(a.params)  # a bad --params fails here, before any work
+    net = stimulate(build_worm(con, params=params), stim_names, start=window[0], stop=window[1], depolarization=a.depolarization)
     every = max(1, int(round(a.sample / a.dt)))
     stepping = f"fixed-step BDF2 at dt = {a.dt * 1e3:g} ms" if a.fixed_step else f"adaptive BDF2, first step {a.dt * 1e3:g} ms"
-    print(f"worm: {a.connectome} ({con.citation}), 302 graded neurons (Kunert et al. 2014), {a.duration:g} s "
+    if params is None:
+        model = "Kunert et al. 2014"
+    else:
+        info = params.get("fit", {})
+        source = "the shipped fit" if a.params == "fitted" else f"parameters from {a.params}"
+        model = f"Kunert et al. 2014's equations, {source}" + (
+            f" (fitted to the {info.get('strain')} atlas on {info['connectome']})" if "connectome" in info else "")
+    print(f"worm: {a.connectome} ({con.citation}), 302 graded neurons ({model}), {a.duration:g} s "
           f"({stepping}); stimulus {'+'.join(stim_names)} from {window[0]:g} to {window[1]:g} s with a {a.depolarization * 1e3:g} mV "
           f"drive (the current that would move each stimulated neuron by {a.depolarization * 1e3:g} mV were its partners "
           f"held at rest; coupled partners follow, so it moves further)")
@@ -129,7 +137,7 @@ def _cmd_worm(a) -> int:
     _atomic_h5(out / "worm_traces.h5", {"time_s": tr.times, "v_V": tr["v"], "s": tr["s"], "v_rest_V": v0,
                                          "neurons": np.array(names, dtype="S8")},
                {"connectome": a.connectome, "citation": con.citation, "stimulus": ",".join(stim_names),
-                "stimulus_window_s": window, "depolarization_V": a.depolarization, "dt_s": a.dt, "model": "Kunert et al. 2014"})
+                "stimulus_window_s": window, "depolarization_V": a.depolarization, "dt_s": a.dt, "model": model})
     title = f"{a.connectome}: stimulation of {'+'.join(stim_names)} ({window[0]:g}-{window[1]:g} s)"
     worm_plots.activity_heatmap(tr.times, dv, names, con.cell_type, window, out / "worm_activity.png", title)
     peak = np.abs(dv).max(0)
@@ -140,7 +148,7 @@ def _cmd_worm(a) -> int:
         atlas = connectomes.functional_atlas(a.strain)
         cols = atlas_stimulated(con, atlas)
         print(f"  atlas comparison: stimulating each of the {cols.size} neurons the atlas stimulated ...")
-        full = model_responses(con, cols, a.depolarization, a.dt, not a.no_progress, adaptive=not a.fixed_step, params=a.params)
+        full = model_responses(con, cols, a.depolarization, a.dt, not a.no_progress, adaptive=not a.fixed_step, params=params)
         metrics = compare(full, con, atlas)
         r, s_ = atlas_pairs(con, atlas)
         worm_plots.atlas_scatter(full[r, s_], con.chemical[s_, r] + con.gap[s_, r], atlas.dff[r, s_], metrics,
@@ -153,6 +161,9 @@ def _cmd_worm(a) -> int:
             print(f"  | {key} | {m['spearman']:+.3f} | {m['sign_agreement']:.3f} |")
         print(f"  ({metrics['model']['pairs']} pairs; {metrics['directly connected fraction']:.0%} directly connected; "
               f"{metrics['fraction of pairs with dF/F > 0']:.0%} have dF/F > 0)")
+        fit = (params or {}).get("fit", {})
+        if fit.get("strain") == a.strain and fit.get("connectome") == a.connectome:
+            print("  (in-sample: these parameters were fitted to these pairs; held-out numbers: `neurosim fit worm`)")
         from .atomic import atomic_write_json
 
         atomic_write_json(out / "worm_atlas_metrics.json", metrics)
@@ -168,15 +179,64 @@ def _cmd_fit(a) -> int:
 
     torch.set_num_threads(2)
     what = f"{a.connectome}" + (f" (degree-preserving shuffle, seed {a.shuffle})" if a.shuffle is not None else "")
+    if a.ablation:
+        return _fit_ablation(a, what)
     print(f"fit worm: {what} against the {a.strain} atlas, {a.folds} folds of stimulated neurons (seed {a.seed})")
     s = cross_validate(a.connectome, a.strain, a.folds, a.seed, a.steps, a.out, a.resume, not a.no_progress, a.shuffle)
     print("  held-out (mean +- sd over folds) | Spearman rho vs dF/F | sign agreement |")
     print("  |---|---|---|")
-    for name, label in (("connectome", "raw connectome"), ("kunert", "Kunert et al. 2014"), ("fitted", "fitted model")):
+    for name, label in (("connectome", "raw connectome"), ("kunert", "Kunert et al. 2014"), ("fitted", "fitted model"),
+                        ("responder_mean", "responder mean (no wiring)")):
         rho, sg = s[f"{name}_spearman"], s[f"{name}_sign_agreement"]
         print(f"  | {label} | {rho['mean']:+.3f} +- {rho['sd']:.3f} | {sg['mean']:.3f} +- {sg['sd']:.3f} |")
     print(f"  always positive: sign agreement {s['always_positive']['mean']:.3f}")
     print(f"  wrote {a.out}/params.json (fit on every stimulated neuron), metrics.json, folds/")
+    return 0
+
+
+def _fit_ablation(a, what: str) -> int:
+    from circuits.celegans_fit import ablation
+
+    from .atomic import atomic_write_json
+
+    print(f"fit worm --ablation: {what} against the {a.strain} atlas; every model variant on the same {a.folds} folds "
+          f"(seed {a.seed}), held-out rho of the linear response")
+    res = ablation(a.connectome, a.strain, a.folds, a.seed, a.steps, shuffle_seed=a.shuffle, progress=not a.no_progress)
+    print("  | variant | held-out Spearman rho | sign agreement |")
+    print("  |---|---|---|")
+    for name, m in res["variants"].items():
+        rho, sg = m["spearman"], m["sign_agreement"]
+        print(f"  | {name} | {rho['mean']:+.3f} +- {rho['sd']:.3f} | {sg['mean']:.3f} +- {sg['sd']:.3f} |")
+    rho = res["responder_mean"]["spearman"]
+    print(f"  | responder mean (no wiring) | {rho['mean']:+.3f} +- {rho['sd']:.3f} | |")
+    path = atomic_write_json(Path(a.out) / "ablation.json", res)
+    print(f"  wrote {path}")
+    return 0
+
+
+def _cmd_activity(a) -> int:
+    from circuits import worm_plots
+    from circuits.worm_activity import activity_check
+
+    from .atomic import atomic_write_json
+
+    print(f"activity: spontaneous activity of the worm model on {a.connectome} (independent white-noise currents, "
+          f"indicator time constant {a.tau_indicator:g} s) against the recordings in {a.recordings}")
+    res = activity_check(a.recordings, a.connectome, a.params, a.tau_indicator, a.shuffle)
+    keys = list(worm_plots.ACTIVITY_STATS)
+    print("  | | " + " | ".join(worm_plots.ACTIVITY_STATS[k] for k in keys) + " |")
+    print("  |---|" + "---|" * len(keys))
+    for r in res["recordings"]:
+        print(f"  | recording {r['recording']} ({r['neurons']} neurons) | " + " | ".join(f"{r[k]:.3f}" for k in keys) + " |")
+    size = res["settings"]["neurons_per_draw"]
+    for name, m in res["models"].items():
+        print(f"  | model: {name} ({size} random neurons, mean of {res['settings']['draws']}) | "
+              + " | ".join(f"{m[k]:.3f}" for k in keys) + " |")
+    out = Path(a.out)
+    worm_plots.activity_summary(res, out / "worm_activity_check.png",
+                                f"spontaneous activity: model ({a.connectome}) vs recordings (Dag et al. 2023)")
+    atomic_write_json(out / "worm_activity_check.json", res)
+    print(f"  wrote {out / 'worm_activity_check.json'}, {out / 'worm_activity_check.png'}")
     return 0
 
 
@@ -604,9 +664,9 @@ def _parser() -> argparse.ArgumentParser:
     w.add_argument("--strain", choices=["wt", "unc31"], default="wt", help="atlas strain for the comparison")
     w.add_argument("--no-compare", action="store_true", help="skip the atlas comparison")
     w.add_argument("--out", default="runs/worm", help="output folder (default runs/worm)")
-    w.add_argument("--params", default="kunert",
-                   help="model parameters: kunert (Kunert et al. 2014, default), fitted (the shipped fit, once there is one) "
-                        "or a params.json written by `neurosim fit worm`")
+    w.add_argument("--params", default="fitted",
+                   help="model parameters: fitted (default: the shipped fit to the Randi 2023 atlas, circuits/data/worm_fit.json), "
+                        "kunert (Kunert et al. 2014's own) or a params.json written by `neurosim fit worm`")
     w.add_argument("--no-progress", action="store_true")
     w.set_defaults(func=_cmd_worm)
 
@@ -622,8 +682,22 @@ def _parser() -> argparse.ArgumentParser:
                     help="fit a degree-preserving shuffle of the connectome instead (the null)")
     fw.add_argument("--out", default="runs/fit_worm", help="output folder (default runs/fit_worm)")
     fw.add_argument("--resume", action="store_true", help="continue a fit in --out, skipping finished folds")
+    fw.add_argument("--ablation", action="store_true",
+                    help="instead: fit every model variant (receptor signs, extrasynaptic networks, a per-class readout) on "
+                         "the same folds and compare held-out rho (writes --out/ablation.json)")
     fw.add_argument("--no-progress", action="store_true")
     fw.set_defaults(func=_cmd_fit)
+
+    ac = sub.add_parser("activity", help="compare the worm model's spontaneous activity (noise-driven, linearised) with "
+                                         "whole-brain recordings by label-free correlation statistics")
+    ac.add_argument("--connectome", default="cook2019_herm")
+    ac.add_argument("--params", nargs="+", default=["kunert", "fitted"], help="parameter sets (kunert, fitted, or params.json files)")
+    ac.add_argument("--recordings", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "celegans_activity"),
+                    help="folder of Flavell-lab HDF5 recordings (default ../shared/data/celegans_activity)")
+    ac.add_argument("--tau-indicator", type=_NONNEG, default=1.0, help="calcium-indicator time constant in s (default 1; 0: voltage)")
+    ac.add_argument("--shuffle", type=_INT0, default=0, metavar="SEED", help="seed of the degree-preserving shuffle (default 0)")
+    ac.add_argument("--out", default="runs/worm_activity", help="output folder (default runs/worm_activity)")
+    ac.set_defaults(func=_cmd_activity)
 
     at = sub.add_parser("atlas", help="compare whole-worm signal propagation with the Randi 2023 atlas for several connectomes")
     at.add_argument("--connectomes", nargs="+", default=["cook2019_herm", "witvliet2021_8", "white1986_whole"])

@@ -16,6 +16,22 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def cook():
+    """The Cook et al. 2019 hermaphrodite connectome (read-only use)."""
+    import connectomes
+
+    return connectomes.load("cook2019_herm")
+
+
+@pytest.fixture(scope="session")
+def atlas():
+    """The Randi et al. 2023 wild-type signal-propagation atlas (read-only use)."""
+    import connectomes
+
+    return connectomes.functional_atlas("wt")
+
+
+@pytest.fixture(scope="session")
 def small_model(tmp_path_factory, shared_data):
     """A folder of ``neurosim train nmnist`` output: the N-MNIST classifier with 2 and 4
     channels trained for one epoch on 120 real samples (seconds on 2 cores)."""

@@ -3,17 +3,11 @@ scipy's BDF solver on the same equations over 10 s (issue #3, criterion 2)."""
 import numpy as np
 import pytest
 
-import connectomes
 from circuits.celegans import KUNERT2014, build_worm, equilibrium, input_conductance, stimulate, touch
 from circuits.celegans_reference import solve_reference
 from neurosim import Simulator, StateMonitor
 
 STIM = ("AVAL", "AVAR")
-
-
-@pytest.fixture(scope="module")
-def cook():
-    return connectomes.load("cook2019_herm")
 
 
 def test_worm_network_matches_the_connectome(cook):

@@ -7,20 +7,9 @@ import numpy as np
 import pytest
 import torch
 
-import connectomes
 from circuits import celegans_fit as cf
 from circuits.celegans import KUNERT2014, TRANSMITTER_CLASSES, build_worm, equilibrium, load_worm_params, stimulate
 from neurosim import Simulator, StateMonitor
-
-
-@pytest.fixture(scope="module")
-def cook():
-    return connectomes.load("cook2019_herm")
-
-
-@pytest.fixture(scope="module")
-def atlas():
-    return connectomes.functional_atlas("wt")
 
 
 KUNERT_AS_FIT = {"kunert": {}, "gain": {c: 1.0 for c in TRANSMITTER_CLASSES},
@@ -114,3 +103,31 @@ def test_fit_command_writes_params_that_the_worm_command_loads(tmp_path, capsys)
                "0.2", "--no-compare", "--out", str(tmp_path / "worm"), "--no-progress"])
     assert rc == 0 and (tmp_path / "worm" / "worm_traces.h5").is_file()
     assert main(["worm", "--params", str(tmp_path / "nope.json"), "--no-compare", "--out", str(tmp_path / "w2")]) == 2
+
+
+def test_shipped_fit_is_what_fit_worm_gives_and_the_worm_default(cook, atlas, tmp_path):
+    """circuits/data/worm_fit.json is the fit on every stimulated neuron of the Cook 2019
+    wild-type atlas (300 Adam steps; `neurosim fit worm` writes it as params.json); `neurosim
+    worm` runs it by default and Kunert's model with --params kunert."""
+    import h5py
+
+    from circuits.celegans import FITTED_PARAMS
+    from neurosim.cli import main
+
+    shipped = __import__("json").loads(FITTED_PARAMS.read_text())
+    assert shipped["fit"]["connectome"] == "cook2019_herm" and shipped["fit"]["strain"] == "wt"
+    cv = shipped["fit"]["cross_validation"]
+    assert cv["fitted_spearman"]["mean"] > cv["kunert_spearman"]["mean"]  # why it is the default
+    again = cf.fit_worm(cook, atlas, cf.stimulated_neurons(cook, atlas), steps=shipped["fit"]["steps"])
+    for key in ("gain", "e_rev", "kunert"):
+        for name, value in again[key].items():
+            assert value == pytest.approx(shipped[key][name], rel=1e-6)
+    assert build_worm(cook, params="fitted").projections[0].name.startswith("chemical_")
+    for params, expect in ((None, "the shipped fit (fitted to the wt atlas on cook2019_herm)"), ("kunert", "Kunert et al. 2014")):
+        out = tmp_path / f"worm_{params}"
+        argv = ["worm", "--duration", "0.3", "--stim-start", "0.1", "--stim-duration", "0.1", "--no-compare", "--no-progress",
+                "--out", str(out)] + (["--params", params] if params else [])
+        assert main(argv) == 0
+        with h5py.File(out / "worm_traces.h5") as f:
+            model = f.attrs["model"]
+        assert (model == expect) if params else model.endswith(expect)

@@ -9,11 +9,6 @@ from circuits.signal_propagation import compare, response_matrix, shuffled_conne
 from neurosim import Simulator, StateMonitor
 
 
-@pytest.fixture(scope="module")
-def cook():
-    return connectomes.load("cook2019_herm")
-
-
 def test_batched_stimulation_equals_single_runs(cook):
     net = build_worm(cook)
     names = ["AVAL", "ASHL", "PLMR"]
