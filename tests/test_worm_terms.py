@@ -93,17 +93,25 @@ def test_responder_baseline_uses_training_pairs_only(cook, atlas):
     np.testing.assert_array_equal(cf.responder_baseline(dataclasses.replace(atlas, dff=dff), r, s, held), pred)
 
 
-def test_ablation_command(tmp_path, capsys):
+def test_ablation_command(tmp_path, capsys, cook, atlas):
     from neurosim.cli import main
 
     out = tmp_path / "abl"
     res = cf.ablation(folds=2, steps=5, variants=["plain", "neuropeptide_short", "class_readout"], progress=False)
     assert list(res["variants"]) == ["plain", "neuropeptide_short", "class_readout"]
-    assert all(np.isfinite(v["spearman"]["mean"]) and len(v["folds"]) == 2 for v in res["variants"].values())
+    assert all(np.isfinite(v["spearman"]["mean"]) and np.isfinite(v["spearman_residual"]["mean"]) and len(v["folds"]) == 2
+               for v in res["variants"].values())
     assert 0.15 < res["responder_mean"]["spearman"]["mean"] < 0.4
+    # the raw connectome row: the counts against the first fold's held-out pairs
+    from scipy.stats import spearmanr
+
+    r, s = cf.atlas_pairs(cook, atlas)
+    test = np.isin(s, cf.split_stimulated(cf.stimulated_neurons(cook, atlas), 0, 2)[0])
+    direct = spearmanr((cook.chemical + cook.gap)[s[test], r[test]], atlas.dff[r[test], s[test]]).statistic
+    assert res["connectome"]["folds"][0] == pytest.approx(direct)
     with pytest.raises(ValueError, match="unknown ablation variant"):
         cf.ablation(variants=["plain", "dopamine"])
     assert main(["fit", "worm", "--ablation", "--folds", "2", "--steps", "3", "--out", str(out), "--no-progress"]) == 0
     text = capsys.readouterr().out
-    assert "| receptors |" in text and "| responder mean (no wiring) |" in text
+    assert "| receptors |" in text and "| responder mean (no wiring) |" in text and "| raw connectome (not fitted) |" in text
     assert set(json.loads((out / "ablation.json").read_text())["variants"]) == set(cf.ABLATION)
