@@ -19,8 +19,14 @@ torch's autograd.
 
 Validation. Stimulated neurons are split (seeded) into folds; a fold's pairs never enter its
 fit (tested). Held-out metrics come from the *nonlinear simulation*
-(``signal_propagation.model_responses``) of the fitted model, next to the raw connectome
-and Kunert's parameters on the same pairs.
+(``signal_propagation.model_responses``) of the fitted model, next to the raw connectome,
+Kunert's parameters and a predictor without wiring (``responder_baseline``: the responding
+neuron's mean training dF/F) on the same pairs.
+
+Ablation (``ablation``, ``neurosim fit worm --ablation``). Candidate model terms fitted on the
+same folds and scored by their linear response: the receiving neuron's receptor signs
+(``connectomes.receptors``), a signed coupling along an extrasynaptic network
+(``connectomes.extrasynaptic``), a dF/F readout gain per neuron class.
 """
 from __future__ import annotations
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from .names import neuron_class, neurons, quiet_cect
 
-__all__ = ["RECEPTOR_TRANSMITTERS", "receptor_shares"]
+__all__ = ["RECEPTOR_TRANSMITTERS", "receptor_shares", "cengen_members"]
 
 RECEPTOR_TRANSMITTERS = {"acetylcholine": "ACh", "glutamate": "Glu", "gaba": "GABA"}
 """Our transmitter class -> the receptor table's name."""
