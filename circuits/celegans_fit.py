@@ -247,9 +247,10 @@ def fit_worm(con: connectomes.Connectome, atlas: connectomes.FunctionalAtlas, tr
 
 
 def responder_baseline(atlas: connectomes.FunctionalAtlas, r, s, test_stimulated) -> np.ndarray:
-    """A predictor that ignores the wiring: each held-out pair (r, s in ``test_stimulated``)
-    gets the mean dF/F its responding neuron showed over the training pairs (the other
-    stimulated neurons); NaN where the neuron never responded in training."""
+    """A predictor that ignores the wiring. ``r``, ``s``: (P,) responding and stimulated
+    indices of the atlas pairs; returns (number of pairs with s in ``test_stimulated``,) in
+    their order: the mean dF/F each pair's responding neuron showed over the training pairs
+    (those of the other stimulated neurons); NaN where it never responded in training."""
     test = np.isin(s, np.asarray(test_stimulated))
     d = atlas.dff[r, s]
     total = np.bincount(r[~test], d[~test], minlength=atlas.dff.shape[0])
@@ -385,6 +386,8 @@ def ablation(connectome="cook2019_herm", strain: str = "wt", folds: int = 5, see
     atlas = connectomes.functional_atlas(strain)
     groups = split_stimulated(stimulated_neurons(con, atlas, q_max), seed, folds)
     r_all, s_all = atlas_pairs(con, atlas, q_max)
+    train_pairs = [_training_pairs(con, atlas, np.concatenate([g for j, g in enumerate(groups) if j != k]), q_max)
+                   for k in range(folds)]
     held = []  # per fold: held-out pairs, their dF/F, the responder baseline
     for g in groups:
         test = np.isin(s_all, g)
@@ -405,9 +408,7 @@ def ablation(connectome="cook2019_herm", strain: str = "wt", folds: int = 5, see
     for name in tqdm(names, desc="variants", disable=not progress):
         worm = _Worm(con, **ABLATION[name])
         predictions = []
-        for k in range(folds):
-            train = np.concatenate([g for j, g in enumerate(groups) if j != k])
-            r, s = _training_pairs(con, atlas, train, q_max)
+        for k, (r, s) in enumerate(train_pairs):
             theta = _fit_theta(worm, atlas, r, s, steps, 0.05)
             with torch.no_grad():
                 predictions.append(linear_responses(worm, theta).numpy()[held[k][0], held[k][1]])

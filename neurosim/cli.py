@@ -21,6 +21,10 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+"""../shared/data beside the repository: the default place of the datasets the commands read."""
+
+
 def _number(kind, lo=None, lo_open=False):
     """An argparse ``type``: an int or a finite float, at least (or above) ``lo``."""
     noun = "an integer" if kind is int else "a finite number"
@@ -693,7 +697,7 @@ def _parser() -> argparse.ArgumentParser:
                                          "whole-brain recordings by label-free correlation statistics")
     ac.add_argument("--connectome", default="cook2019_herm")
     ac.add_argument("--params", nargs="+", default=["kunert", "fitted"], help="parameter sets (kunert, fitted, or params.json files)")
-    ac.add_argument("--recordings", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "celegans_activity"),
+    ac.add_argument("--recordings", default=str(SHARED_DATA / "celegans_activity"),
                     help="folder of Flavell-lab HDF5 recordings (default ../shared/data/celegans_activity)")
     ac.add_argument("--tau-indicator", type=_NONNEG, default=1.0, help="calcium-indicator time constant in s (default 1; 0: voltage)")
     ac.add_argument("--shuffle", type=_INT0, default=0, metavar="SEED", help="seed of the degree-preserving shuffle (default 0)")
@@ -732,7 +736,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--iterations", type=_INT1, default=None, help="astro-*: training iterations per model (default 300 memory, 2000 lm)")
     t.add_argument("--tau-astro", type=_POSITIVE, default=None, help="astro-*: astrocyte time constant in s (default 2 memory, 0.1 lm; dt 1 ms)")
     t.add_argument("--seq-len", type=_INT1, default=None, help="astro-lm: training window in characters (default 128)")
-    t.add_argument("--text", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "text" / "tinyshakespeare.txt"),
+    t.add_argument("--text", default=str(SHARED_DATA / "text" / "tinyshakespeare.txt"),
                    help="astro-lm: UTF-8 text file (default ../shared/data/text/tinyshakespeare.txt)")
     t.add_argument("--method", choices=["baseline", "ewc", "hlop", "multitask", "all"], default=None,
                    help="hlop: continual-learning method, or all four in OUT/<method> (default all)")
@@ -796,7 +800,7 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--pynn", default=None, metavar="FOLDER",
                    help="spinnaker: also export the network as a PyNN script (IF_curr_exp, FromListConnector) for sPyNNaker")
     d.add_argument("--seed", type=_INT0, default=0)
-    d.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "nmnist_small"),
+    d.add_argument("--data", default=str(SHARED_DATA / "nmnist_small"),
                    help="N-MNIST subset folder (default ../shared/data/nmnist_small)")
     d.add_argument("--out", default=None, help="loihi: output folder (default runs/loihi_nmnist); nir: the .nir file (default "
                                                "runs/nir/<model>-<for>.nir); pynn: the script's folder (default runs/pynn)")
@@ -848,7 +852,7 @@ def _check_args(ap, a) -> None:
         a.out = a.out or f"runs/{a.task}"
         if a.data is None:
             data = {"nmnist": "nmnist_small", "hlop": "mnist"}.get(a.task)
-            a.data = str(Path(__file__).resolve().parents[2] / "shared" / "data" / data) if data else None
+            a.data = str(SHARED_DATA / data) if data else None
         hlop_only = {"--method": a.method, "--tasks": a.tasks, "--train-size": a.train_size, "--ewc-lambda": a.ewc_lambda,
                      "--spiking-lateral": a.spiking_lateral or None}
         if a.task != "hlop":
