@@ -36,6 +36,8 @@ def test_parameter_files_are_checked(tmp_path):
         load_worm_params(dict(KUNERT_AS_FIT, e_rev={**KUNERT_AS_FIT["e_rev"], "gaba": 5.0}))
     with pytest.raises(ValueError, match="unknown worm parameter 'g_sin'"):
         load_worm_params(dict(KUNERT_AS_FIT, kunert={"g_sin": 1.0}))
+    with pytest.raises(ValueError, match="'fit' \\(how the set was fitted\\) must be a dict, got list"):
+        load_worm_params(dict(KUNERT_AS_FIT, fit=[1, 2]))
     path = cf.save_params(KUNERT_AS_FIT, tmp_path / "p.json")
     assert load_worm_params(path)["e_rev"]["gaba"] == KUNERT2014["e_inh"]
 

@@ -78,3 +78,7 @@ def test_activity_check_against_the_recordings(tmp_path, capsys):
     assert (out / "worm_activity_check.png").stat().st_size > 10_000
     with pytest.raises(FileNotFoundError, match="no Flavell recordings"):
         wa.recording_summaries(tmp_path)
+    assert main(["activity", "--params", str(tmp_path / "nope.json"), "--out", str(tmp_path / "bad")]) == 2
+    assert "no such parameter file" in capsys.readouterr().err and not (tmp_path / "bad").exists()
+    assert main(["activity", "--recordings", str(tmp_path / "empty"), "--out", str(tmp_path / "bad")]) == 2
+    assert "no Flavell recordings" in capsys.readouterr().err
