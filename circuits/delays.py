@@ -43,7 +43,8 @@ the paper's unit speed is one pixel per frame), drawn uniformly. Frames every 1 
 (cubic-spline sub-pixel shifts) become events through ``neurosim.events.EventCameraSimulator``
 (ESIM/v2e). Training and held-out movies come from disjoint photographs.
 
-**Pruning** keeps the k largest |K| (the paper's "Accuracy efficiency trade-off"). A
+**Pruning** keeps the k largest |K| (the paper's "Accuracy efficiency trade-off");
+``finetune`` then optionally retrains the surviving weights (beyond the paper). A
 pruned layer exports to a core ``Network`` (``to_network``) with one synapse per (active
 kernel entry, input pixel) and heterogeneous integer delays; the Numba simulator then runs
 it event-driven.
@@ -61,7 +62,7 @@ from neurosim.events import EventCameraSimulator
 
 __all__ = ["SPEEDS", "TRAIN_IMAGES", "TEST_IMAGES", "MotionClasses", "MotionData", "whiten", "photograph",
            "saccade_labels", "motion_movie", "events_to_raster", "make_motion_data", "HDSNN", "motion_loss",
-           "decide", "prune", "synaptic_operations", "to_network", "core_evidence", "OUTPUT_NEURON"]
+           "decide", "prune", "finetune", "synaptic_operations", "to_network", "core_evidence", "OUTPUT_NEURON"]
 
 SPEEDS = (0.5, 1.0, 2.0)
 """Default speeds in pixels per 1 ms step, geometrically spaced as in the paper (whose
@@ -357,6 +358,34 @@ def prune(model: HDSNN, fraction: float) -> HDSNN:
         keep[torch.topk(k.abs().flatten(), n_keep).indices] = True
     out.mask = out.mask * keep.reshape(k.shape).to(out.mask.dtype)
     return out
+
+
+def finetune(model: HDSNN, batches, epochs: int = 1, lr: float = 1e-3, progress: bool = False) -> HDSNN:
+    """Retrain a pruned layer in place with its pruning mask fixed: prune, then retrain the
+    surviving synapses (Han et al. 2015, "Learning both weights and connections for
+    efficient neural networks", NeurIPS, section 3.1; repeated at falling fractions it is
+    their iterative pruning). Not in Grimaldi & Perrinet, who prune once, without
+    retraining (``prune``). ``batches``: an iterable of (x (B, P, T, H, W) float events,
+    y (B, T) int64 targets, -1 ignored), iterated once per epoch; the loss is
+    ``motion_loss`` (the training loss), Adam with a learning rate decaying from ``lr`` to
+    0 over the epochs (cosine). Masked-out weights stay out of ``kernel()`` whatever their
+    raw values, so the active weights never grow. Returns ``model`` in eval mode; raises
+    ``ValueError`` for ``epochs`` < 1 or ``lr`` <= 0."""
+    from tqdm.auto import tqdm
+
+    if epochs < 1 or not lr > 0:
+        raise ValueError(f"epochs must be >= 1 and lr > 0; got {epochs!r}, {lr!r}")
+    batches = list(batches) if not hasattr(batches, "__len__") else batches
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs * max(len(batches), 1))
+    model.train()
+    for _ in range(epochs):
+        for x, y in tqdm(batches, desc="fine-tuning", disable=not progress, leave=False):
+            opt.zero_grad()
+            motion_loss(model(x), y).backward()
+            opt.step()
+            sched.step()
+    return model.eval()
 
 
 def synaptic_operations(model: HDSNN, x: torch.Tensor) -> int:

@@ -21,8 +21,8 @@ from neurosim.atomic import atomic_write, atomic_write_json
 from neurosim.plotting import pyplot, save_figure
 from neurosim.training import TrainConfig, fit, prepare_run_dir
 
-from .delays import (HDSNN, TEST_IMAGES, TRAIN_IMAGES, MotionClasses, core_evidence, decide, make_motion_data, motion_loss,
-                     prune, synaptic_operations)
+from .delays import (HDSNN, TEST_IMAGES, TRAIN_IMAGES, MotionClasses, core_evidence, decide, finetune, make_motion_data,
+                     motion_loss, prune, synaptic_operations)
 
 __all__ = ["DEFAULTS", "train_hdsnn", "evaluate_hdsnn", "load_run", "plot_kernels", "plot_pruning", "plot_recovery"]
 
@@ -132,44 +132,107 @@ def _accuracy(model: HDSNN, data, n_delays: int, batch=5) -> dict:
 
 
 def evaluate_hdsnn(run_dir="runs/hdsnn", fractions=(1.0, 0.3, 0.1, 0.05, 0.03, 0.02, 0.01, 0.005, 0.002, 0.001),
-                   core_movies: int = 2, core_size: int = 20, core_fraction: float = 0.05, progress: bool = True) -> dict:
+                   core_movies: int = 2, core_size: int = 20, core_fraction: float = 0.05, finetune_epochs: int = 0,
+                   finetune_lr: float = 3e-4, progress: bool = True) -> dict:
     """Prune the trained layer to each active-weight ``fraction`` (of the dense kernel) and
     measure held-out accuracy (36 classes and 12 directions) and synaptic operations per
-    second of input; find where accuracy falls to half its peak; then export the layer
-    pruned to ``core_fraction`` to a core ``Network`` and run ``core_movies`` held-out
-    movies (cropped to ``core_size`` pixels) in the Numba simulator, comparing its
-    decisions at every (position, step) with the torch layer's and its counted synaptic
-    events with (active weights) x (input events). Writes pruning.json, pruning.png,
-    recovery.png (accuracy against the time since the motion changed) and core.json to the
-    run folder; returns the summary. Raises ``FileNotFoundError`` when
-    ``run_dir`` holds no trained layer and ``ValueError`` for fractions outside (0, 1]."""
+    second of input; find where accuracy falls to half its peak. With ``finetune_epochs``
+    > 0, also prune iteratively: from the dense layer down the fractions, each time prune
+    the previous layer and retrain its surviving weights for that many epochs on the
+    training movies (``circuits.delays.finetune``); each retrained layer is saved in
+    ``finetuned/`` and reused by a later run with the same settings (an interrupted sweep
+    resumes). Then export the layer pruned to ``core_fraction`` (the retrained one when
+    there is one) to a core ``Network`` and run ``core_movies`` held-out movies (cropped to
+    ``core_size`` pixels) in the Numba simulator, comparing its decisions at every
+    (position, step) with the torch layer's and its counted synaptic events with (active
+    weights) x (input events). Writes pruning.json, pruning.png, recovery.png (accuracy
+    against the time since the motion changed) and core.json to the run folder; returns
+    the summary (``rows``: one-shot pruning; ``rows_finetuned``: iterative pruning with
+    retraining). Raises ``FileNotFoundError`` when ``run_dir`` holds no trained layer and
+    ``ValueError`` for fractions outside (0, 1] or a negative ``finetune_epochs``."""
     from tqdm.auto import tqdm
 
+    if finetune_epochs < 0:
+        raise ValueError(f"finetune_epochs = {finetune_epochs!r} must be >= 0")
     model, settings = load_run(run_dir)
     run = Path(run_dir)
+    fractions = sorted(fractions, reverse=True)
     test = _data(settings, "test", progress)
     d = settings["n_delays"]
     targets, settled = test.targets(d), test.settled(d)
     seconds = test.events.shape[0] * test.events.shape[2] * 1e-3
-    rows = []
-    for f in tqdm(sorted(fractions, reverse=True), desc="pruning sweep", disable=not progress, leave=False):
-        pruned = prune(model, f)
-        scores = _accuracy(pruned, test, d)
+    events = torch.from_numpy(test.events)
+
+    def row(pruned, f):
         active = int((pruned.kernel() != 0).sum())
-        syn = synaptic_operations(pruned, torch.from_numpy(test.events))
-        rows.append({"fraction": f, "active_weights": active, "active_fraction": active / pruned.kernel().numel(),
-                     **scores, "synaptic_ops_per_s": syn / seconds})
+        return {"fraction": f, "active_weights": active, "active_fraction": active / pruned.kernel().numel(),
+                **_accuracy(pruned, test, d), "synaptic_ops_per_s": synaptic_operations(pruned, events) / seconds}
+
+    rows = [row(prune(model, f), f) for f in tqdm(fractions, desc="pruning sweep", disable=not progress, leave=False)]
     summary = {"rows": rows, "chance": 1 / test.classes.n_classes, "chance_direction": 1 / test.classes.n_directions,
                "input_events_per_s": float(test.events.sum() / seconds),
                "settled_fraction": float(settled[targets >= 0].mean()), "n_delays": d}
-    for key in ("accuracy", "direction_accuracy", "accuracy_settled", "direction_accuracy_settled"):
-        summary[f"half_{key}_fraction"] = _half_point(rows, key, summary["chance_direction" if "direction" in key else "chance"])
+    core_layer, core_finetuned = prune(model, core_fraction), False
+    if finetune_epochs:
+        layers = _finetuned_layers(model, settings, run, fractions, finetune_epochs, finetune_lr, progress)
+        summary["rows_finetuned"] = [row(layer, f) for f, layer in layers.items()]
+        summary["finetune"] = {"epochs": finetune_epochs, "lr": finetune_lr}
+        core_finetuned = core_fraction in layers and core_fraction < 1
+        core_layer = layers.get(core_fraction, core_layer)
+    for prefix, key_rows in (("", "rows"), ("finetuned_", "rows_finetuned")):
+        for key in ("accuracy", "direction_accuracy", "accuracy_settled", "direction_accuracy_settled"):
+            if key_rows in summary:
+                chance = summary["chance_direction" if "direction" in key else "chance"]
+                summary[f"{prefix}half_{key}_fraction"] = _half_point(summary[key_rows], key, chance)
     atomic_write_json(run / "pruning.json", summary)
     plot_pruning(summary, run / "pruning.png")
     plot_recovery(summary, d, run / "recovery.png")
-    summary["core"] = core_comparison(prune(model, core_fraction), test, core_movies, core_size)
+    summary["core"] = core_comparison(core_layer, test, core_movies, core_size)
+    summary["core"]["finetuned"] = core_finetuned
     atomic_write_json(run / "core.json", summary["core"])
     return summary
+
+
+def _finetuned_layers(model: HDSNN, settings: dict, run: Path, fractions, epochs: int, lr: float, progress: bool) -> dict:
+    """Iterative pruning with retraining: {fraction: layer} for ``fractions`` (descending;
+    1 is the trained layer itself). Each layer is the previous one pruned to its fraction
+    and retrained (``finetune``) on the training movies, seeded by the run's seed and the
+    step; saved to ``finetuned/<fraction>.pt`` (tensors and plain values, read with
+    ``weights_only=True``) with what made it (the trained layer's file hash, the fractions
+    so far, epochs, learning rate, seed), and loaded instead of retrained when that matches."""
+    from tqdm.auto import tqdm
+
+    import hashlib
+
+    folder = run / "finetuned"
+    folder.mkdir(exist_ok=True)
+    trained = hashlib.sha256((run / "model_state.pt").read_bytes()).hexdigest()  # a retrained run invalidates them
+    train = None
+    layers, current, chain = {}, model, []
+    for step, f in enumerate(tqdm(fractions, desc="iterative pruning + retraining", disable=not progress, leave=False)):
+        chain.append(f)
+        if f >= 1:
+            layers[f] = current
+            continue
+        made_by = {"model": trained, "chain": list(chain), "epochs": epochs, "lr": lr, "seed": settings["seed"]}
+        path = folder / f"{f:g}.pt"
+        saved = torch.load(path, map_location="cpu", weights_only=True) if path.is_file() else None
+        if saved is not None and saved.get("made_by") == made_by:
+            current = _model(settings)
+            current.load_state_dict(saved["state"])
+            current.eval()
+        else:
+            if train is None:
+                train = _data(settings, "train", progress)
+            current = prune(current, f)
+            torch.manual_seed(settings["seed"] + 1000 + step)  # the training stride's random offsets
+            gen = torch.Generator().manual_seed(settings["seed"] + step)
+            finetune(current, _Batches(train, train.targets(settings["n_delays"]), settings["batch_size"], gen), epochs, lr,
+                     progress)
+            state = {"state": current.state_dict(), "made_by": made_by}
+            atomic_write(path, lambda p, state=state: torch.save(state, p))
+        layers[f] = current
+    return layers
 
 
 def _half_point(rows, key, chance):
@@ -242,7 +305,8 @@ def plot_kernels(model: HDSNN, path, speed: int = -1, n_show: int = 6) -> None:
 
 def plot_pruning(summary: dict, path) -> None:
     """Accuracy (36 classes and 12 directions, every step and settled steps) against the
-    fraction of active weights."""
+    fraction of active weights, one-shot pruning (the paper's) and, when the summary has
+    them, iterative pruning with retraining (12 directions)."""
     plt = pyplot()
     rows = sorted(summary["rows"], key=lambda r: r["active_fraction"])
     f = [r["active_fraction"] for r in rows]
@@ -253,6 +317,13 @@ def plot_pruning(summary: dict, path) -> None:
         ax.semilogx(f, [r["direction_accuracy_settled"] for r in rows], "o--", color="C0", mfc="none",
                     label="12 directions, settled steps")
         ax.semilogx(f, [r["accuracy_settled"] for r in rows], "s--", color="C1", mfc="none", label="36 classes, settled steps")
+    if summary.get("rows_finetuned"):
+        tuned = sorted(summary["rows_finetuned"], key=lambda r: r["active_fraction"])
+        ft = [r["active_fraction"] for r in tuned]
+        ax.semilogx(ft, [r["direction_accuracy"] for r in tuned], "^-", color="C2",
+                    label="12 directions, every step, pruned iteratively + retrained")
+        ax.semilogx(ft, [r["direction_accuracy_settled"] for r in tuned], "^--", color="C2", mfc="none",
+                    label="12 directions, settled steps, pruned iteratively + retrained")
     ax.axhline(summary["chance_direction"], color="C0", ls=":", lw=1)
     ax.axhline(summary["chance"], color="C1", ls=":", lw=1, label="chance")
     for key, color in (("half_direction_accuracy_fraction", "C0"), ("half_accuracy_fraction", "C1")):

@@ -376,22 +376,30 @@ def _cmd_eval(a) -> int:
 
     torch.set_num_threads(a.threads)
     s = evaluate_hdsnn(a.run, progress=not a.no_progress, **_given(fractions=a.prune, core_movies=a.core_movies,
-                                                                   core_size=a.core_size, core_fraction=a.core_fraction))
+                                                                   core_size=a.core_size, core_fraction=a.core_fraction,
+                                                                   finetune_epochs=a.finetune_epochs, finetune_lr=a.finetune_lr))
     print(f"HD-SNN {a.run}: held-out accuracy against the fraction of active weights "
           f"(input: {s['input_events_per_s']:.3g} events/s)")
-    print("| active weights | fraction | 36 classes | 12 directions | 36 classes, settled steps | 12 directions, settled "
-          "steps | synaptic ops per s of input |")
-    print("|---|---|---|---|---|---|---|")
-    for r in sorted(s["rows"], key=lambda r: -r["active_fraction"]):
-        print(f"| {r['active_weights']:,} | {r['active_fraction']:.4f} | {r['accuracy']:.3f} | {r['direction_accuracy']:.3f} "
-              f"| {r['accuracy_settled']:.3f} | {r['direction_accuracy_settled']:.3f} | {r['synaptic_ops_per_s']:.3g} |")
+    sweeps = [("", "rows", "pruned once (the paper's pruning)")]
+    if "rows_finetuned" in s:
+        sweeps.append(("finetuned_", "rows_finetuned", f"pruned iteratively, retrained {s['finetune']['epochs']} epoch(s) "
+                                                        f"at each fraction"))
+    for prefix, key_rows, title in sweeps:
+        print(title + ":")
+        print("| active weights | fraction | 36 classes | 12 directions | 36 classes, settled steps | 12 directions, settled "
+              "steps | synaptic ops per s of input |")
+        print("|---|---|---|---|---|---|---|")
+        for r in sorted(s[key_rows], key=lambda r: -r["active_fraction"]):
+            print(f"| {r['active_weights']:,} | {r['active_fraction']:.4f} | {r['accuracy']:.3f} | {r['direction_accuracy']:.3f} "
+                  f"| {r['accuracy_settled']:.3f} | {r['direction_accuracy_settled']:.3f} | {r['synaptic_ops_per_s']:.3g} |")
+        for key, what in (("direction_accuracy", "12-direction"), ("accuracy", "36-class"),
+                          ("direction_accuracy_settled", "12-direction (settled)"), ("accuracy_settled", "36-class (settled)")):
+            f = s[f"{prefix}half_{key}_fraction"]
+            print(f"  {what} accuracy falls halfway to chance at " + (f"{f:.4f} of the weights" if f else "no swept fraction"))
     print(f"settled steps (the whole {s['n_delays']}-step delay window in one motion): {s['settled_fraction']:.0%} of the steps")
-    for key, what in (("direction_accuracy", "12-direction"), ("accuracy", "36-class"),
-                      ("direction_accuracy_settled", "12-direction (settled)"), ("accuracy_settled", "36-class (settled)")):
-        f = s[f"half_{key}_fraction"]
-        print(f"{what} accuracy falls halfway to chance at " + (f"{f:.4f} of the weights" if f else "no swept fraction"))
     c = s["core"]
-    print(f"core simulator, layer pruned to {c['active_weights']:,} weights, {c['movies']} held-out movies ({c['crop']} px crops): "
+    print(f"core simulator, layer pruned to {c['active_weights']:,} weights{' and retrained' if c['finetuned'] else ''}, "
+          f"{c['movies']} held-out movies ({c['crop']} px crops): "
           f"same decision at {c['decision_agreement']:.2%} of {c['positions_times']:,} positions x steps; synaptic events "
           f"{c['synaptic_events_measured']:,} measured, {c['synaptic_events_expected']:,} = active weights x input events")
     print(f"wrote pruning.json, pruning.png, recovery.png, core.json to {a.run}")
@@ -769,6 +777,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="fraction of weights of the layer run in the core simulator (default 0.05)")
     e.add_argument("--core-movies", type=_INT1, default=None, help="held-out movies run in the core simulator (default 2)")
     e.add_argument("--core-size", type=_INT1, default=None, help="crop (pixels) of the movies run in the core simulator (default 20)")
+    e.add_argument("--finetune-epochs", type=_number(int, 0), default=None,
+                   help="also prune iteratively, retraining the surviving weights this many epochs at each fraction "
+                        "(Han et al. 2015; default 0: only the paper's one-shot pruning)")
+    e.add_argument("--finetune-lr", type=_POSITIVE, default=None, help="Adam learning rate of the retraining (default 3e-4)")
     e.add_argument("--threads", type=_INT1, default=2)
     e.add_argument("--no-progress", action="store_true")
     e.set_defaults(func=_cmd_eval)

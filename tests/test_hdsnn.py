@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from circuits.delays import (TEST_IMAGES, TRAIN_IMAGES, HDSNN, MotionClasses, core_evidence, decide, make_motion_data,
-                             motion_loss, prune, synaptic_operations, whiten)
+from circuits.delays import (TEST_IMAGES, TRAIN_IMAGES, HDSNN, MotionClasses, core_evidence, decide, finetune,
+                             make_motion_data, motion_loss, prune, synaptic_operations, whiten)
 
 
 def _loop_reference(kernel, a, pad=0):
@@ -93,6 +93,29 @@ def test_prune_keeps_the_largest_weights():
         assert kept[kept != 0].min() >= torch.topk(k, n).values.min()
     with pytest.raises(ValueError, match="fraction"):
         prune(m, 0)
+
+
+def test_finetune_retrains_only_the_surviving_weights():
+    """Retraining a pruned layer lowers the training loss and never revives a pruned
+    synapse (the active set after retraining lies within the pruned one)."""
+    data = make_motion_data(TRAIN_IMAGES[:2], 4, n_steps=24, size=16, seed=3)
+    torch.manual_seed(0)
+    m = HDSNN(n_classes=36, n_delays=4, kernel_size=5, train_stride=1, init_std=0.05)
+    x, y = torch.from_numpy(data.events.astype(np.float32)), torch.from_numpy(data.targets(4))
+    pruned = prune(m, 0.2)
+    active = pruned.kernel().detach() != 0
+    with torch.no_grad():
+        before = float(motion_loss(pruned.eval()(x), y))
+    torch.manual_seed(1)
+    assert finetune(pruned, [(x, y)] * 5, epochs=2, lr=1e-2) is pruned and not pruned.training
+    after_active = pruned.kernel().detach() != 0
+    assert not (after_active & ~active).any() and after_active.sum() > 0.9 * active.sum()
+    with torch.no_grad():
+        assert float(motion_loss(pruned(x), y)) < before - 1e-3
+    with pytest.raises(ValueError, match="epochs must be >= 1"):
+        finetune(pruned, [(x, y)], epochs=0)
+    with pytest.raises(ValueError, match="lr > 0"):
+        finetune(pruned, [(x, y)], lr=float("nan"))
 
 
 def test_loss_ignores_steps_without_history():
@@ -191,6 +214,9 @@ def test_train_and_eval_commands(tmp_path, capsys):
     assert [round(r["fraction"], 3) for r in rows] == [1.0, 0.1, 0.01]
     assert (run / "pruning.png").read_bytes()[:4] == b"\x89PNG" and (run / "recovery.png").read_bytes()[:4] == b"\x89PNG"
     assert len(rows[0]["direction_accuracy_by_age"]) == 21 + 1  # ages 1 ... D, then > D
+    with pytest.raises(SystemExit, match="2"):
+        main(["eval", "hdsnn", "--run", str(run), "--finetune-epochs", "-1", "--no-progress"])
+    assert "--finetune-epochs: '-1': must be an integer >= 0" in capsys.readouterr().err
     # an existing run is refused; a bad eval folder is one line
     assert main(["train", "hdsnn", "--movies", "6", "--epochs", "1", "--out", str(run), "--no-progress"]) == 2
     assert main(["eval", "hdsnn", "--run", str(tmp_path / "none"), "--no-progress"]) == 2
@@ -226,3 +252,35 @@ def test_bad_input_gets_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="unknown HD-SNN settings \\['n_movies'\\]"):
         train_hdsnn(tmp_path / "run", n_movies=3)
     assert not (tmp_path / "run").exists()  # refused before any folder or data
+
+
+def test_iterative_pruning_with_retraining(tmp_path, capsys):
+    """``neurosim eval hdsnn --finetune-epochs``: a second sweep whose layers are pruned
+    from the previous one and retrained, saved, and reused by a rerun (small settings)."""
+    import json
+
+    from circuits.hdsnn_task import train_hdsnn
+    from neurosim.cli import main
+
+    run = tmp_path / "tiny"
+    train_hdsnn(run, progress=False, n_train=4, n_test=1, n_steps=30, size=20, test_size=24, n_delays=5, kernel_size=7,
+                subunits=1, epochs=1)
+    cmd = ["eval", "hdsnn", "--run", str(run), "--prune", "1,0.1,0.01", "--finetune-epochs", "1", "--core-fraction", "0.1",
+           "--core-movies", "1", "--core-size", "6", "--no-progress"]
+    assert main(cmd) == 0
+    out = capsys.readouterr().out
+    assert "pruned iteratively, retrained 1 epoch(s)" in out and "weights and retrained" in out
+    summary = json.loads((run / "pruning.json").read_text())
+    assert [r["fraction"] for r in summary["rows_finetuned"]] == [1.0, 0.1, 0.01]
+    assert summary["rows_finetuned"][0] == summary["rows"][0]  # the dense layer is not retrained
+    assert summary["rows_finetuned"][2]["active_weights"] <= summary["rows"][2]["active_weights"]
+    assert "finetuned_half_direction_accuracy_fraction" in summary
+    saved = {p.name: p.stat().st_mtime_ns for p in (run / "finetuned").iterdir()}
+    assert sorted(saved) == ["0.01.pt", "0.1.pt"]
+    core = json.loads((run / "core.json").read_text())
+    assert core["finetuned"] is True and core["decision_agreement"] == 1.0
+    assert main(cmd) == 0
+    assert {p.name: p.stat().st_mtime_ns for p in (run / "finetuned").iterdir()} == saved  # reused, not retrained
+    assert json.loads((run / "pruning.json").read_text())["rows_finetuned"] == summary["rows_finetuned"]
+    assert main(cmd[:6] + ["--finetune-lr", "3e-3"] + cmd[6:]) == 0  # other settings: retrained
+    assert all(p.stat().st_mtime_ns != saved[p.name] for p in (run / "finetuned").iterdir())
