@@ -9,8 +9,10 @@ model), ``checkpoint.pt`` / ``model_state.pt`` (tensors only, read with
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import pickle
 import time
 from pathlib import Path
 
@@ -199,10 +201,9 @@ def _finetuned_layers(model: HDSNN, settings: dict, run: Path, fractions, epochs
     and retrained (``finetune``) on the training movies, seeded by the run's seed and the
     step; saved to ``finetuned/<fraction>.pt`` (tensors and plain values, read with
     ``weights_only=True``) with what made it (the trained layer's file hash, the fractions
-    so far, epochs, learning rate, seed), and loaded instead of retrained when that matches."""
+    so far, epochs, learning rate, seed), and loaded instead of retrained when that matches
+    (an unreadable file is retrained and replaced)."""
     from tqdm.auto import tqdm
-
-    import hashlib
 
     folder = run / "finetuned"
     folder.mkdir(exist_ok=True)
@@ -216,8 +217,8 @@ def _finetuned_layers(model: HDSNN, settings: dict, run: Path, fractions, epochs
             continue
         made_by = {"model": trained, "chain": list(chain), "epochs": epochs, "lr": lr, "seed": settings["seed"]}
         path = folder / f"{f:g}.pt"
-        saved = torch.load(path, map_location="cpu", weights_only=True) if path.is_file() else None
-        if saved is not None and saved.get("made_by") == made_by:
+        saved = _load_saved(path)
+        if saved.get("made_by") == made_by:
             current = _model(settings)
             current.load_state_dict(saved["state"])
             current.eval()
@@ -233,6 +234,16 @@ def _finetuned_layers(model: HDSNN, settings: dict, run: Path, fractions, epochs
             atomic_write(path, lambda p, state=state: torch.save(state, p))
         layers[f] = current
     return layers
+
+
+def _load_saved(path: Path) -> dict:
+    """A saved retrained layer, or {} when there is none or the file is unreadable (then
+    the layer is retrained and the file replaced: it only caches what the sweep computes)."""
+    try:
+        saved = torch.load(path, map_location="cpu", weights_only=True) if path.is_file() else {}
+    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError):
+        return {}
+    return saved if isinstance(saved, dict) else {}
 
 
 def _half_point(rows, key, chance):

@@ -284,3 +284,6 @@ def test_iterative_pruning_with_retraining(tmp_path, capsys):
     assert json.loads((run / "pruning.json").read_text())["rows_finetuned"] == summary["rows_finetuned"]
     assert main(cmd[:6] + ["--finetune-lr", "3e-3"] + cmd[6:]) == 0  # other settings: retrained
     assert all(p.stat().st_mtime_ns != saved[p.name] for p in (run / "finetuned").iterdir())
+    (run / "finetuned" / "0.1.pt").write_bytes(b"not a torch file")  # a damaged cache is retrained, not fatal
+    assert main(cmd[:6] + ["--finetune-lr", "3e-3"] + cmd[6:]) == 0
+    assert torch.load(run / "finetuned" / "0.1.pt", weights_only=True)["made_by"]["lr"] == 3e-3
