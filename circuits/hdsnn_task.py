@@ -337,7 +337,8 @@ def plot_pruning(summary: dict, path) -> None:
                     label="12 directions, settled steps, pruned iteratively + retrained")
     ax.axhline(summary["chance_direction"], color="C0", ls=":", lw=1)
     ax.axhline(summary["chance"], color="C1", ls=":", lw=1, label="chance")
-    for key, color in (("half_direction_accuracy_fraction", "C0"), ("half_accuracy_fraction", "C1")):
+    for key, color in (("half_direction_accuracy_fraction", "C0"), ("half_accuracy_fraction", "C1"),
+                       ("finetuned_half_direction_accuracy_fraction", "C2")):
         if summary.get(key):
             ax.axvline(summary[key], color=color, ls="-.", lw=1)
     ax.set_xlabel("fraction of active weights (of the dense S x 36 x 2 x D x ks x ks kernel)")
