@@ -23,8 +23,8 @@ from neurosim.atomic import atomic_write, atomic_write_json
 from neurosim.plotting import pyplot, save_figure
 from neurosim.training import TrainConfig, fit, prepare_run_dir
 
-from .delays import (HDSNN, TEST_IMAGES, TRAIN_IMAGES, MotionClasses, core_evidence, decide, finetune, make_motion_data,
-                     motion_loss, prune, synaptic_operations)
+from .delays import (FINETUNE_LR, HDSNN, TEST_IMAGES, TRAIN_IMAGES, MotionClasses, core_evidence, decide, finetune,
+                     make_motion_data, motion_loss, prune, synaptic_operations)
 
 __all__ = ["DEFAULTS", "train_hdsnn", "evaluate_hdsnn", "load_run", "plot_kernels", "plot_pruning", "plot_recovery"]
 
@@ -135,7 +135,7 @@ def _accuracy(model: HDSNN, data, n_delays: int, batch=5) -> dict:
 
 def evaluate_hdsnn(run_dir="runs/hdsnn", fractions=(1.0, 0.3, 0.1, 0.05, 0.03, 0.02, 0.01, 0.005, 0.002, 0.001),
                    core_movies: int = 2, core_size: int = 20, core_fraction: float = 0.05, finetune_epochs: int = 0,
-                   finetune_lr: float = 3e-4, progress: bool = True) -> dict:
+                   finetune_lr: float = FINETUNE_LR, progress: bool = True) -> dict:
     """Prune the trained layer to each active-weight ``fraction`` (of the dense kernel) and
     measure held-out accuracy (36 classes and 12 directions) and synaptic operations per
     second of input; find where accuracy falls to half its peak. With ``finetune_epochs``
