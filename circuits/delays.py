@@ -43,7 +43,9 @@ the paper's unit speed is one pixel per frame), drawn uniformly. Frames every 1 
 (cubic-spline sub-pixel shifts) become events through ``neurosim.events.EventCameraSimulator``
 (ESIM/v2e). Training and held-out movies come from disjoint photographs.
 
-**Pruning** keeps the k largest |K| (the paper's "Accuracy efficiency trade-off");
+**Pruning** keeps the k largest |K| (the paper's "Accuracy efficiency trade-off"), and
+the surviving synapses of each (class, polarity, delay) are re-centred to sum to zero,
+as the whole kernel does (``HDSNN.kernel``);
 ``finetune`` then optionally retrains the surviving weights (beyond the paper). A
 pruned layer exports to a core ``Network`` (``to_network``) with one synapse per (active
 kernel entry, input pixel) and heterogeneous integer delays; the Numba simulator then runs
@@ -62,8 +64,8 @@ from neurosim.events import EventCameraSimulator
 
 __all__ = ["SPEEDS", "TRAIN_IMAGES", "TEST_IMAGES", "MotionClasses", "MotionData", "whiten", "photograph",
            "saccade_labels", "motion_movie", "events_to_raster", "make_motion_data", "HDSNN", "motion_loss",
-           "decide", "prune", "FINETUNE_LR", "finetune", "synaptic_operations", "to_network", "core_evidence",
-           "OUTPUT_NEURON"]
+           "decide", "decide_movie", "prune", "FINETUNE_LR", "finetune", "synaptic_operations", "to_network",
+           "core_evidence", "OUTPUT_NEURON"]
 
 SPEEDS = (0.5, 1.0, 2.0)
 """Default speeds in pixels per 1 ms step, geometrically spaced as in the paper (whose
@@ -219,11 +221,15 @@ class MotionData:
 
 
 def make_motion_data(images, n_movies: int, n_steps: int = 96, size: int = 40, classes: MotionClasses = MotionClasses(),
-                     seed: int = 0, contrast_threshold: float = 0.2, mean_segment: float = 24.0, progress: bool = False) -> MotionData:
+                     seed: int = 0, contrast_threshold: float = 0.2, mean_segment: float = 24.0, one_motion: bool = False,
+                     progress: bool = False) -> MotionData:
     """``n_movies`` movies (cycling through ``images``, scikit-image photograph names) of
     ``n_steps`` 1 ms steps through a ``size`` x ``size`` window, turned into events by the
     event-camera simulator (threshold ``contrast_threshold``, 0.03 mismatch, seeded per
-    movie). Deterministic for a seed. Raises ``ValueError`` for unknown photograph names."""
+    movie). The motion follows ``saccade_labels``; with ``one_motion`` each movie has a
+    single motion instead (the paper's test movies), every class equally often (up to the
+    remainder) in a random order, so no class is tied to one photograph. Deterministic
+    for a seed. Raises ``ValueError`` for unknown photograph names."""
     from tqdm.auto import tqdm
 
     from scipy.ndimage import spline_filter
@@ -233,9 +239,10 @@ def make_motion_data(images, n_movies: int, n_steps: int = 96, size: int = 40, c
     events = np.zeros((n_movies, 2, n_steps, size, size), np.uint8)
     labels = np.zeros((n_movies, n_steps), np.int64)
     names = []
+    still = rng.permutation(np.arange(n_movies) % classes.n_classes) if one_motion else None
     for m in tqdm(range(n_movies), desc="generating motion movies", disable=not progress, leave=False):
         name = images[m % len(images)]
-        labels[m] = saccade_labels(n_steps, classes, rng, mean_segment)
+        labels[m] = still[m] if one_motion else saccade_labels(n_steps, classes, rng, mean_segment)
         frames = motion_movie(photos[name], labels[m], classes, size, rng, spline_coefficients=photos[name])
         camera = EventCameraSimulator(contrast_threshold=contrast_threshold, threshold_sigma=0.03, seed=int(rng.integers(2**31)))
         ev = camera.simulate(frames, np.arange(n_steps + 1) * 1e-3)
@@ -293,14 +300,18 @@ class HDSNN(torch.nn.Module):
         self.register_buffer("mask", torch.ones(shape))  # pruning
 
     def kernel(self) -> torch.Tensor:
-        """The effective kernel K (S C, P, D, ks, ks): the weights on the delay mask, made
-        zero-sum over space for every (class, polarity, delay), then times the pruning
-        mask. A zero-sum kernel ignores uniform activity: otherwise the easiest thing to
-        learn is the overall event rate, which says nothing about the direction."""
-        k = self.weight * self.delay_mask
-        support = self.delay_mask.sum((-2, -1), keepdim=True).clamp(min=1)
-        k = k - k.sum((-2, -1), keepdim=True) / support * self.delay_mask
-        return k * self.mask
+        """The effective kernel K (S C, P, D, ks, ks): the weights on the synapses that exist
+        (delay mask times pruning mask), made zero-sum over space for every (class,
+        polarity, delay). A zero-sum kernel ignores uniform activity: otherwise the easiest
+        thing to learn is the overall event rate, which says nothing about the direction.
+        The sum is taken over the surviving synapses, so a pruned layer stays blind to the
+        event rate too: keeping the largest |K| alone leaves each slice's sum nonzero, and
+        the pruned layer then loses much more accuracy (README, HD-SNN pruning). A slice
+        left with one synapse is zero."""
+        present = self.delay_mask * self.mask
+        k = self.weight * present
+        support = present.sum((-2, -1), keepdim=True).clamp(min=1)
+        return k - k.sum((-2, -1), keepdim=True) / support * present
 
     def evidence(self, x: torch.Tensor, stride: int = 1, padding: int = 0) -> torch.Tensor:
         """C (B, C, T, H', W') without the bias: output step t sees input steps t-1 ... t-D
@@ -344,9 +355,22 @@ def decide(logits: torch.Tensor) -> torch.Tensor:
     return mean.permute(0, 2, 1).reshape(-1, mean.shape[1])
 
 
+def decide_movie(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Class scores per movie (B, C) for movies of one motion: the evidence (B, C, T, H', W')
+    averaged over positions and over the steps with a target (``y`` (B, T) >= 0, i.e.
+    after the first D steps, whose window is incomplete); their argmax is the movie's
+    decision. This is how the paper measures accuracy and its pruning curve (reference
+    code, ``test_model``: test movies with ``block_length=np.inf``, logits averaged "over
+    space and time" after the first kernel-length steps, one decision per movie)."""
+    keep = (y >= 0).to(logits.dtype)  # (B, T)
+    per_step = logits.mean((-2, -1))  # (B, C, T)
+    return (per_step * keep[:, None]).sum(-1) / keep.sum(-1, keepdim=True).clamp(min=1)
+
+
 def prune(model: HDSNN, fraction: float) -> HDSNN:
     """A copy of ``model`` keeping only the ``fraction`` (0 < fraction <= 1, of the dense
-    kernel's C x P x D x ks x ks entries) of largest |K|; the rest is masked out."""
+    kernel's C x P x D x ks x ks entries) of largest |K|; the rest is masked out, and
+    ``kernel()`` re-centres the survivors of each slice to zero sum."""
     import copy
 
     if not 0 < fraction <= 1:

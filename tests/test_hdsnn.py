@@ -70,6 +70,16 @@ def test_kernel_is_zero_sum_and_masked():
     assert torch.allclose(k.sum((-2, -1)), torch.zeros(2, 2, 6), atol=1e-6)
     # radius 1.5 + 0.5 d: a 13-pixel disk at delay 1 (distance <= 2), at delay 6 the radius min(4.5, 4) = 4 gives 49 pixels
     assert (k[:, :, 0] != 0).any((0, 1)).sum() == 13 and (k[:, :, 5] != 0).any((0, 1)).sum() == 49
+    # pruned, the surviving synapses of each slice are re-centred: still zero-sum, still the same synapses,
+    # each the pruned entry of K minus the mean of its slice's survivors
+    pruned = prune(m, 0.1)
+    kp, keep = pruned.kernel().detach(), pruned.mask.bool()
+    assert torch.allclose(kp.sum((-2, -1)), torch.zeros(2, 2, 6), atol=1e-6)
+    assert not kp[~keep].any()
+    n = keep.sum((-2, -1), keepdim=True)
+    kept = torch.where(keep, k, torch.zeros_like(k))
+    want = torch.where(keep, k - kept.sum((-2, -1), keepdim=True) / n.clamp(min=1), torch.zeros_like(k))
+    assert torch.allclose(kp, want, atol=1e-6) and (n == 1).sum() < n.numel()
 
 
 def test_training_stride_samples_the_full_output():
@@ -87,10 +97,11 @@ def test_prune_keeps_the_largest_weights():
     m = _small_model(False)
     k = m.kernel().detach().abs().flatten()
     for fraction in (0.05, 0.3, 1.0):
-        kept = prune(m, fraction).kernel().detach().abs().flatten()
+        pruned = prune(m, fraction)
+        keep = pruned.mask.bool().flatten()
         n = min(int(round(fraction * k.numel())), int((k != 0).sum()))  # the delay mask's zeros stay zeros
-        assert int((kept != 0).sum()) == n
-        assert kept[kept != 0].min() >= torch.topk(k, n).values.min()
+        assert int(keep.sum()) == n and k[keep].min() >= torch.topk(k, n).values.min()  # the n largest |K|
+        assert int((pruned.kernel() != 0).sum()) <= n  # re-centred: a slice with one survivor is zero
     with pytest.raises(ValueError, match="fraction"):
         prune(m, 0)
 
@@ -189,6 +200,29 @@ def test_decide_averages_over_positions():
     assert scores.shape == (8, 3) and scores[2].argmax() == 1 and all(scores[4 + t].argmax() == 2 for t in range(4))
 
 
+def test_decide_movie_averages_over_positions_and_steps_with_a_target():
+    from circuits.delays import decide_movie
+
+    logits = torch.zeros(2, 3, 5, 2, 2)
+    logits[0, 2, :2] = 9.0  # steps 0-1 have no target (incomplete window): ignored
+    logits[0, 1, 2:, 0, 0] = 1.0  # one position of four at every counted step
+    logits[1, 0, 4] = 3.0
+    y = torch.tensor([[-1, -1, 4, 4, 4], [-1, 0, 0, 0, 0]])
+    scores = decide_movie(logits, y)
+    assert scores.shape == (2, 3) and scores[0].argmax() == 1 and scores[1].argmax() == 0
+    np.testing.assert_allclose(scores[0].numpy(), [0.0, 0.25, 0.0])  # mean over positions, then over steps 2-4
+    np.testing.assert_allclose(scores[1].numpy(), [0.75, 0.0, 0.0])  # 3 at one of four counted steps
+
+
+def test_one_motion_movies_are_balanced_and_still():
+    data = make_motion_data(TEST_IMAGES, 39, n_steps=6, size=12, seed=4, one_motion=True)
+    assert (data.labels == data.labels[:, :1]).all()  # one motion per movie
+    counts = np.bincount(data.labels[:, 0], minlength=36)
+    assert counts.min() == 1 and counts.max() == 2 and counts.sum() == 39  # every class, the remainder twice
+    # the class order is shuffled, so a class is not tied to the photograph of its movie index
+    assert not np.array_equal(data.labels[:, 0], np.arange(39) % 36)
+
+
 def test_classes():
     cl = MotionClasses()  # speeds 0.5, 1, 2 px/step
     assert cl.n_classes == 36 and np.allclose(cl.velocity(2), [2.0, 0.0])
@@ -205,15 +239,20 @@ def test_train_and_eval_commands(tmp_path, capsys):
     for name in ("settings.json", "metrics.json", "checkpoint.pt", "model_state.pt", "kernels.png", "accuracy.png"):
         assert (run / name).is_file(), name
     assert main(["eval", "hdsnn", "--run", str(run), "--prune", "1,0.1,0.01", "--core-movies", "1", "--core-size", "6",
-                 "--no-progress"]) == 0
+                 "--one-motion-movies", "2", "--one-motion-steps", "26", "--no-progress"]) == 0
     out = capsys.readouterr().out
-    assert "| active weights |" in out and "same decision at 100.00%" in out
+    assert "| active weights |" in out and "12 directions, per movie" in out and "same decision at 100.00%" in out
+    assert "one decision for each of 2 held-out movies of one motion (26 steps" in out
     core = json.loads((run / "core.json").read_text())
     assert core["synaptic_events_measured"] == core["synaptic_events_expected"] == core["active_weights"] * core["input_events"]
     rows = json.loads((run / "pruning.json").read_text())["rows"]
     assert [round(r["fraction"], 3) for r in rows] == [1.0, 0.1, 0.01]
     assert (run / "pruning.png").read_bytes()[:4] == b"\x89PNG" and (run / "recovery.png").read_bytes()[:4] == b"\x89PNG"
     assert len(rows[0]["direction_accuracy_by_age"]) == 21 + 1  # ages 1 ... D, then > D
+    assert all(r["movie_accuracy"] in (0.0, 0.5, 1.0) for r in rows)  # one decision per movie, two movies
+    with pytest.raises(SystemExit, match="2"):
+        main(["eval", "hdsnn", "--run", str(run), "--one-motion-movies", "0", "--no-progress"])
+    capsys.readouterr()
     with pytest.raises(SystemExit, match="2"):
         main(["eval", "hdsnn", "--run", str(run), "--finetune-epochs", "-1", "--no-progress"])
     assert "--finetune-epochs: '-1': must be an integer >= 0" in capsys.readouterr().err
@@ -266,7 +305,7 @@ def test_iterative_pruning_with_retraining(tmp_path, capsys):
     train_hdsnn(run, progress=False, n_train=4, n_test=1, n_steps=30, size=20, test_size=24, n_delays=5, kernel_size=7,
                 subunits=1, epochs=1)
     cmd = ["eval", "hdsnn", "--run", str(run), "--prune", "1,0.1,0.01", "--finetune-epochs", "1", "--core-fraction", "0.1",
-           "--core-movies", "1", "--core-size", "6", "--no-progress"]
+           "--core-movies", "1", "--core-size", "6", "--one-motion-movies", "3", "--one-motion-steps", "12", "--no-progress"]
     assert main(cmd) == 0
     out = capsys.readouterr().out
     assert "pruned iteratively, retrained 1 epoch(s)" in out and "weights and retrained" in out
@@ -274,7 +313,8 @@ def test_iterative_pruning_with_retraining(tmp_path, capsys):
     assert [r["fraction"] for r in summary["rows_finetuned"]] == [1.0, 0.1, 0.01]
     assert summary["rows_finetuned"][0] == summary["rows"][0]  # the dense layer is not retrained
     assert summary["rows_finetuned"][2]["active_weights"] <= summary["rows"][2]["active_weights"]
-    assert "finetuned_half_direction_accuracy_fraction" in summary
+    assert "finetuned_half_direction_accuracy_fraction" in summary and "finetuned_half_movie_accuracy_fraction" in summary
+    assert summary["one_motion"] == {"n_movies": 3, "n_steps": 12}
     saved = {p.name: p.stat().st_mtime_ns for p in (run / "finetuned").iterdir()}
     assert sorted(saved) == ["0.01.pt", "0.1.pt"]
     core = json.loads((run / "core.json").read_text())
@@ -287,3 +327,7 @@ def test_iterative_pruning_with_retraining(tmp_path, capsys):
     (run / "finetuned" / "0.1.pt").write_bytes(b"not a torch file")  # a damaged cache is retrained, not fatal
     assert main(cmd[:6] + ["--finetune-lr", "3e-3"] + cmd[6:]) == 0
     assert torch.load(run / "finetuned" / "0.1.pt", weights_only=True)["made_by"]["lr"] == 3e-3
+    from circuits.hdsnn_task import evaluate_hdsnn
+
+    with pytest.raises(ValueError, match="n_steps > the layer's 5 delays"):
+        evaluate_hdsnn(run, one_motion={"n_movies": 2, "n_steps": 5}, progress=False)
