@@ -126,16 +126,19 @@ def load_run(run_dir) -> tuple[HDSNN, dict]:
     return model.eval(), settings
 
 
+def _logits(model: HDSNN, events: np.ndarray, batch: int):
+    """The layer's logits on event rasters (N, 2, T, S, S), ``batch`` movies at a time."""
+    for b in range(0, len(events), batch):
+        yield b, model(torch.from_numpy(events[b : b + batch].astype(np.float32)))
+
+
 @torch.no_grad()
 def _accuracy(model: HDSNN, data, n_delays: int, batch=5) -> dict:
     """Accuracy of the per-step decisions: 36 classes and 12 directions over every step
     with a target, the same on settled steps (``MotionData.settled``), and the
     12-direction accuracy against the motion's age (``MotionData.motion_age``: index a - 1
     for age a = 1 ... D, the last entry for ages above D)."""
-    pred = []
-    for b in range(0, len(data.events), batch):
-        scores = decide(model(torch.from_numpy(data.events[b : b + batch].astype(np.float32))))
-        pred.append(scores.argmax(1).numpy())
+    pred = [decide(logits).argmax(1).numpy() for _, logits in _logits(model, data.events, batch)]
     pred, true = np.concatenate(pred), data.targets(n_delays).reshape(-1)
     age = data.motion_age(n_delays).reshape(-1)
     keep, stable = true >= 0, age >= n_delays
@@ -153,10 +156,8 @@ def _movie_accuracy(model: HDSNN, data, n_delays: int, batch=6) -> dict:
     """The paper's accuracy on movies of one motion (``decide_movie``): the fraction of
     movies whose decision is their motion (36 classes) and its direction (12)."""
     targets = data.targets(n_delays)
-    pred = []
-    for b in range(0, len(data.events), batch):
-        logits = model(torch.from_numpy(data.events[b : b + batch].astype(np.float32)))
-        pred.append(decide_movie(logits, torch.from_numpy(targets[b : b + batch])).argmax(1).numpy())
+    pred = [decide_movie(logits, torch.from_numpy(targets[b : b + len(logits)])).argmax(1).numpy()
+            for b, logits in _logits(model, data.events, batch)]
     pred, true = np.concatenate(pred), data.labels[:, -1]
     return {"movie_accuracy": float((pred == true).mean()),
             "movie_direction_accuracy": float((data.classes.direction(pred) == data.classes.direction(true)).mean())}
@@ -202,8 +203,9 @@ def evaluate_hdsnn(run_dir="runs/hdsnn", fractions=(1.0, 0.3, 0.1, 0.05, 0.03, 0
     events = torch.from_numpy(test.events)
 
     def row(pruned, f):
-        active = int((pruned.kernel() != 0).sum())
-        return {"fraction": f, "active_weights": active, "active_fraction": active / pruned.kernel().numel(),
+        kernel = pruned.kernel()
+        active = int((kernel != 0).sum())
+        return {"fraction": f, "active_weights": active, "active_fraction": active / kernel.numel(),
                 **_movie_accuracy(pruned, still, d), **_accuracy(pruned, test, d),
                 "synaptic_ops_per_s": synaptic_operations(pruned, events) / seconds}
 
