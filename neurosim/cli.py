@@ -304,7 +304,7 @@ def _cmd_train(a) -> int:
 
             history = train_hdsnn(a.out, resume=a.resume, overwrite=a.overwrite, progress=not a.no_progress, stop_after=a.stop_after,
                                   seed=a.seed, **_given(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, n_train=a.movies,
-                                                        n_test=a.test_movies))
+                                                        n_test=a.test_movies, l1=a.l1))
             files = "settings.json, metrics.json, checkpoint.pt, model_state.pt, kernels.png, confusion.png, accuracy.png"
     except KeyboardInterrupt:
         print(f"\nneurosim train: interrupted. {_resume_hint(a)}", file=sys.stderr)
@@ -742,6 +742,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--time-bins", type=_INT1, default=20, help="nmnist: frames per ~300 ms sample (the layers' dt is the bin width)")
     t.add_argument("--movies", type=_INT1, default=None, help="hdsnn: training movies (default 400)")
     t.add_argument("--test-movies", type=_INT1, default=None, help="hdsnn: held-out movies, from other photographs (default 30)")
+    t.add_argument("--l1", type=_NONNEG, default=None,
+                   help="hdsnn: L1 penalty on the kernel, l1 x sum |K| added to the loss (default 0: off)")
     t.add_argument("--models", nargs="+", choices=["amsu", "lif", "lstm"], default=None,
                    help="astro-*: models to train (default amsu lif lstm)")
     t.add_argument("--delays", nargs="+", type=_INT1, default=None, help="astro-memory: delays in steps (default 50 100 250 500 1000)")
@@ -888,6 +890,8 @@ def _check_args(ap, a) -> None:
             sub.error("--limit is for nmnist" + ("; use --movies for hdsnn" if a.task == "hdsnn" else "; use --train-size for hlop"))
         if a.task in ("nmnist", "hlop") and (a.movies is not None or a.test_movies is not None):
             sub.error("--movies and --test-movies are for hdsnn")
+        if a.task != "hdsnn" and a.l1 is not None:
+            sub.error("--l1 is for hdsnn")
         astro_only = {"--models": a.models, "--delays": a.delays, "--hidden": a.hidden, "--iterations": a.iterations,
                       "--tau-astro": a.tau_astro, "--seq-len": a.seq_len}
         if not a.task.startswith("astro-"):

@@ -1,6 +1,7 @@
 """The HD-SNN heterogeneous-delay layer (issue #7): the delayed convolution against a direct
 loop over the paper's formula, pruning, the motion-movie generator, and the exported core
 Network run event-driven in the Numba simulator against the torch layer."""
+import copy
 import numpy as np
 import pytest
 import torch
@@ -127,6 +128,28 @@ def test_finetune_retrains_only_the_surviving_weights():
         finetune(pruned, [(x, y)], epochs=0)
     with pytest.raises(ValueError, match="lr > 0"):
         finetune(pruned, [(x, y)], lr=float("nan"))
+    with pytest.raises(ValueError, match="l1 >= 0"):
+        finetune(pruned, [(x, y)], l1=-1e-3)
+
+
+def test_finetune_l1_concentrates_the_weight_mass():
+    """With an L1 penalty, retraining from the same start ends with a smaller sum |K| and
+    more of the squared weight in the largest 10% of |K| than without it (the reason to
+    use it before pruning)."""
+    data = make_motion_data(TRAIN_IMAGES[:2], 4, n_steps=24, size=16, seed=3)
+    x, y = torch.from_numpy(data.events.astype(np.float32)), torch.from_numpy(data.targets(4))
+    torch.manual_seed(0)
+    start = HDSNN(n_classes=36, n_delays=4, kernel_size=5, train_stride=1, init_std=0.05)
+
+    def retrained(l1):
+        m = copy.deepcopy(start)
+        torch.manual_seed(1)
+        k = finetune(m, [(x, y)] * 10, epochs=2, lr=3e-3, l1=l1).kernel().detach().abs().flatten()
+        top = k.sort(descending=True).values[: k.numel() // 10]
+        return float(k.sum()), float((top**2).sum() / (k**2).sum())
+
+    (mass0, top0), (mass1, top1) = retrained(0.0), retrained(1e-3)
+    assert mass1 < 0.8 * mass0 and top1 > top0 + 0.02
 
 
 def test_loss_ignores_steps_without_history():
@@ -260,6 +283,32 @@ def test_train_and_eval_commands(tmp_path, capsys):
     assert main(["train", "hdsnn", "--movies", "6", "--epochs", "1", "--out", str(run), "--no-progress"]) == 2
     assert main(["eval", "hdsnn", "--run", str(tmp_path / "none"), "--no-progress"]) == 2
     assert "holds no trained HD-SNN" in capsys.readouterr().err
+
+
+def test_train_with_l1_penalty(tmp_path, capsys, monkeypatch):
+    """Training with an L1 penalty: same data and seed, the penalised layer ends with a
+    smaller sum |K| and records l1 in its settings; ``neurosim train hdsnn --l1`` passes it
+    on; a bad l1 is refused."""
+    import json
+
+    import circuits.hdsnn_task as task
+    from neurosim.cli import main
+
+    small = dict(n_train=4, n_test=1, epochs=3, batch_size=1, size=24, test_size=24, progress=False)
+    task.train_hdsnn(tmp_path / "plain", **small)
+    task.train_hdsnn(tmp_path / "l1", l1=1e-3, **small)
+    assert json.loads((tmp_path / "l1" / "settings.json").read_text())["l1"] == 1e-3
+    mass = {name: float(task.load_run(tmp_path / name)[0].kernel().detach().abs().sum()) for name in ("plain", "l1")}
+    assert mass["l1"] < 0.8 * mass["plain"]
+    with pytest.raises(ValueError, match="l1 = -1"):
+        task.train_hdsnn(tmp_path / "bad", l1=-1.0, **small)
+    given = {}
+    monkeypatch.setattr(task, "train_hdsnn", lambda *a, **kw: given.update(kw) or [{"test_accuracy": 0.5}])
+    assert main(["train", "hdsnn", "--l1", "2e-6", "--out", str(tmp_path / "cli"), "--no-progress"]) == 0
+    assert given["l1"] == 2e-6
+    with pytest.raises(SystemExit, match="2"):
+        main(["train", "nmnist", "--l1", "1e-3", "--out", str(tmp_path / "n")])
+    assert "--l1 is for hdsnn" in capsys.readouterr().err
 
 
 def test_settled_steps():
