@@ -89,7 +89,8 @@ def _model(settings: dict) -> HDSNN:
 def train_hdsnn(out_dir="runs/hdsnn", resume=False, overwrite=False, progress=True, stop_after=None, **overrides) -> list:
     """Generate the movies (training photographs for training, held-out ones for the test
     set), train the layer with ``neurosim.training.fit`` (Adam, cosine decay, BCE at every
-    position, plus the L1 penalty when ``l1`` > 0; the accuracy is the per-step decision of ``circuits.delays.decide``), write
+    position, plus the L1 penalty when ``l1`` > 0, which the reported training loss
+    includes; the accuracy is the per-step decision of ``circuits.delays.decide``), write
     ``model_state.pt`` and ``kernels.png``. ``overrides`` change ``DEFAULTS``. Returns the
     metric history. The folder is checked before any data is generated
     (``neurosim.training.prepare_run_dir``: ``FileExistsError`` for an existing run without
@@ -114,6 +115,7 @@ def train_hdsnn(out_dir="runs/hdsnn", resume=False, overwrite=False, progress=Tr
     torch.manual_seed(settings["seed"])
     model = _model(settings)
     d = settings["n_delays"]
+
     def loss(logits, y):
         penalty = settings["l1"] * model.kernel().abs().sum() if settings["l1"] else 0.0
         return motion_loss(logits, y) + penalty
