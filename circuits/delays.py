@@ -63,7 +63,7 @@ from neurosim import CubaLIF, Network, Population, Projection, SpikeSource
 from neurosim.events import EventCameraSimulator
 
 __all__ = ["SPEEDS", "TRAIN_IMAGES", "TEST_IMAGES", "MotionClasses", "MotionData", "whiten", "photograph",
-           "saccade_labels", "motion_movie", "events_to_raster", "make_motion_data", "HDSNN", "motion_loss",
+           "saccade_labels", "motion_movie", "events_to_raster", "make_motion_data", "HDSNN", "motion_loss", "training_loss",
            "decide", "decide_movie", "prune", "FINETUNE_LR", "finetune", "synaptic_operations", "to_network",
            "core_evidence", "OUTPUT_NEURON"]
 
@@ -348,6 +348,17 @@ def motion_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     return (loss * w).sum() / w.sum().clamp(min=1)
 
 
+def training_loss(model: HDSNN, l1: float = 0.0):
+    """The loss (logits, y) -> scalar that training minimises: ``motion_loss`` plus, when
+    ``l1`` > 0, ``l1`` x sum |K| over the layer's effective kernel (L1 regularization, Han
+    et al. 2015, section 3.1: more weights near zero before pruning; not in the paper)."""
+    def loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        out = motion_loss(logits, y)
+        return out + l1 * model.kernel().abs().sum() if l1 else out
+
+    return loss
+
+
 def decide(logits: torch.Tensor) -> torch.Tensor:
     """Class scores per (movie, step): the evidence averaged over positions, (B * T, C),
     rows in (movie, step) order; their argmax is the decision."""
@@ -414,14 +425,12 @@ def finetune(model: HDSNN, batches, epochs: int = 1, lr: float = FINETUNE_LR, pr
     batches = list(batches) if not hasattr(batches, "__len__") else batches
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, epochs * max(len(batches), 1))
+    loss_fn = training_loss(model, l1)
     model.train()
     for _ in range(epochs):
         for x, y in tqdm(batches, desc="fine-tuning", disable=not progress, leave=False):
             opt.zero_grad()
-            loss = motion_loss(model(x), y)
-            if l1:
-                loss = loss + l1 * model.kernel().abs().sum()
-            loss.backward()
+            loss_fn(model(x), y).backward()
             opt.step()
             sched.step()
     return model.eval()

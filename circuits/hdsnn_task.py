@@ -24,7 +24,7 @@ from neurosim.plotting import pyplot, save_figure
 from neurosim.training import TrainConfig, fit, prepare_run_dir
 
 from .delays import (FINETUNE_LR, HDSNN, TEST_IMAGES, TRAIN_IMAGES, MotionClasses, core_evidence, decide, decide_movie,
-                     finetune, make_motion_data, motion_loss, prune, synaptic_operations)
+                     finetune, make_motion_data, prune, synaptic_operations, training_loss)
 
 __all__ = ["DEFAULTS", "train_hdsnn", "evaluate_hdsnn", "load_run", "plot_kernels", "plot_pruning", "plot_recovery"]
 
@@ -115,12 +115,7 @@ def train_hdsnn(out_dir="runs/hdsnn", resume=False, overwrite=False, progress=Tr
     torch.manual_seed(settings["seed"])
     model = _model(settings)
     d = settings["n_delays"]
-
-    def loss(logits, y):
-        penalty = settings["l1"] * model.kernel().abs().sum() if settings["l1"] else 0.0
-        return motion_loss(logits, y) + penalty
-
-    history = fit(model, loss, lambda g: _Batches(train, train.targets(d), settings["batch_size"], g),
+    history = fit(model, training_loss(model, settings["l1"]), lambda g: _Batches(train, train.targets(d), settings["batch_size"], g),
                   _Batches(test, test.targets(d), 5), cfg, MotionClasses().n_classes)
     atomic_write(out / "model_state.pt", lambda p: torch.save(model.state_dict(), p))
     plot_kernels(model, out / "kernels.png")
