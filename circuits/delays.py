@@ -349,9 +349,11 @@ def motion_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def training_loss(model: HDSNN, l1: float = 0.0):
-    """The loss (logits, y) -> scalar that training minimises: ``motion_loss`` plus, when
-    ``l1`` > 0, ``l1`` x sum |K| over the layer's effective kernel (L1 regularization, Han
-    et al. 2015, section 3.1: more weights near zero before pruning; not in the paper)."""
+    """The loss (logits (B, C, T, H', W'), y (B, T)) -> scalar that training minimises:
+    ``motion_loss`` plus, when ``l1`` > 0, ``l1`` x sum |K| over the layer's effective
+    kernel (dimensionless; L1 regularization, Han et al. 2015, section 3.1: more weights
+    near zero before pruning; not in the paper). ``l1`` is not checked here: ``finetune``
+    and ``train_hdsnn`` refuse a negative one with ``ValueError``."""
     def loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         out = motion_loss(logits, y)
         return out + l1 * model.kernel().abs().sum() if l1 else out
