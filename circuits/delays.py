@@ -43,13 +43,13 @@ the paper's unit speed is one pixel per frame), drawn uniformly. Frames every 1 
 (cubic-spline sub-pixel shifts) become events through ``neurosim.events.EventCameraSimulator``
 (ESIM/v2e). Training and held-out movies come from disjoint photographs.
 
-**Pruning** keeps the k largest |K| (the paper's "Accuracy efficiency trade-off"), and
-the surviving synapses of each (class, polarity, delay) are re-centred to sum to zero,
-as the whole kernel does (``HDSNN.kernel``);
-``finetune`` then optionally retrains the surviving weights (beyond the paper). A
-pruned layer exports to a core ``Network`` (``to_network``) with one synapse per (active
-kernel entry, input pixel) and heterogeneous integer delays; the Numba simulator then runs
-it event-driven.
+**Pruning** keeps the k largest |K| (the paper's "Accuracy efficiency trade-off"; or,
+``per_class``, the same number of largest |K| in every class), and the surviving
+synapses of each (class, polarity, delay) are re-centred to sum to zero, as the whole
+kernel does (``HDSNN.kernel``); ``finetune`` then optionally retrains the surviving
+weights (beyond the paper). A pruned layer exports to a core ``Network``
+(``to_network``) with one synapse per (active kernel entry, input pixel) and heterogeneous
+integer delays; the Numba simulator then runs it event-driven.
 """
 from __future__ import annotations
 
@@ -368,32 +368,54 @@ def decide(logits: torch.Tensor) -> torch.Tensor:
     return mean.permute(0, 2, 1).reshape(-1, mean.shape[1])
 
 
-def decide_movie(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Class scores per movie (B, C) for movies of one motion: the evidence (B, C, T, H', W')
+def decide_movie(logits: torch.Tensor, y: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """Class scores per movie (B, C) for movies of one motion: the logits (B, C, T, H', W')
     averaged over positions and over the steps with a target (``y`` (B, T) >= 0, i.e.
     after the first D steps, whose window is incomplete); their argmax is the movie's
     decision. This is how the paper measures accuracy and its pruning curve (reference
     code, ``test_model``: test movies with ``block_length=np.inf``, logits averaged "over
-    space and time" after the first kernel-length steps, one decision per movie)."""
+    space and time" after the first kernel-length steps, one decision per movie).
+
+    ``bias`` (C,), the layer's beta: when given, it is taken out of the average, which then
+    scores the evidence C_c alone. Averaging N logits C_c + beta_c counts the prior
+    log-odds beta_c once per observation; combining N independent observations as naive
+    Bayes does (the sum of their evidence plus the prior once) gives sum C_c + beta_c, whose
+    argmax is that of mean C_c + beta_c / N, and N (positions x steps) is ~10^5 here.
+    Beyond the paper; it matters most for pruned layers, whose evidence shrinks while beta
+    stays as trained (README, HD-SNN pruning)."""
     keep = (y >= 0).to(logits.dtype)  # (B, T)
     per_step = logits.mean((-2, -1))  # (B, C, T)
-    return (per_step * keep[:, None]).sum(-1) / keep.sum(-1, keepdim=True).clamp(min=1)
+    scores = (per_step * keep[:, None]).sum(-1) / keep.sum(-1, keepdim=True).clamp(min=1)
+    return scores if bias is None else scores - bias
 
 
-def prune(model: HDSNN, fraction: float) -> HDSNN:
+def prune(model: HDSNN, fraction: float, per_class: bool = False) -> HDSNN:
     """A copy of ``model`` keeping only the ``fraction`` (0 < fraction <= 1, of the dense
-    kernel's C x P x D x ks x ks entries) of largest |K|; the rest is masked out, and
-    ``kernel()`` re-centres the survivors of each slice to zero sum."""
+    kernel's S C x P x D x ks x ks entries) of largest |K|; the rest is masked out, and
+    ``kernel()`` re-centres the survivors of each slice to zero sum.
+
+    ``per_class`` False (the paper's pruning): the largest |K| of the whole layer.
+    ``per_class`` True: every class keeps the same number of synapses, the largest |K|
+    among its own S x P x D x ks x ks entries (a fan-in budget per output neuron; beyond
+    the paper). The whole-layer ranking keeps 2-4 times more synapses for some classes
+    than for others, and the classes left with few lose their evidence first (README,
+    HD-SNN pruning). Raises ``ValueError`` for a fraction outside (0, 1]."""
     import copy
 
     if not 0 < fraction <= 1:
         raise ValueError(f"fraction = {fraction!r} must be in (0, 1]")
     out = copy.deepcopy(model)
     k = out.kernel().detach()
-    n_keep = min(int(round(fraction * k.numel())), int((k != 0).sum()))
-    keep = torch.zeros(k.numel(), dtype=torch.bool)
-    if n_keep > 0:
-        keep[torch.topk(k.abs().flatten(), n_keep).indices] = True
+    s, c = out.subunits, out.n_classes
+    # one row per ranking group: the whole layer, or one class (its S subunit kernels)
+    groups = k.reshape(s, c, -1).transpose(0, 1).reshape(c, -1) if per_class else k.reshape(1, -1)
+    keep = torch.zeros(groups.shape, dtype=torch.bool)
+    for row, values in enumerate(groups):
+        n_keep = min(int(round(fraction * values.numel())), int((values != 0).sum()))
+        if n_keep > 0:
+            keep[row, torch.topk(values.abs(), n_keep).indices] = True
+    if per_class:
+        keep = keep.reshape(c, s, -1).transpose(0, 1)
     out.mask = out.mask * keep.reshape(k.shape).to(out.mask.dtype)
     return out
 

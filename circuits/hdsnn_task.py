@@ -162,18 +162,27 @@ def _accuracy(model: HDSNN, data, n_delays: int, batch=5) -> dict:
 @torch.no_grad()
 def _movie_accuracy(model: HDSNN, data, n_delays: int, batch=6) -> dict:
     """The paper's accuracy on movies of one motion (``decide_movie``): the fraction of
-    movies whose decision is their motion (36 classes) and its direction (12)."""
+    movies whose decision is their motion (36 classes) and its direction (12); the
+    ``*_no_bias`` keys decide on the evidence alone (``decide_movie(..., bias)``)."""
     targets = data.targets(n_delays)
-    pred = [decide_movie(logits, torch.from_numpy(targets[b : b + len(logits)])).argmax(1).numpy()
-            for b, logits in _logits(model, data.events, batch)]
-    pred, true = np.concatenate(pred), data.labels[:, -1]
-    return {"movie_accuracy": float((pred == true).mean()),
-            "movie_direction_accuracy": float((data.classes.direction(pred) == data.classes.direction(true)).mean())}
+    scores = {"": [], "_no_bias": []}
+    for b, logits in _logits(model, data.events, batch):
+        y = torch.from_numpy(targets[b : b + len(logits)])
+        scores[""].append(decide_movie(logits, y))
+        scores["_no_bias"].append(decide_movie(logits, y, model.bias))
+    true = data.labels[:, -1]
+    out = {}
+    for suffix, s in scores.items():
+        pred = torch.cat(s).argmax(1).numpy()
+        out[f"movie_accuracy{suffix}"] = float((pred == true).mean())
+        out[f"movie_direction_accuracy{suffix}"] = float((data.classes.direction(pred) == data.classes.direction(true)).mean())
+    return out
 
 
 def evaluate_hdsnn(run_dir="runs/hdsnn", fractions=(1.0, 0.3, 0.1, 0.05, 0.03, 0.02, 0.01, 0.005, 0.002, 0.001),
                    core_movies: int = 2, core_size: int = 20, core_fraction: float = 0.05, finetune_epochs: int = 0,
-                   finetune_lr: float = FINETUNE_LR, one_motion: dict = ONE_MOTION_TEST, progress: bool = True) -> dict:
+                   finetune_lr: float = FINETUNE_LR, one_motion: dict = ONE_MOTION_TEST, per_class: bool = False,
+                   progress: bool = True) -> dict:
     """Prune the trained layer to each active-weight ``fraction`` (of the dense kernel) and
     measure held-out accuracy (36 classes and 12 directions) and synaptic operations per
     second of input; find where accuracy falls to half its peak. Accuracy is measured two
@@ -188,8 +197,12 @@ def evaluate_hdsnn(run_dir="runs/hdsnn", fractions=(1.0, 0.3, 0.1, 0.05, 0.03, 0
     there is one) to a core ``Network`` and run ``core_movies`` held-out movies (cropped to
     ``core_size`` pixels) in the Numba simulator, comparing its decisions at every
     (position, step) with the torch layer's and its counted synaptic events with (active
-    weights) x (input events). Writes pruning.json, pruning.png, recovery.png (accuracy
-    against the time since the motion changed) and core.json to the run folder; returns
+    weights) x (input events). ``per_class``: prune every class to the same number of
+    synapses (``prune(..., per_class=True)``) instead of the whole layer at once (the
+    paper's), everywhere in the sweep. Writes pruning.json, pruning.png, recovery.png
+    (accuracy against the time since the motion changed) and core.json to the run folder
+    (``per_class``: pruning_per_class.json etc., and finetuned_per_class/; its plot also
+    shows the whole-layer curve of pruning.json when there is one); returns
     the summary (``rows``: one-shot pruning; ``rows_finetuned``: iterative pruning with
     retraining). Raises ``FileNotFoundError`` when ``run_dir`` holds no trained layer and
     ``ValueError`` for fractions outside (0, 1], a negative ``finetune_epochs`` or
@@ -217,43 +230,48 @@ def evaluate_hdsnn(run_dir="runs/hdsnn", fractions=(1.0, 0.3, 0.1, 0.05, 0.03, 0
                 **_movie_accuracy(pruned, still, d), **_accuracy(pruned, test, d),
                 "synaptic_ops_per_s": synaptic_operations(pruned, events) / seconds}
 
-    rows = [row(prune(model, f), f) for f in tqdm(fractions, desc="pruning sweep", disable=not progress, leave=False)]
+    suffix = "_per_class" if per_class else ""
+    rows = [row(prune(model, f, per_class), f) for f in tqdm(fractions, desc="pruning sweep", disable=not progress, leave=False)]
     summary = {"rows": rows, "chance": 1 / test.classes.n_classes, "chance_direction": 1 / test.classes.n_directions,
                "input_events_per_s": float(test.events.sum() / seconds),
-               "settled_fraction": float(settled[targets >= 0].mean()), "n_delays": d, "one_motion": dict(one_motion)}
-    core_layer, core_finetuned = prune(model, core_fraction), False
+               "settled_fraction": float(settled[targets >= 0].mean()), "n_delays": d, "one_motion": dict(one_motion),
+               "per_class": per_class}
+    core_layer, core_finetuned = prune(model, core_fraction, per_class), False
     if finetune_epochs:
-        layers = _finetuned_layers(model, settings, run, fractions, finetune_epochs, finetune_lr, progress)
+        layers = _finetuned_layers(model, settings, run, fractions, finetune_epochs, finetune_lr, progress, per_class)
         summary["rows_finetuned"] = [row(layer, f) for f, layer in layers.items()]
         summary["finetune"] = {"epochs": finetune_epochs, "lr": finetune_lr}
         core_finetuned = core_fraction in layers and core_fraction < 1
         core_layer = layers.get(core_fraction, core_layer)
     for prefix, key_rows in (("", "rows"), ("finetuned_", "rows_finetuned")):
-        for key in ("movie_accuracy", "movie_direction_accuracy", "accuracy", "direction_accuracy", "accuracy_settled",
-                    "direction_accuracy_settled"):
+        for key in ("movie_accuracy", "movie_direction_accuracy", "movie_accuracy_no_bias", "movie_direction_accuracy_no_bias",
+                    "accuracy", "direction_accuracy", "accuracy_settled", "direction_accuracy_settled"):
             if key_rows in summary:
                 chance = summary["chance_direction" if "direction" in key else "chance"]
                 summary[f"{prefix}half_{key}_fraction"] = _half_point(summary[key_rows], key, chance)
-    atomic_write_json(run / "pruning.json", summary)
-    plot_pruning(summary, run / "pruning.png")
-    plot_recovery(summary, d, run / "recovery.png")
+    atomic_write_json(run / f"pruning{suffix}.json", summary)
+    whole_layer = _load_json(run / "pruning.json") if per_class else None
+    plot_pruning(summary, run / f"pruning{suffix}.png", whole_layer)
+    plot_recovery(summary, d, run / f"recovery{suffix}.png")
     summary["core"] = core_comparison(core_layer, test, core_movies, core_size)
     summary["core"]["finetuned"] = core_finetuned
-    atomic_write_json(run / "core.json", summary["core"])
+    atomic_write_json(run / f"core{suffix}.json", summary["core"])
     return summary
 
 
-def _finetuned_layers(model: HDSNN, settings: dict, run: Path, fractions, epochs: int, lr: float, progress: bool) -> dict:
+def _finetuned_layers(model: HDSNN, settings: dict, run: Path, fractions, epochs: int, lr: float, progress: bool,
+                      per_class: bool = False) -> dict:
     """Iterative pruning with retraining: {fraction: layer} for ``fractions`` (descending;
     1 is the trained layer itself). Each layer is the previous one pruned to its fraction
-    and retrained (``finetune``) on the training movies, seeded by the run's seed and the
-    step; saved to ``finetuned/<fraction>.pt`` (tensors and plain values, read with
-    ``weights_only=True``) with what made it (the trained layer's file hash, the fractions
+    (``per_class``: every class to the same number of synapses) and retrained
+    (``finetune``) on the training movies, seeded by the run's seed and the step; saved to
+    ``finetuned/<fraction>.pt`` (``finetuned_per_class/``; tensors and plain values, read
+    with ``weights_only=True``) with what made it (the trained layer's file hash, the fractions
     so far, epochs, learning rate, seed), and loaded instead of retrained when that matches
     (an unreadable file is retrained and replaced)."""
     from tqdm.auto import tqdm
 
-    folder = run / "finetuned"
+    folder = run / ("finetuned_per_class" if per_class else "finetuned")
     folder.mkdir(exist_ok=True)
     trained = hashlib.sha256((run / "model_state.pt").read_bytes()).hexdigest()  # a retrained run invalidates them
     train = None
@@ -274,7 +292,7 @@ def _finetuned_layers(model: HDSNN, settings: dict, run: Path, fractions, epochs
         else:
             if train is None:
                 train = _data(settings, "train", progress)
-            current = prune(current, f)
+            current = prune(current, f, per_class)
             torch.manual_seed(settings["seed"] + 1000 + step)  # the training stride's random offsets
             gen = torch.Generator().manual_seed(settings["seed"] + step)
             finetune(current, _Batches(train, train.targets(settings["n_delays"]), settings["batch_size"], gen), epochs, lr,
@@ -293,6 +311,15 @@ def _load_saved(path: Path) -> dict:
     except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError):
         return {}
     return saved if isinstance(saved, dict) else {}
+
+
+def _load_json(path: Path):
+    """The summary saved at ``path``, or None when there is none or it is unreadable (it
+    only adds a comparison curve to a plot)."""
+    try:
+        return json.loads(path.read_text()) if path.is_file() else None
+    except (OSError, ValueError):
+        return None
 
 
 def _half_point(rows, key, chance):
@@ -363,13 +390,17 @@ def plot_kernels(model: HDSNN, path, speed: int = -1, n_show: int = 6) -> None:
     save_figure(fig, path)
 
 
-def plot_pruning(summary: dict, path) -> None:
-    """Accuracy against the fraction of active weights, one-shot pruning (the paper's) and,
-    when the summary has them, iterative pruning with retraining. Left (when the rows have
-    it): the paper's measure, one decision per held-out movie of one motion; right: a
-    decision at every step of the saccadic held-out movies (every step and settled steps).
-    Dash-dot lines: where accuracy falls halfway from its peak to chance."""
+def plot_pruning(summary: dict, path, whole_layer: dict | None = None) -> None:
+    """Accuracy against the fraction of active weights, one-shot pruning (the paper's, or
+    every class to the same number of synapses when ``summary["per_class"]``) and, when the
+    summary has them, iterative pruning with retraining. Left (when the rows have it): the
+    paper's measure, one decision per held-out movie of one motion; right: a decision at
+    every step of the saccadic held-out movies (every step and settled steps).
+    ``whole_layer``: a whole-layer summary drawn in grey for comparison. Dash-dot lines:
+    where accuracy falls halfway from its peak to chance."""
     plt = pyplot()
+    per_class = summary.get("per_class", False)
+    how = "each class pruned to the same number of synapses" if per_class else "whole layer pruned at once"
     rows = sorted(summary["rows"], key=lambda r: r["active_fraction"])
     tuned = sorted(summary.get("rows_finetuned") or [], key=lambda r: r["active_fraction"])
     f, ft = [r["active_fraction"] for r in rows], [r["active_fraction"] for r in tuned]
@@ -379,6 +410,11 @@ def plot_pruning(summary: dict, path) -> None:
         suffix = "" if kind == "movie" else ", every step"
         ax.semilogx(f, [r[f"{prefix}direction_accuracy"] for r in rows], "o-", color="C0", label="12 directions" + suffix)
         ax.semilogx(f, [r[f"{prefix}accuracy"] for r in rows], "s-", color="C1", label="36 classes (direction x speed)" + suffix)
+        if kind == "movie" and "movie_direction_accuracy_no_bias" in rows[0]:
+            ax.semilogx(f, [r["movie_direction_accuracy_no_bias"] for r in rows], "o--", color="C0", mfc="none",
+                        label="12 directions, evidence alone (beta left out)")
+            ax.semilogx(f, [r["movie_accuracy_no_bias"] for r in rows], "s--", color="C1", mfc="none",
+                        label="36 classes, evidence alone (beta left out)")
         if kind == "step" and "accuracy_settled" in rows[0]:
             ax.semilogx(f, [r["direction_accuracy_settled"] for r in rows], "o--", color="C0", mfc="none",
                         label="12 directions, settled steps")
@@ -389,6 +425,10 @@ def plot_pruning(summary: dict, path) -> None:
             if kind == "step":
                 ax.semilogx(ft, [r["direction_accuracy_settled"] for r in tuned], "^--", color="C2", mfc="none",
                             label="12 directions, settled steps, pruned iteratively + retrained")
+        other = sorted((whole_layer or {}).get("rows") or [], key=lambda r: r["active_fraction"])
+        if other and f"{prefix}direction_accuracy" in other[0]:
+            ax.semilogx([r["active_fraction"] for r in other], [r[f"{prefix}direction_accuracy"] for r in other], "o-",
+                        color="0.6", label="12 directions" + suffix + ", whole layer pruned at once (the paper's)")
         ax.axhline(summary["chance_direction"], color="C0", ls=":", lw=1)
         ax.axhline(summary["chance"], color="C1", ls=":", lw=1, label="chance")
         for key, color in ((f"half_{prefix}direction_accuracy_fraction", "C0"), (f"half_{prefix}accuracy_fraction", "C1"),
@@ -402,7 +442,7 @@ def plot_pruning(summary: dict, path) -> None:
         ax.legend(fontsize=7)
         ax.set_title("one decision per movie of one motion (the paper's test)" if kind == "movie"
                      else "a decision at every step of saccadic movies", fontsize=9)
-    fig.suptitle("HD-SNN pruning: accuracy vs active weights (dash-dot: half of peak above chance)", fontsize=10)
+    fig.suptitle(f"HD-SNN pruning ({how}): accuracy vs active weights (dash-dot: half of peak above chance)", fontsize=10)
     fig.tight_layout()
     save_figure(fig, path)
 

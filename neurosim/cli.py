@@ -376,28 +376,34 @@ def _cmd_eval(a) -> int:
 
     torch.set_num_threads(a.threads)
     one_motion = {**ONE_MOTION_TEST, **_given(n_movies=a.one_motion_movies, n_steps=a.one_motion_steps)}
-    s = evaluate_hdsnn(a.run, progress=not a.no_progress, one_motion=one_motion,
+    s = evaluate_hdsnn(a.run, progress=not a.no_progress, one_motion=one_motion, per_class=a.per_class,
                        **_given(fractions=a.prune, core_movies=a.core_movies, core_size=a.core_size,
                                 core_fraction=a.core_fraction, finetune_epochs=a.finetune_epochs, finetune_lr=a.finetune_lr))
     print(f"HD-SNN {a.run}: held-out accuracy against the fraction of active weights "
           f"(input: {s['input_events_per_s']:.3g} events/s). Per movie: one decision for each of "
-          f"{one_motion['n_movies']} held-out movies of one motion ({one_motion['n_steps']} steps; the paper's test); "
-          f"the other columns: a decision at every step of the saccadic held-out movies")
-    sweeps = [("", "rows", "pruned once (the paper's pruning)")]
+          f"{one_motion['n_movies']} held-out movies of one motion ({one_motion['n_steps']} steps; the paper's test), "
+          f"from the averaged logits or from the evidence alone (the bias beta left out: naive Bayes counts the prior "
+          f"once, not once per position); the other columns: a decision at every step of the saccadic held-out movies")
+    sweeps = [("", "rows", "pruned once, every class to the same number of synapses (its largest |K|)" if a.per_class
+               else "pruned once (the paper's pruning: the largest |K| of the whole layer)")]
     if "rows_finetuned" in s:
         sweeps.append(("finetuned_", "rows_finetuned", f"pruned iteratively, retrained {s['finetune']['epochs']} epoch(s) "
                                                         f"at each fraction"))
     for prefix, key_rows, title in sweeps:
         print(title + ":")
-        print("| active weights | fraction | 36 classes, per movie | 12 directions, per movie | 36 classes, every step "
+        print("| active weights | fraction | 36 classes, per movie | 12 directions, per movie "
+              "| 36 classes, per movie, evidence alone | 12 directions, per movie, evidence alone | 36 classes, every step "
               "| 12 directions, every step | 36 classes, settled steps | 12 directions, settled steps "
               "| synaptic ops per s of input |")
-        print("|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for r in sorted(s[key_rows], key=lambda r: -r["active_fraction"]):
             print(f"| {r['active_weights']:,} | {r['active_fraction']:.4f} | {r['movie_accuracy']:.3f} "
-                  f"| {r['movie_direction_accuracy']:.3f} | {r['accuracy']:.3f} | {r['direction_accuracy']:.3f} "
+                  f"| {r['movie_direction_accuracy']:.3f} | {r['movie_accuracy_no_bias']:.3f} "
+                  f"| {r['movie_direction_accuracy_no_bias']:.3f} | {r['accuracy']:.3f} | {r['direction_accuracy']:.3f} "
                   f"| {r['accuracy_settled']:.3f} | {r['direction_accuracy_settled']:.3f} | {r['synaptic_ops_per_s']:.3g} |")
         for key, what in (("movie_direction_accuracy", "12-direction (per movie)"), ("movie_accuracy", "36-class (per movie)"),
+                          ("movie_direction_accuracy_no_bias", "12-direction (per movie, evidence alone)"),
+                          ("movie_accuracy_no_bias", "36-class (per movie, evidence alone)"),
                           ("direction_accuracy", "12-direction (every step)"), ("accuracy", "36-class (every step)"),
                           ("direction_accuracy_settled", "12-direction (settled)"), ("accuracy_settled", "36-class (settled)")):
             f = s[f"{prefix}half_{key}_fraction"]
@@ -408,7 +414,8 @@ def _cmd_eval(a) -> int:
           f"{c['movies']} held-out movies ({c['crop']} px crops): "
           f"same decision at {c['decision_agreement']:.2%} of {c['positions_times']:,} positions x steps; synaptic events "
           f"{c['synaptic_events_measured']:,} measured, {c['synaptic_events_expected']:,} = active weights x input events")
-    print(f"wrote pruning.json, pruning.png, recovery.png, core.json to {a.run}")
+    suffix = "_per_class" if a.per_class else ""
+    print(f"wrote pruning{suffix}.json, pruning{suffix}.png, recovery{suffix}.png, core{suffix}.json to {a.run}")
     return 0
 
 
@@ -789,6 +796,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="also prune iteratively, retraining the surviving weights this many epochs at each fraction "
                         "(Han et al. 2015; default 0: only the paper's one-shot pruning)")
     e.add_argument("--finetune-lr", type=_POSITIVE, default=None, help="Adam learning rate of the retraining (default 3e-4)")
+    e.add_argument("--per-class", action="store_true",
+                   help="prune every class to the same number of synapses (its largest |K|) instead of the largest |K| of "
+                        "the whole layer (the paper's); writes pruning_per_class.json etc. beside the whole-layer results")
     e.add_argument("--one-motion-movies", type=_INT1, default=None,
                    help="held-out movies of one motion for the paper's per-movie accuracy (default 72)")
     e.add_argument("--one-motion-steps", type=_INT1, default=None, help="their length in 1 ms steps (default 64)")

@@ -107,6 +107,25 @@ def test_prune_keeps_the_largest_weights():
         prune(m, 0)
 
 
+def test_prune_per_class_gives_every_class_the_same_number_of_synapses():
+    m = _small_model(False, seed=2, subunits=2)
+    with torch.no_grad():
+        m.weight[[0, 3]] *= 10  # class 0 (both subunits) dominates the whole-layer ranking
+    k = m.kernel().detach()
+    per_class = k.reshape(2, 3, -1).transpose(0, 1).reshape(3, -1)  # (class, its S x P x D x ks x ks entries)
+    fraction = 0.1
+    n = int(round(fraction * per_class.shape[1]))
+    whole = prune(m, fraction).mask.reshape(2, 3, -1).transpose(0, 1).reshape(3, -1).sum(1)
+    assert whole[0] > 2 * whole[1:].max()  # the paper's ranking: class 0 takes most of the budget
+    keep = prune(m, fraction, per_class=True).mask.reshape(2, 3, -1).transpose(0, 1).reshape(3, -1).bool()
+    assert keep.sum(1).tolist() == [n, n, n]
+    for c in range(3):  # each class keeps its own n largest |K|
+        assert per_class[c].abs()[keep[c]].min() >= torch.topk(per_class[c].abs(), n).values.min()
+    assert torch.equal(prune(m, 1.0, per_class=True).mask, prune(m, 1.0).mask)  # nothing to choose when all stay
+    with pytest.raises(ValueError, match="fraction"):
+        prune(m, 1.5, per_class=True)
+
+
 def test_finetune_retrains_only_the_surviving_weights():
     """Retraining a pruned layer lowers the training loss and never revives a pruned
     synapse (the active set after retraining lies within the pruned one)."""
@@ -235,6 +254,10 @@ def test_decide_movie_averages_over_positions_and_steps_with_a_target():
     assert scores.shape == (2, 3) and scores[0].argmax() == 1 and scores[1].argmax() == 0
     np.testing.assert_allclose(scores[0].numpy(), [0.0, 0.25, 0.0])  # mean over positions, then over steps 2-4
     np.testing.assert_allclose(scores[1].numpy(), [0.75, 0.0, 0.0])  # 3 at one of four counted steps
+    # the bias taken out: a prior that outweighs the evidence when averaged in no longer decides
+    bias = torch.tensor([0.0, 0.0, 1.0])
+    assert decide_movie(logits + bias[:, None, None, None], y)[0].argmax() == 2
+    np.testing.assert_allclose(decide_movie(logits + bias[:, None, None, None], y, bias).numpy(), scores.numpy())
 
 
 def test_one_motion_movies_are_balanced_and_still():
@@ -273,6 +296,19 @@ def test_train_and_eval_commands(tmp_path, capsys):
     assert (run / "pruning.png").read_bytes()[:4] == b"\x89PNG" and (run / "recovery.png").read_bytes()[:4] == b"\x89PNG"
     assert len(rows[0]["direction_accuracy_by_age"]) == 21 + 1  # ages 1 ... D, then > D
     assert all(r["movie_accuracy"] in (0.0, 0.5, 1.0) for r in rows)  # one decision per movie, two movies
+    assert all(r["movie_direction_accuracy_no_bias"] in (0.0, 0.5, 1.0) for r in rows)
+    assert "evidence alone" in out
+    # --per-class: its own files beside the whole-layer ones, whose curve its plot repeats
+    whole_layer = (run / "pruning.json").read_bytes()
+    assert main(["eval", "hdsnn", "--run", str(run), "--prune", "1,0.1", "--core-movies", "1", "--core-size", "6",
+                 "--one-motion-movies", "2", "--one-motion-steps", "26", "--per-class", "--no-progress"]) == 0
+    assert "every class to the same number of synapses" in capsys.readouterr().out
+    assert (run / "pruning.json").read_bytes() == whole_layer
+    per_class = json.loads((run / "pruning_per_class.json").read_text())
+    assert per_class["per_class"] is True and [r["fraction"] for r in per_class["rows"]] == [1.0, 0.1]
+    assert per_class["rows"][0] == rows[0]  # fraction 1 keeps every synapse either way
+    for name in ("pruning_per_class.png", "recovery_per_class.png", "core_per_class.json"):
+        assert (run / name).is_file(), name
     with pytest.raises(SystemExit, match="2"):
         main(["eval", "hdsnn", "--run", str(run), "--one-motion-movies", "0", "--no-progress"])
     capsys.readouterr()
