@@ -266,9 +266,9 @@ def _finetuned_layers(model: HDSNN, settings: dict, run: Path, fractions, epochs
     (``per_class``: every class to the same number of synapses) and retrained
     (``finetune``) on the training movies, seeded by the run's seed and the step; saved to
     ``finetuned/<fraction>.pt`` (``finetuned_per_class/``; tensors and plain values, read
-    with ``weights_only=True``) with what made it (the trained layer's file hash, the fractions
-    so far, epochs, learning rate, seed), and loaded instead of retrained when that matches
-    (an unreadable file is retrained and replaced)."""
+    with ``weights_only=True``) with what made it (the trained layer's file hash, the
+    fractions so far, epochs, learning rate, seed), and loaded instead of retrained when
+    that matches (an unreadable file is retrained and replaced)."""
     from tqdm.auto import tqdm
 
     folder = run / ("finetuned_per_class" if per_class else "finetuned")

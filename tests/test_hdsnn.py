@@ -412,6 +412,11 @@ def test_iterative_pruning_with_retraining(tmp_path, capsys):
     (run / "finetuned" / "0.1.pt").write_bytes(b"not a torch file")  # a damaged cache is retrained, not fatal
     assert main(cmd[:6] + ["--finetune-lr", "3e-3"] + cmd[6:]) == 0
     assert torch.load(run / "finetuned" / "0.1.pt", weights_only=True)["made_by"]["lr"] == 3e-3
+    assert main(cmd + ["--per-class"]) == 0  # its own retrained layers, beside the whole-layer ones
+    assert sorted(p.name for p in (run / "finetuned_per_class").iterdir()) == ["0.01.pt", "0.1.pt"]
+    per_class = json.loads((run / "pruning_per_class.json").read_text())
+    assert per_class["per_class"] and [r["fraction"] for r in per_class["rows_finetuned"]] == [1.0, 0.1, 0.01]
+    assert json.loads((run / "pruning.json").read_text())["per_class"] is False
     from circuits.hdsnn_task import evaluate_hdsnn
 
     with pytest.raises(ValueError, match="n_steps > the layer's 5 delays"):
