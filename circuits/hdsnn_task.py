@@ -202,9 +202,9 @@ def evaluate_hdsnn(run_dir="runs/hdsnn", fractions=(1.0, 0.3, 0.1, 0.05, 0.03, 0
     paper's), everywhere in the sweep. Writes pruning.json, pruning.png, recovery.png
     (accuracy against the time since the motion changed) and core.json to the run folder
     (``per_class``: pruning_per_class.json etc., and finetuned_per_class/; its plot also
-    shows the whole-layer curve of pruning.json when there is one); returns
-    the summary (``rows``: one-shot pruning; ``rows_finetuned``: iterative pruning with
-    retraining). Raises ``FileNotFoundError`` when ``run_dir`` holds no trained layer and
+    shows the whole-layer curve of pruning.json when there is one); returns the summary
+    (``files``: the names written; ``rows``: one-shot pruning; ``rows_finetuned``:
+    iterative pruning with retraining). Raises ``FileNotFoundError`` when ``run_dir`` holds no trained layer and
     ``ValueError`` for fractions outside (0, 1], a negative ``finetune_epochs`` or
     ``one_motion`` movies no longer than the layer's delays."""
     from tqdm.auto import tqdm
@@ -235,10 +235,12 @@ def evaluate_hdsnn(run_dir="runs/hdsnn", fractions=(1.0, 0.3, 0.1, 0.05, 0.03, 0
     summary = {"rows": rows, "chance": 1 / test.classes.n_classes, "chance_direction": 1 / test.classes.n_directions,
                "input_events_per_s": float(test.events.sum() / seconds),
                "settled_fraction": float(settled[targets >= 0].mean()), "n_delays": d, "one_motion": dict(one_motion),
-               "per_class": per_class}
+               "per_class": per_class,
+               "files": [f"pruning{suffix}.json", f"pruning{suffix}.png", f"recovery{suffix}.png", f"core{suffix}.json"]}
     core_layer, core_finetuned = prune(model, core_fraction, per_class), False
     if finetune_epochs:
-        layers = _finetuned_layers(model, settings, run, fractions, finetune_epochs, finetune_lr, progress, per_class)
+        layers = _finetuned_layers(model, settings, run / f"finetuned{suffix}", fractions, finetune_epochs, finetune_lr,
+                                   progress, per_class)
         summary["rows_finetuned"] = [row(layer, f) for f, layer in layers.items()]
         summary["finetune"] = {"epochs": finetune_epochs, "lr": finetune_lr}
         core_finetuned = core_fraction in layers and core_fraction < 1
@@ -259,21 +261,20 @@ def evaluate_hdsnn(run_dir="runs/hdsnn", fractions=(1.0, 0.3, 0.1, 0.05, 0.03, 0
     return summary
 
 
-def _finetuned_layers(model: HDSNN, settings: dict, run: Path, fractions, epochs: int, lr: float, progress: bool,
+def _finetuned_layers(model: HDSNN, settings: dict, folder: Path, fractions, epochs: int, lr: float, progress: bool,
                       per_class: bool = False) -> dict:
     """Iterative pruning with retraining: {fraction: layer} for ``fractions`` (descending;
     1 is the trained layer itself). Each layer is the previous one pruned to its fraction
     (``per_class``: every class to the same number of synapses) and retrained
     (``finetune``) on the training movies, seeded by the run's seed and the step; saved to
-    ``finetuned/<fraction>.pt`` (``finetuned_per_class/``; tensors and plain values, read
-    with ``weights_only=True``) with what made it (the trained layer's file hash, the
+    ``folder/<fraction>.pt`` (a subfolder of the run: finetuned/ or finetuned_per_class/;
+    tensors and plain values, read with ``weights_only=True``) with what made it (the trained layer's file hash, the
     fractions so far, epochs, learning rate, seed), and loaded instead of retrained when
     that matches (an unreadable file is retrained and replaced)."""
     from tqdm.auto import tqdm
 
-    folder = run / ("finetuned_per_class" if per_class else "finetuned")
     folder.mkdir(exist_ok=True)
-    trained = hashlib.sha256((run / "model_state.pt").read_bytes()).hexdigest()  # a retrained run invalidates them
+    trained = hashlib.sha256((folder.parent / "model_state.pt").read_bytes()).hexdigest()  # a retrained run invalidates them
     train = None
     layers, current, chain = {}, model, []
     for step, f in enumerate(tqdm(fractions, desc="iterative pruning + retraining", disable=not progress, leave=False)):

@@ -414,8 +414,7 @@ def _cmd_eval(a) -> int:
           f"{c['movies']} held-out movies ({c['crop']} px crops): "
           f"same decision at {c['decision_agreement']:.2%} of {c['positions_times']:,} positions x steps; synaptic events "
           f"{c['synaptic_events_measured']:,} measured, {c['synaptic_events_expected']:,} = active weights x input events")
-    suffix = "_per_class" if a.per_class else ""
-    print(f"wrote pruning{suffix}.json, pruning{suffix}.png, recovery{suffix}.png, core{suffix}.json to {a.run}")
+    print(f"wrote {', '.join(s['files'])} to {a.run}")
     return 0
 
 
