@@ -43,6 +43,7 @@ test-boundscheck: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/cuba.py --standalone --sizes 4000 32000
 	$(PY) benchmarks/scale.py
+	$(PY) benchmarks/input_memory.py
 
 clean:
 	rm -rf runs .pytest_cache

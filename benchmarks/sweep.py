@@ -20,9 +20,10 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def spec_for(points: int, duration: float):
+    import circuits.sweeps  # noqa: F401 - registers the worm task
     from neurosim.sweep import SweepSpec
 
-    return SweepSpec("circuits.sweeps:worm_point", base={"duration": duration, "stop": min(0.7, duration)},
+    return SweepSpec("worm", base={"duration": duration, "stop": min(0.7, duration)},
                      random={"g_syn": {"low": 30e-12, "high": 300e-12, "log": True},
                              "g_gap": {"low": 30e-12, "high": 300e-12, "log": True}}, samples=points, seed=0)
 

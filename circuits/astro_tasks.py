@@ -31,7 +31,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from neurosim.atomic import atomic_write, atomic_write_json, atomic_write_text
+from neurosim.atomic import atomic_write_json, atomic_write_text
+from neurosim.integrity import save_torch
+from neurosim.runlock import locks_folder
 from neurosim.models import CubaLIF as CubaLIFModel
 from neurosim.plotting import pyplot, save_figure
 from neurosim.training import TrainConfig, load_checkpoint, prepare_run_dir, save_checkpoint, seed_everything
@@ -45,6 +47,7 @@ MODEL_NAMES = {"amsu": "AM-SU", "lif": "recurrent LIF SNN", "lstm": "LSTM"}
 
 
 # ---------------------------------------------------------------------------- training
+@locks_folder("out_dir")
 def train_model(model, batch_fn, loss_fn, evaluate_fn, out_dir, iterations: int, lr: float, seed: int, eval_every: int,
                 settings: dict, resume: bool = False, overwrite: bool = False, progress: bool = True, desc: str = "",
                 stop_after: int | None = None):
@@ -64,7 +67,7 @@ def train_model(model, batch_fn, loss_fn, evaluate_fn, out_dir, iterations: int,
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(iterations, 1))
     start, history = 0, []
     if resume:
-        start, history = load_checkpoint(out / "checkpoint.pt", model, opt, gen, sched)
+        start, history = load_checkpoint(out / "checkpoint.pt", model, opt, gen, sched, max_epoch=iterations)
     from tqdm.auto import tqdm
 
     last = iterations if stop_after is None else min(iterations, stop_after)
@@ -165,6 +168,7 @@ def _recall_logits(model, x, task: MemoryTask):
     return logits[-task.recall_steps :].mean(0)
 
 
+@locks_folder("out_dir")
 def train_memory(out_dir="runs/astro_memory", models=("amsu", "lif", "lstm"), delays=(50, 100, 250, 500, 1000),
                  task: MemoryTask = MemoryTask(), n_hidden: int = 64, iterations: int = 300, batch_size: int = 32,
                  lr: float = 3e-3, tau_astro: float = 2.0, dt: float = 1e-3, n_test: int = 256, seed: int = 0,
@@ -322,6 +326,7 @@ def generate(model, vocab, prompt: str, length: int, temperature: float = 0.8, s
     return prompt + "".join(out)
 
 
+@locks_folder("out_dir")
 def train_language(text_path, out_dir="runs/astro_lm", models=("amsu", "lif", "lstm"), n_hidden: int = 256,
                    iterations: int = 2000, batch_size: int = 32, seq_len: int = 128, lr: float = 1e-2,
                    tau_astro: float = 0.1, dt: float = 1e-3, tau_mem: float = 1e-3, tau_syn: float = 0.5e-3,
@@ -372,7 +377,7 @@ def train_language(text_path, out_dir="runs/astro_lm", models=("amsu", "lif", "l
                               overwrite=overwrite, progress=progress, desc=kind, stop_after=stop_after)
         if not history or not history[-1].get("done"):
             return results
-        atomic_write(folder / "model_state.pt", lambda p, m=model: torch.save(m.state_dict(), p))
+        save_torch(folder / "model_state.pt", model.state_dict())
         bpc = bits_per_character(model, test_ids, V)
         results["runs"].append({"model": kind, "hidden": hidden, "parameters": count_parameters(model), "test_bpc": bpc,
                                 "seconds": history[-1]["seconds"], "history": [[h["iteration"], h["test_bpc"]] for h in history]})

@@ -187,9 +187,12 @@ def stimulate(network: Network, neurons, amplitude: float | None = None, start: 
     every neuron) or ``depolarization`` (V): each neuron then gets ``depolarization`` times
     its resting input conductance, which drives strongly coupled neurons (AVA, with dozens of
     gap junctions) as hard as isolated ones. Unknown names raise ``KeyError`` listing close
-    matches."""
+    matches; a neuron named twice raises ``ValueError`` (it would get twice the drive)."""
     names = [neurons] if isinstance(neurons, str) else list(neurons)
     idx = np.array([connectomes.neurons().index(connectomes.normalize_name(n)) for n in names], dtype=np.int64)
+    if np.unique(idx).size < idx.size:  # a repeated name would silently double that neuron's drive
+        seen = [n for k, n in enumerate(names) if idx[k] in idx[:k]]
+        raise ValueError(f"stimulus neurons {seen} are named more than once; name each neuron once")
     if (amplitude is None) == (depolarization is None):
         raise ValueError("give exactly one of amplitude (A) or depolarization (V)")
     amp = float(amplitude) if amplitude is not None else depolarization * input_conductance(network)[idx]

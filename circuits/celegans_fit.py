@@ -38,6 +38,8 @@ import numpy as np
 import torch
 
 import connectomes
+from neurosim.integrity import read_checked_json, write_checked_json
+from neurosim.runlock import locks_folder
 
 from .celegans import KUNERT2014, TRANSMITTER_CLASSES, transmitter_classes
 from .signal_propagation import _metrics, atlas_pairs, atlas_stimulated, model_responses
@@ -293,6 +295,7 @@ def stimulated_neurons(con: connectomes.Connectome, atlas: connectomes.Functiona
     return atlas_stimulated(con, atlas, q_max)
 
 
+@locks_folder("out_dir")
 def cross_validate(connectome="cook2019_herm", strain: str = "wt", folds: int = 5, seed: int = 0, steps: int = 300,
                    out_dir="runs/fit_worm", resume: bool = False, progress: bool = True, shuffle_seed: int | None = None,
                    q_max: float = 0.05) -> dict:
@@ -300,7 +303,8 @@ def cross_validate(connectome="cook2019_herm", strain: str = "wt", folds: int = 
 
     For each fold: fit on the other folds' stimulated neurons, evaluate on its own
     (``heldout_metrics``); each finished fold is saved to ``out_dir/folds/fold<k>.json``
-    (atomically) and skipped by ``resume``. Then fits every stimulated neuron's pairs and
+    (atomically, with its SHA-256: ``neurosim.integrity``) and skipped by ``resume``; the
+    folder is locked while the fit writes to it (``neurosim.runlock``). Then fits every stimulated neuron's pairs and
     writes ``out_dir/params.json`` (``celegans.load_worm_params`` reads it) and
     ``out_dir/metrics.json`` (per fold and mean +- sd). ``shuffle_seed``: run it all on a
     degree-preserving shuffle of the connectome (the null). Raises ``ValueError`` for an
@@ -318,9 +322,10 @@ def cross_validate(connectome="cook2019_herm", strain: str = "wt", folds: int = 
     if saved.exists():
         if not resume:
             raise ValueError(f"{out} already holds a fit; continue it with --resume or choose another --out")
-        if json.loads(saved.read_text()) != settings:
-            raise ValueError(f"--resume: {saved} was written with other settings ({json.loads(saved.read_text())})")
-    atomic_write_json(saved, settings)
+        before = read_checked_json(saved, "fit settings")  # CorruptFileError (a ValueError) when damaged
+        if before != settings:
+            raise ValueError(f"--resume: {saved} was written with other settings ({before})")
+    write_checked_json(saved, settings)
     con = connectomes.load(connectome)
     if shuffle_seed is not None:
         con = shuffled_connectome(con, shuffle_seed)
@@ -330,13 +335,13 @@ def cross_validate(connectome="cook2019_herm", strain: str = "wt", folds: int = 
     for k in tqdm(range(folds), desc="folds", disable=not progress):
         path = out / "folds" / f"fold{k}.json"
         if resume and path.exists():
-            results.append(json.loads(path.read_text()))
+            results.append(read_checked_json(path, "finished fold"))
             continue
         train = np.concatenate([g for j, g in enumerate(groups) if j != k])
         params = fit_worm(con, atlas, train, steps=steps, q_max=q_max)
         m = heldout_metrics(params, con, atlas, groups[k], q_max)
         rec = {"fold": k, "held_out": [con.neurons[i] for i in groups[k]], "metrics": m, "params": params}
-        atomic_write_json(path, rec)
+        write_checked_json(path, rec)
         results.append(rec)
     summary = {}
     for name in ("fitted", "kunert", "connectome", "responder_mean"):

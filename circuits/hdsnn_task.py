@@ -12,14 +12,16 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import pickle
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from neurosim.atomic import atomic_write, atomic_write_json
+from neurosim.atomic import atomic_write_json
+from neurosim.integrity import (CorruptFileError, brief, check_finite_tensors, load_torch, read_checked_json, save_torch,
+                                write_checked_json)
+from neurosim.runlock import folder_lock
 from neurosim.plotting import pyplot, save_figure
 from neurosim.training import TrainConfig, fit, prepare_run_dir
 
@@ -109,16 +111,18 @@ def train_hdsnn(out_dir="runs/hdsnn", resume=False, overwrite=False, progress=Tr
                       overwrite=overwrite, progress=progress, stop_after=stop_after, decide=decide,
                       class_names=[str(k) for k in range(MotionClasses().n_classes)],
                       run_config={"task": "hdsnn", **defining})
-    out = prepare_run_dir(cfg)
-    atomic_write_json(out / "settings.json", settings)
-    train, test = _data(settings, "train", progress), _data(settings, "test", progress)
-    torch.manual_seed(settings["seed"])
-    model = _model(settings)
-    d = settings["n_delays"]
-    history = fit(model, training_loss(model, settings["l1"]), lambda g: _Batches(train, train.targets(d), settings["batch_size"], g),
-                  _Batches(test, test.targets(d), 5), cfg, MotionClasses().n_classes)
-    atomic_write(out / "model_state.pt", lambda p: torch.save(model.state_dict(), p))
-    plot_kernels(model, out / "kernels.png")
+    with folder_lock(out_dir):
+        out = prepare_run_dir(cfg)
+        write_checked_json(out / "settings.json", settings)
+        train, test = _data(settings, "train", progress), _data(settings, "test", progress)
+        torch.manual_seed(settings["seed"])
+        model = _model(settings)
+        d = settings["n_delays"]
+        history = fit(model, training_loss(model, settings["l1"]),
+                      lambda g: _Batches(train, train.targets(d), settings["batch_size"], g),
+                      _Batches(test, test.targets(d), 5), cfg, MotionClasses().n_classes)
+        save_torch(out / "model_state.pt", model.state_dict())
+        plot_kernels(model, out / "kernels.png")
     return history
 
 
@@ -128,9 +132,15 @@ def load_run(run_dir) -> tuple[HDSNN, dict]:
     run = Path(run_dir)
     if not (run / "model_state.pt").is_file() or not (run / "settings.json").is_file():
         raise FileNotFoundError(f"{run} holds no trained HD-SNN (model_state.pt and settings.json); run neurosim train hdsnn first")
-    settings = json.loads((run / "settings.json").read_text())
+    settings = read_checked_json(run / "settings.json", "HD-SNN settings")
+    state = load_torch(run / "model_state.pt", "trained weights")
+    check_finite_tensors(state, f"trained weights {run / 'model_state.pt'}")
     model = _model(settings)
-    model.load_state_dict(torch.load(run / "model_state.pt", map_location="cpu", weights_only=True))
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, TypeError, AttributeError) as exc:
+        raise CorruptFileError(f"trained weights {run / 'model_state.pt'} do not fit the layer of {run / 'settings.json'}: "
+                               f"{brief(exc)}") from None
     return model.eval(), settings
 
 
@@ -207,58 +217,59 @@ def evaluate_hdsnn(run_dir="runs/hdsnn", fractions=(1.0, 0.3, 0.1, 0.05, 0.03, 0
     iterative pruning with retraining). Raises ``FileNotFoundError`` when ``run_dir`` holds no trained layer and
     ``ValueError`` for fractions outside (0, 1], a negative ``finetune_epochs`` or
     ``one_motion`` movies no longer than the layer's delays."""
-    from tqdm.auto import tqdm
-
     if finetune_epochs < 0:
         raise ValueError(f"finetune_epochs = {finetune_epochs!r} must be >= 0")
-    model, settings = load_run(run_dir)
-    if not (one_motion["n_movies"] >= 1 and one_motion["n_steps"] > settings["n_delays"]):
-        raise ValueError(f"one_motion = {one_motion!r}: needs n_movies >= 1 and n_steps > the layer's "
-                         f"{settings['n_delays']} delays (the first D steps have no complete window)")
-    run = Path(run_dir)
-    fractions = sorted(fractions, reverse=True)
-    test, still = _data(settings, "test", progress), _data(settings, "one_motion", progress, one_motion)
-    d = settings["n_delays"]
-    targets, settled = test.targets(d), test.settled(d)
-    seconds = test.events.shape[0] * test.events.shape[2] * 1e-3
-    events = torch.from_numpy(test.events)
+    from tqdm.auto import tqdm
 
-    def row(pruned, f):
-        kernel = pruned.kernel()
-        active = int((kernel != 0).sum())
-        return {"fraction": f, "active_weights": active, "active_fraction": active / kernel.numel(),
-                **_movie_accuracy(pruned, still, d), **_accuracy(pruned, test, d),
-                "synaptic_ops_per_s": synaptic_operations(pruned, events) / seconds}
+    model, settings = load_run(run_dir)  # FileNotFoundError before the folder is locked (and so created)
+    with folder_lock(run_dir):  # one writer: a training or another evaluation may not write there meanwhile
+        if not (one_motion["n_movies"] >= 1 and one_motion["n_steps"] > settings["n_delays"]):
+            raise ValueError(f"one_motion = {one_motion!r}: needs n_movies >= 1 and n_steps > the layer's "
+                             f"{settings['n_delays']} delays (the first D steps have no complete window)")
+        run = Path(run_dir)
+        fractions = sorted(fractions, reverse=True)
+        test, still = _data(settings, "test", progress), _data(settings, "one_motion", progress, one_motion)
+        d = settings["n_delays"]
+        targets, settled = test.targets(d), test.settled(d)
+        seconds = test.events.shape[0] * test.events.shape[2] * 1e-3
+        events = torch.from_numpy(test.events)
 
-    suffix = "_per_class" if per_class else ""
-    rows = [row(prune(model, f, per_class), f) for f in tqdm(fractions, desc="pruning sweep", disable=not progress, leave=False)]
-    summary = {"rows": rows, "chance": 1 / test.classes.n_classes, "chance_direction": 1 / test.classes.n_directions,
-               "input_events_per_s": float(test.events.sum() / seconds),
-               "settled_fraction": float(settled[targets >= 0].mean()), "n_delays": d, "one_motion": dict(one_motion),
-               "per_class": per_class,
-               "files": [f"pruning{suffix}.json", f"pruning{suffix}.png", f"recovery{suffix}.png", f"core{suffix}.json"]}
-    core_layer, core_finetuned = prune(model, core_fraction, per_class), False
-    if finetune_epochs:
-        layers = _finetuned_layers(model, settings, run / f"finetuned{suffix}", fractions, finetune_epochs, finetune_lr,
-                                   progress, per_class)
-        summary["rows_finetuned"] = [row(layer, f) for f, layer in layers.items()]
-        summary["finetune"] = {"epochs": finetune_epochs, "lr": finetune_lr}
-        core_finetuned = core_fraction in layers and core_fraction < 1
-        core_layer = layers.get(core_fraction, core_layer)
-    for prefix, key_rows in (("", "rows"), ("finetuned_", "rows_finetuned")):
-        for key in ("movie_accuracy", "movie_direction_accuracy", "movie_accuracy_no_bias", "movie_direction_accuracy_no_bias",
-                    "accuracy", "direction_accuracy", "accuracy_settled", "direction_accuracy_settled"):
-            if key_rows in summary:
-                chance = summary["chance_direction" if "direction" in key else "chance"]
-                summary[f"{prefix}half_{key}_fraction"] = _half_point(summary[key_rows], key, chance)
-    atomic_write_json(run / f"pruning{suffix}.json", summary)
-    whole_layer = _load_json(run / "pruning.json") if per_class else None
-    plot_pruning(summary, run / f"pruning{suffix}.png", whole_layer)
-    plot_recovery(summary, d, run / f"recovery{suffix}.png")
-    summary["core"] = core_comparison(core_layer, test, core_movies, core_size)
-    summary["core"]["finetuned"] = core_finetuned
-    atomic_write_json(run / f"core{suffix}.json", summary["core"])
-    return summary
+        def row(pruned, f):
+            kernel = pruned.kernel()
+            active = int((kernel != 0).sum())
+            return {"fraction": f, "active_weights": active, "active_fraction": active / kernel.numel(),
+                    **_movie_accuracy(pruned, still, d), **_accuracy(pruned, test, d),
+                    "synaptic_ops_per_s": synaptic_operations(pruned, events) / seconds}
+
+        suffix = "_per_class" if per_class else ""
+        rows = [row(prune(model, f, per_class), f) for f in tqdm(fractions, desc="pruning sweep", disable=not progress, leave=False)]
+        summary = {"rows": rows, "chance": 1 / test.classes.n_classes, "chance_direction": 1 / test.classes.n_directions,
+                   "input_events_per_s": float(test.events.sum() / seconds),
+                   "settled_fraction": float(settled[targets >= 0].mean()), "n_delays": d, "one_motion": dict(one_motion),
+                   "per_class": per_class,
+                   "files": [f"pruning{suffix}.json", f"pruning{suffix}.png", f"recovery{suffix}.png", f"core{suffix}.json"]}
+        core_layer, core_finetuned = prune(model, core_fraction, per_class), False
+        if finetune_epochs:
+            layers = _finetuned_layers(model, settings, run / f"finetuned{suffix}", fractions, finetune_epochs, finetune_lr,
+                                       progress, per_class)
+            summary["rows_finetuned"] = [row(layer, f) for f, layer in layers.items()]
+            summary["finetune"] = {"epochs": finetune_epochs, "lr": finetune_lr}
+            core_finetuned = core_fraction in layers and core_fraction < 1
+            core_layer = layers.get(core_fraction, core_layer)
+        for prefix, key_rows in (("", "rows"), ("finetuned_", "rows_finetuned")):
+            for key in ("movie_accuracy", "movie_direction_accuracy", "movie_accuracy_no_bias", "movie_direction_accuracy_no_bias",
+                        "accuracy", "direction_accuracy", "accuracy_settled", "direction_accuracy_settled"):
+                if key_rows in summary:
+                    chance = summary["chance_direction" if "direction" in key else "chance"]
+                    summary[f"{prefix}half_{key}_fraction"] = _half_point(summary[key_rows], key, chance)
+        atomic_write_json(run / f"pruning{suffix}.json", summary)
+        whole_layer = _load_json(run / "pruning.json") if per_class else None
+        plot_pruning(summary, run / f"pruning{suffix}.png", whole_layer)
+        plot_recovery(summary, d, run / f"recovery{suffix}.png")
+        summary["core"] = core_comparison(core_layer, test, core_movies, core_size)
+        summary["core"]["finetuned"] = core_finetuned
+        atomic_write_json(run / f"core{suffix}.json", summary["core"])
+        return summary
 
 
 def _finetuned_layers(model: HDSNN, settings: dict, folder: Path, fractions, epochs: int, lr: float, progress: bool,
@@ -299,7 +310,7 @@ def _finetuned_layers(model: HDSNN, settings: dict, folder: Path, fractions, epo
             finetune(current, _Batches(train, train.targets(settings["n_delays"]), settings["batch_size"], gen), epochs, lr,
                      progress)
             state = {"state": current.state_dict(), "made_by": made_by}
-            atomic_write(path, lambda p, state=state: torch.save(state, p))
+            save_torch(path, state)
         layers[f] = current
     return layers
 
@@ -308,8 +319,9 @@ def _load_saved(path: Path) -> dict:
     """A saved retrained layer, or {} when there is none or the file is unreadable (then
     the layer is retrained and the file replaced: it only caches what the sweep computes)."""
     try:
-        saved = torch.load(path, map_location="cpu", weights_only=True) if path.is_file() else {}
-    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError):
+        saved = load_torch(path, "retrained layer") if path.is_file() else {}
+        check_finite_tensors(saved, str(path))
+    except CorruptFileError:
         return {}
     return saved if isinstance(saved, dict) else {}
 

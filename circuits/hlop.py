@@ -56,10 +56,12 @@ import torch
 import torch.nn.functional as F
 
 import neurosim.nn as snn
-from neurosim.atomic import atomic_write, atomic_write_json
+from neurosim.atomic import atomic_write_json
+from neurosim.integrity import CorruptFileError, brief, check_finite_tensors, load_torch, save_torch
 from neurosim.models import CubaLIF as CubaLIFModel
 from neurosim.plasticity import HebbianSubspace, orthonormal_basis, project_out, subspace_step
 from neurosim.plotting import pyplot, save_figure
+from neurosim.runlock import locks_folder
 from neurosim.training import TrainConfig, prepare_run_dir, seed_everything
 
 from .pmnist import DEFAULT_ROOT, permuted_tasks
@@ -402,9 +404,10 @@ def _save(path, model, lateral, opt, gen, progress: dict, ewc: dict, settings: d
     state = {"model": model.state_dict(), "lateral": lateral.state_dict(), "optimizer": opt.state_dict(),
              "generator": gen.get_state(), "torch_rng": torch.get_rng_state(), "progress": json.dumps(progress),
              "ewc": ewc, "settings": json.dumps(settings)}
-    atomic_write(path, lambda p: torch.save(state, p))
+    save_torch(path, state)
 
 
+@locks_folder("out_dir")
 def train_continual(method: str, out_dir, cfg: ContinualConfig | None = None, data_root=DEFAULT_ROOT, resume: bool = False,
                     overwrite: bool = False, progress: bool = True, stop_after: int | None = None) -> dict:
     """Learn ``cfg.n_tasks`` permuted-MNIST tasks in sequence with ``method`` (one of
@@ -445,16 +448,25 @@ def train_continual(method: str, out_dir, cfg: ContinualConfig | None = None, da
     opt = new_optimizer()
     ckpt = out / "checkpoint.pt"
     if resume:
+        saved = load_torch(ckpt, "checkpoint")  # its SHA-256 checked (CorruptFileError names the file)
         try:
-            saved = torch.load(ckpt, map_location="cpu", weights_only=True)
+            for part in ("model", "lateral", "optimizer", "ewc"):
+                check_finite_tensors(saved[part], f"checkpoint {ckpt} ({part})")
+            progress_state = json.loads(saved["progress"])
+            stage, epoch = progress_state["stage"], progress_state["epoch"]
+            if not (isinstance(stage, int) and isinstance(epoch, int) and 0 <= stage <= n_stages and 0 <= epoch <= cfg.epochs):
+                raise CorruptFileError(f"checkpoint {ckpt}: stage {stage!r} / epoch {epoch!r} is outside this run's "
+                                       f"{n_stages} stage(s) of {cfg.epochs} epoch(s)")
             model.load_state_dict(saved["model"])
             lateral.load_state_dict(saved["lateral"])
             opt.load_state_dict(saved["optimizer"])
             gen.set_state(saved["generator"])
             torch.set_rng_state(saved["torch_rng"])
-            state, ewc = json.loads(saved["progress"]), dict(saved["ewc"])
-        except (OSError, RuntimeError, KeyError, EOFError, ValueError) as exc:
-            raise ValueError(f"{ckpt} is not a usable checkpoint of a continual-learning run: {exc}") from exc
+            state, ewc = progress_state, dict(saved["ewc"])
+        except CorruptFileError:
+            raise
+        except (RuntimeError, KeyError, TypeError, ValueError) as exc:
+            raise CorruptFileError(f"{ckpt} is not a usable checkpoint of a continual-learning run: {brief(exc)}") from None
     from tqdm.auto import tqdm
 
     epochs_done = state["stage"] * cfg.epochs + state["epoch"]
@@ -558,6 +570,7 @@ def plot_accuracy_matrix(R: np.ndarray, path, method: str, acc: float, bwt: floa
     save_figure(fig, path)
 
 
+@locks_folder("out_dir")
 def train_all(out_dir, methods=METHODS, cfg: ContinualConfig | None = None, resume: bool = False, **kwargs) -> list[dict]:
     """``train_continual`` for each method in ``out_dir/<method>``; returns their results.
     With ``resume``, methods that have a checkpoint continue from it and the others start."""

@@ -9,6 +9,7 @@ Training augments with random shifts of up to ``max_shift`` pixels.
 """
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,8 @@ import torch
 import neurosim.nn as snn
 from neurosim import CubaLIF as CubaLIFModel
 from neurosim import parallel
-from neurosim.atomic import atomic_write
+from neurosim.integrity import save_torch
+from neurosim.runlock import folder_lock
 from neurosim.events import NMNIST_SENSOR, NMNISTSmall
 from neurosim.training import TrainConfig, fit, prepare_run_dir
 
@@ -113,7 +115,10 @@ def train_nmnist(root, out_dir="runs/nmnist", epochs=30, batch_size=25, lr=2e-3,
     The output folder is checked
     before the data is loaded (``neurosim.training.prepare_run_dir``: an existing run needs
     ``resume`` or ``overwrite``; a resume must keep the checkpoint's settings). Writes the
-    final weights to ``model_state.pt`` atomically. Returns the history.
+    final weights to ``model_state.pt`` atomically, with their SHA-256
+    (``neurosim.integrity``). Holds the folder's lock throughout
+    (``neurosim.runlock.OutputLockedError`` when another process writes there). Returns
+    the history.
 
     Raises ``ValueError`` for settings out of range (epochs, batch_size, time_bins >= 1;
     limit >= 1; 0 < test_fraction < 1; lr > 0)."""
@@ -127,18 +132,21 @@ def train_nmnist(root, out_dir="runs/nmnist", epochs=30, batch_size=25, lr=2e-3,
                   "max_shift": max_shift, "channels": list(channels)}
     cfg = TrainConfig(epochs=epochs, lr=lr, seed=seed, out_dir=str(out_dir), resume=resume, overwrite=overwrite, progress=progress,
                       stop_after=stop_after, class_names=[str(k) for k in range(10)], run_config=run_config)
-    if parallel.is_main():  # data-parallel runs: rank 0 checks the folder (fit makes the others wait)
-        prepare_run_dir(cfg)
-    frames, labels, ds = load_frames(root, time_bins)
-    train_ds, test_ds = ds.split(test_fraction, seed=seed)
-    train_idx, test_idx = train_ds.indices, test_ds.indices
-    if limit is not None:
-        train_idx, test_idx = train_idx[:limit], test_idx[: max(10, limit // 4)]
-    torch.manual_seed(seed)
-    model = NMNISTNet(SAMPLE_DURATION / time_bins, channels)
-    make_train = lambda g: _Loader(frames, labels, train_idx, batch_size, g, max_shift)  # noqa: E731
-    test_loader = _Loader(frames, labels, test_idx, 100)
-    history = fit(model, torch.nn.functional.cross_entropy, make_train, test_loader, cfg, 10)
-    if parallel.is_main():
-        atomic_write(Path(out_dir) / "model_state.pt", lambda p: torch.save(model.state_dict(), p))
+    main = parallel.is_main()
+    # rank 0 holds the folder's lock and checks it (fit makes the other ranks wait)
+    with (folder_lock(out_dir) if main else contextlib.nullcontext()):
+        if main:
+            prepare_run_dir(cfg)
+        frames, labels, ds = load_frames(root, time_bins)
+        train_ds, test_ds = ds.split(test_fraction, seed=seed)
+        train_idx, test_idx = train_ds.indices, test_ds.indices
+        if limit is not None:
+            train_idx, test_idx = train_idx[:limit], test_idx[: max(10, limit // 4)]
+        torch.manual_seed(seed)
+        model = NMNISTNet(SAMPLE_DURATION / time_bins, channels)
+        make_train = lambda g: _Loader(frames, labels, train_idx, batch_size, g, max_shift)  # noqa: E731
+        test_loader = _Loader(frames, labels, test_idx, 100)
+        history = fit(model, torch.nn.functional.cross_entropy, make_train, test_loader, cfg, 10)
+        if main:
+            save_torch(Path(out_dir) / "model_state.pt", model.state_dict())
     return history

@@ -1,4 +1,6 @@
 """Sweep tasks (``neurosim.sweep``): one simulation per parameter point, scalar metrics out.
+Importing this module registers them with ``neurosim.sweep.register_task`` as ``worm`` and
+``cuba``, the names a spec gives.
 
 ``worm_point``: the whole worm (``circuits.celegans``, Kunert et al. 2014) stimulated for a
 while; any ``KUNERT2014`` parameter (``g_syn``, ``g_gap``, ``beta``, ...) can be swept.
@@ -8,10 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from neurosim.sweep import register_task
+
 __all__ = ["worm_point", "cuba_point", "TASKS"]
 
 TASKS = {"worm": "circuits.sweeps:worm_point", "cuba": "circuits.sweeps:cuba_point"}
-"""Short names the CLI accepts for ``task``."""
+"""The task names this module registers, and the functions they run."""
 
 _WORM_RUN = {"connectome": "cook2019_herm", "stimulus": "ALML,ALMR,AVM", "depolarization": 10e-3, "start": 0.2,
              "stop": 0.7, "duration": 1.0, "dt": 1e-3, "sample": 0.01}
@@ -75,3 +79,7 @@ def cuba_point(params: dict) -> dict:
     sp = res.spikes["cuba"]
     _, rate = sp.population_rate(5e-3)
     return {"rate_hz": float(sp.mean_rate()), "rate_cv": float(rate.std() / rate.mean()) if rate.mean() > 0 else float("nan")}
+
+
+for _name, _path in TASKS.items():
+    register_task(_name, _path)

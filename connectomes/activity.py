@@ -165,10 +165,16 @@ def read_flavell(path) -> Recording:
 
 def read_homogenized(path) -> list[Recording]:
     """Read a parquet file in the homogenised-dataset schema (``HOMOGENIZED_COLUMNS``):
-    one ``Recording`` per (source_dataset, worm), neurons ordered by ``slot``."""
+    one ``Recording`` per (source_dataset, worm), neurons ordered by ``slot``. Raises
+    ``FileNotFoundError`` for a missing file, ``IsADirectoryError`` for a folder and
+    ``ValueError`` naming the file for damaged or foreign contents."""
     import pyarrow.parquet as pq
 
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"recording file {path!r} is a folder, not a parquet file")
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"recording file {path!r} does not exist")
     try:
         table = pq.read_table(path)
     except Exception as exc:  # pyarrow raises several types for damaged files

@@ -12,7 +12,8 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["plain_open_mode", "atomic_write", "atomic_write_text", "atomic_write_json", "atomic_savez"]
+__all__ = ["plain_open_mode", "check_output_path", "prepare_output_folder", "atomic_write", "atomic_write_text",
+           "atomic_write_json", "atomic_savez"]
 
 
 def _umask() -> int:
@@ -38,22 +39,68 @@ def plain_open_mode(path) -> int:
         return 0o666 & ~_umask()
 
 
+def check_output_path(path, folder: bool = False) -> Path:
+    """Check, before any work, that ``path`` can be created: no existing folder above it is
+    a file, and ``path`` itself is not a folder (``folder=False``: a file is to be written
+    there) or not a file (``folder=True``). Raises ``NotADirectoryError`` or
+    ``IsADirectoryError`` naming the path; returns it as a ``Path``."""
+    path = Path(path)
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise NotADirectoryError(f"cannot write {path}: {parent} is a file, not a folder")
+            break
+    if folder and path.exists() and not path.is_dir():
+        raise NotADirectoryError(f"output folder {path} is a file, not a folder")
+    if not folder and path.is_dir():
+        raise IsADirectoryError(f"cannot write {path}: it is a folder, not a file")
+    return path
+
+
+def prepare_output_folder(path) -> Path:
+    """Create the output folder ``path`` (and its parents) and check that it can be written
+    to, by writing a probe file (permission bits do not tell for root or ACLs). Raises
+    ``NotADirectoryError`` (``check_output_path``) or ``PermissionError`` naming it."""
+    path = check_output_path(path, folder=True)
+    probe = path / f".write-test-{os.getpid()}"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe.write_bytes(b"")
+    except OSError as exc:
+        raise PermissionError(f"cannot write to the output folder {path}: {exc.strerror or exc}") from exc
+    finally:
+        try:
+            probe.unlink(missing_ok=True)
+        except OSError:
+            pass
+    return path
+
+
 def atomic_write(path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a temporary path in the target's folder (same suffix, so
     writers that pick the format from the name still work), then rename it to ``path``.
     The file ends with the mode a plain ``open`` would give it (``plain_open_mode``).
-    Creates missing folders; removes the temporary file if ``write`` raises."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp" + path.suffix)
+    Creates missing folders; removes the temporary file if ``write`` raises. Raises
+    ``NotADirectoryError`` / ``IsADirectoryError`` (``check_output_path``) when a folder on
+    the way is a file or ``path`` is a folder."""
+    path = check_output_path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp" + path.suffix)
+    except OSError as exc:
+        raise type(exc)(exc.errno, f"cannot write {path}: {exc.strerror}") from None
     os.close(fd)
     try:
         write(Path(tmp))
         os.chmod(tmp, plain_open_mode(path))  # after writing: some writers replace the file
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(exc, OSError) and exc.errno is not None and exc.strerror:
+            # e.g. "No space left on device": say which file; the earlier one is untouched
+            raise type(exc)(exc.errno, f"cannot write {path} ({exc.strerror}); an earlier {path.name} is left as it was") \
+                from None
         raise
     return path
 
@@ -67,8 +114,20 @@ def atomic_write_json(path, obj) -> Path:
 
 
 def atomic_savez(path, arrays: dict[str, np.ndarray]) -> Path:
-    """``np.savez_compressed(path, **arrays)``, atomically (no pickled objects inside)."""
+    """``np.savez_compressed(path, **arrays)``, atomically. No pickled objects go in: an
+    array of Python objects (dtype ``object``, which numpy would pickle) raises
+    ``ValueError`` naming its key, before anything is written."""
+    checked = {}
+    for key, value in arrays.items():
+        try:
+            arr = checked[key] = np.asarray(value)
+        except ValueError as exc:  # ragged nested lists
+            raise ValueError(f"array {key!r} cannot be stored as one array: {exc}") from None
+        if arr.dtype.hasobject:
+            raise ValueError(f"array {key!r} holds Python objects (dtype {arr.dtype}), which would be pickled; "
+                             "give numeric, boolean or string arrays")
+
     def write(p):
         with open(p, "wb") as f:
-            np.savez_compressed(f, **arrays)
+            np.savez_compressed(f, **checked)
     return atomic_write(path, write)

@@ -528,6 +528,8 @@ def _deploy_pynn(a) -> int:
 def _deploy_nir(a) -> int:
     from hardware import nir as hnir
 
+    from .runlock import file_lock
+
     model = None
     try:
         model_path = Path(a.model or "runs/nmnist")
@@ -542,7 +544,9 @@ def _deploy_nir(a) -> int:
             euler = {"exact": None, "snntorch": hnir.SNNTORCH_DT, "norse": dt}[a.nir_for]
             graph = hnir.to_nir(model, (2, 34, 34), euler_dt=euler, sum_pooling=a.nir_for == "norse")
             what = f"N-MNIST model {model_path} (dt = {dt} s)"
-        out = hnir.write_graph(graph, a.out or f"runs/nir/{model_path.stem or 'model'}-{a.nir_for}.nir")
+        target = a.out or f"runs/nir/{model_path.stem or 'model'}-{a.nir_for}.nir"
+        with file_lock(target):
+            out = hnir.write_graph(graph, target)
     except (ValueError, FileNotFoundError) as err:
         print(f"neurosim deploy: error: {err}", file=sys.stderr)
         return 2
@@ -623,16 +627,17 @@ def _cmd_deploy(a) -> int:
 
 
 def _cmd_sweep(a) -> int:
-    from circuits.sweeps import TASKS
+    import circuits.sweeps  # noqa: F401 - registers the built-in tasks (worm, cuba)
 
-    from .sweep import SweepSpec, run_sweep
+    from .sweep import SweepSpec, resolve_task, run_sweep
 
-    spec = SweepSpec.load(a.spec, aliases=TASKS)
-    n = len(spec.points())
+    spec = SweepSpec.load(a.spec)
+    resolve_task(spec.task, a.allow_module_task)  # an unknown task is refused before the cluster starts
     where = a.scheduler or f"a LocalCluster of {a.workers} worker process(es)"
-    print(f"sweep: {n} points of {spec.task} on {where}; results in {a.out}/")
+    print(f"sweep: {spec.n_points} points of {spec.task} on {where}; results in {a.out}/")
     try:
-        df = run_sweep(spec, a.out, scheduler=a.scheduler, n_workers=a.workers, resume=a.resume, progress=not a.no_progress)
+        df = run_sweep(spec, a.out, scheduler=a.scheduler, n_workers=a.workers, resume=a.resume, progress=not a.no_progress,
+                       allow_module_tasks=a.allow_module_task)
     except KeyboardInterrupt:
         print(f"\nneurosim sweep: interrupted; the finished points are in {a.out}/points and {a.out}/results.parquet; "
               "rerun with --resume to finish", file=sys.stderr)
@@ -644,7 +649,7 @@ def _cmd_sweep(a) -> int:
     return 0 if failed.empty else 1
 
 
-BENCHMARKS = ["cuba", "scale", "worm", "train_lif", "astro_coba", "loihi_fixed_point", "spinnaker_mapping", "sweep"]
+BENCHMARKS = ["cuba", "scale", "worm", "train_lif", "astro_coba", "loihi_fixed_point", "spinnaker_mapping", "sweep", "input_memory"]
 
 
 def _cmd_bench(a) -> int:
@@ -844,14 +849,17 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--no-progress", action="store_true")
     d.set_defaults(func=_cmd_deploy)
 
-    sw = sub.add_parser("sweep", help="run a parameter sweep (TOML or JSON spec: task worm|cuba|module:function, base, grid, "
-                                      "random, samples, seed, retries, traces) as Dask tasks; results in a Parquet table")
+    sw = sub.add_parser("sweep", help="run a parameter sweep (TOML or JSON spec: task worm|cuba, base, grid, random, samples, "
+                                      "seed, retries, traces, max_points, timeout) as Dask tasks; results in a Parquet table")
     sw.add_argument("spec", help="the sweep spec (.toml or .json)")
     sw.add_argument("--out", default="runs/sweep", help="output folder (default runs/sweep)")
     sw.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
                     help="run on this existing Dask cluster (default: a LocalCluster on this machine)")
     sw.add_argument("--workers", type=_INT1, default=2, help="LocalCluster worker processes (default 2)")
     sw.add_argument("--resume", action="store_true", help="continue a sweep in --out, skipping the points it finished")
+    sw.add_argument("--allow-module-task", action="store_true",
+                    help="let the spec's task be a 'module:function' path, which is imported and run on the workers: only "
+                         "for specs you wrote yourself (default: registered task names only: worm, cuba)")
     sw.add_argument("--no-progress", action="store_true")
     sw.set_defaults(func=_cmd_sweep)
 
@@ -861,6 +869,17 @@ def _parser() -> argparse.ArgumentParser:
     b.set_defaults(func=_cmd_bench)
     ap.commands = sub.choices  # name -> subcommand parser, for errors found after parsing
     return ap
+
+
+def _output_paths(a) -> list:
+    """(path, is_folder) of every output the command will write, to check before any work."""
+    if a.command == "deploy":
+        folder_target = a.target in ("loihi", "pynn")
+        return [(p, f) for p, f in ((a.out, folder_target), (a.pynn, True), (a.heatmap, False)) if p]
+    if a.command == "atlas":
+        return [(a.json, False)] if a.json else []
+    out = getattr(a, "out", None)
+    return [(out, True)] if out else []
 
 
 def _check_args(ap, a) -> None:
@@ -947,7 +966,10 @@ def _remove_if_empty(folders) -> None:
 
 
 # errors that bad input or a bad environment cause: shown as one line (NEUROSIM_TRACEBACK=1 shows the traceback)
-_USER_ERRORS = (ValueError, KeyError, OSError, MemoryError)
+def _user_errors() -> tuple:
+    from .runlock import OutputLockedError
+
+    return (ValueError, KeyError, OSError, MemoryError, FloatingPointError, OutputLockedError)
 
 
 def main(argv=None) -> int:
@@ -962,11 +984,15 @@ def main(argv=None) -> int:
     created = _missing_folders(_outputs(a))
     rc = 1
     try:
+        from .atomic import check_output_path
+
+        for path, folder in _output_paths(a):  # an output that cannot be written is found before any work
+            check_output_path(path, folder=folder)
         rc = a.func(a)
     except KeyboardInterrupt:
         print(f"\nneurosim {a.command}: interrupted", file=sys.stderr)
         rc = 130
-    except _USER_ERRORS as exc:
+    except _user_errors() as exc:
         if os.environ.get("NEUROSIM_TRACEBACK"):
             raise
         msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)

@@ -15,6 +15,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import zipfile
 from dataclasses import dataclass, field
 from typing import Callable, Union
@@ -38,6 +39,9 @@ __all__ = [
     "TARGETS",
     "DEFAULT_MAX_DELAY_STEPS",
     "NetworkFileError",
+    "check_name",
+    "NAME_RULES",
+    "spike_steps",
 ]
 
 TARGETS = ("exc", "inh", "graded")
@@ -47,6 +51,7 @@ DEFAULT_MAX_DELAY_STEPS = 4096
 """Default length of the delay ring buffer, in steps."""
 
 _FORMAT_VERSION = 1
+_MAX_META_BYTES = 64 << 20  # the JSON description of a saved network (read before any array)
 
 
 class NetworkFileError(ValueError):
@@ -54,9 +59,27 @@ class NetworkFileError(ValueError):
     unsupported format version."""
 
 
-def _check_name(kind: str, name) -> None:
-    if not isinstance(name, str) or not name or not name.replace("_", "a").replace("-", "a").isalnum():
-        raise ValueError(f"{kind} name {name!r} is invalid: use a non-empty name of letters, digits, '_' or '-'")
+_NAME_PATTERNS = {
+    "node": re.compile(r"[A-Za-z0-9_-]{1,128}"),
+    "projection": re.compile(r"[A-Za-z0-9_.:>-]{1,256}"),
+}
+NAME_RULES = {
+    "node": "1 to 128 ASCII letters, digits, '_' or '-'",
+    "projection": "1 to 256 ASCII letters, digits, '_', '-', '.', ':' or '>' (the default is 'pre->post:target')",
+}
+"""The documented character sets of names: populations and sources (``"node"``) and
+projections. Names end up in files, plots and generated scripts (the PyNN export), so
+nothing outside these sets is accepted, wherever a name comes from (code, ``Network.load``,
+a NIR file's metadata)."""
+
+
+def check_name(kind: str, name, rule: str = "node") -> str:
+    """``name`` if it is a valid name of a ``kind`` element under ``rule`` (``"node"`` or
+    ``"projection"``, see ``NAME_RULES``); else ``ValueError`` saying what is allowed."""
+    if not isinstance(name, str) or not _NAME_PATTERNS[rule].fullmatch(name):
+        shown = name if not isinstance(name, str) or len(name) <= 80 else name[:80] + "..."
+        raise ValueError(f"{kind} name {shown!r} is invalid: use {NAME_RULES[rule]}")
+    return name
 
 
 def _check_size(kind: str, name: str, size) -> int:
@@ -109,7 +132,7 @@ class Population:
     params: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        _check_name("population", self.name)
+        check_name("population", self.name)
         object.__setattr__(self, "size", _check_size("population", self.name, self.size))
         if not isinstance(self.model, NeuronModel):
             raise ValueError(
@@ -164,12 +187,22 @@ class Population:
         return {k: np.broadcast_to(np.asarray(self.initial.get(k, v), float), (self.size,)).copy() for k, v in base.items()}
 
 
+def spike_steps(times, dt: float) -> np.ndarray:
+    """The simulation step of each spike time (s): ``floor(t / dt + 1e-3)``, as Brian2's
+    ``SpikeGeneratorGroup`` bins them. A spike a thousandth of a step before a step starts
+    counts in that step, so that times computed as ``k * dt`` land in step ``k`` despite
+    rounding. Every engine (the simulator, Loihi, SpiNNaker, the PyNN export) bins spikes
+    with this one function."""
+    return np.floor(np.asarray(times, np.float64) / dt + 1e-3).astype(np.int64)
+
+
 @dataclass(frozen=True, eq=False)
 class SpikeSource:
     """``size`` input neurons that fire at given times (Brian2's ``SpikeGeneratorGroup``).
 
     ``times`` (s, shape (n_spikes,)) and ``ids`` (shape (n_spikes,), 0 .. size-1). A spike at
-    time t is emitted in the step ``floor(t/dt)`` (as Brian2 does).
+    time t is emitted in the step ``spike_steps(t, dt)``: ``floor(t/dt)``, up to a
+    thousandth of a step of rounding (as Brian2 does).
     """
 
     name: str
@@ -178,7 +211,7 @@ class SpikeSource:
     ids: np.ndarray
 
     def __post_init__(self):
-        _check_name("source", self.name)
+        check_name("source", self.name)
         object.__setattr__(self, "size", _check_size("source", self.name, self.size))
         where = f"spike source {self.name!r}"
         times = _float_array(where, "times", self.times).ravel()
@@ -208,7 +241,7 @@ class PoissonSource:
     rate: Union[float, np.ndarray]
 
     def __post_init__(self):
-        _check_name("source", self.name)
+        check_name("source", self.name)
         object.__setattr__(self, "size", _check_size("source", self.name, self.size))
         rate = _float_array(f"Poisson source {self.name!r}", "rate", self.rate)
         if rate.ndim > 1 or (rate.ndim == 1 and rate.shape[0] != self.size):
@@ -253,8 +286,14 @@ class Projection:
     synapse: SynapseModel | None = None
 
     def __post_init__(self):
+        for end in ("pre", "post"):
+            check_name(f"projection {end}", getattr(self, end))
+        if not isinstance(self.target, str) or self.target not in TARGETS:
+            raise ValueError(f"projection {self.name or f'{self.pre}->{self.post}'!r}: target {self.target!r} is unknown; "
+                             f"allowed: {list(TARGETS)}")
         if not self.name:
             object.__setattr__(self, "name", f"{self.pre}->{self.post}:{self.target}")
+        check_name("projection", self.name, "projection")
         where = f"projection {self.name!r}"
         if self.synapse is not None:
             if not isinstance(self.synapse, SynapseModel):
@@ -262,8 +301,6 @@ class Projection:
                                  f"got {type(self.synapse).__name__}")
             if self.target == "graded":
                 raise ValueError(f"{where}: dynamic synapses ({type(self.synapse).__name__}) need a spiking target 'exc' or 'inh'")
-        if self.target not in TARGETS:
-            raise ValueError(f"{where}: target {self.target!r} is unknown; allowed: {list(TARGETS)}")
         if self.target == "graded":
             if self.e_rev is None or not math.isfinite(float(self.e_rev)):
                 raise ValueError(f"{where}: a graded projection needs a finite reversal potential e_rev (V), got {self.e_rev!r}")
@@ -534,6 +571,24 @@ class CurrentInjection:
         """``fn(t)`` with ``t`` (n_steps,) in s returning (n_steps,) or (n_steps, n_neurons) A."""
         return cls(target, 0.0, neurons, 0.0, math.inf, None, None, fn)
 
+    def _sample_index(self, t: np.ndarray) -> np.ndarray:
+        """The sample of ``values`` that holds at each time ``t`` (s); outside 0..T-1 none does."""
+        return np.floor((t - self.start) / self.sample_dt + 1e-9).astype(np.int64)
+
+    def change_points(self, t: np.ndarray) -> np.ndarray:
+        """Indices ``k >= 1`` of the step start times ``t`` (s, shape (n_steps,)) at which the
+        current may differ from the one at ``t[k-1]``: where a step switches on or off, where
+        an array moves to another sample; every index for a function. O(n_steps) memory,
+        whatever the number of neurons."""
+        if self.kind == "step":
+            code = ((t >= self.start) & (t < self.stop)).astype(np.int8)
+        elif self.kind == "array":
+            k = self._sample_index(t)
+            code = np.where((k >= 0) & (k < self.values.shape[0]), k, -1)
+        else:
+            return np.arange(1, t.size)
+        return np.flatnonzero(code[1:] != code[:-1]) + 1
+
     def sample(self, t: np.ndarray, n: int) -> np.ndarray:
         """Current at the step start times ``t`` (s, shape (n_steps,)): shape (n_steps, n)."""
         where = f"current injection into {self.target!r}"
@@ -541,7 +596,7 @@ class CurrentInjection:
             on = ((t >= self.start) & (t < self.stop)).astype(float)
             out = on[:, None] * np.broadcast_to(self.amplitude, (n,))[None, :]
         elif self.kind == "array":
-            k = np.floor((t - self.start) / self.sample_dt + 1e-9).astype(np.int64)
+            k = self._sample_index(t)
             valid = (k >= 0) & (k < self.values.shape[0])
             vals = self.values if self.values.ndim == 2 else self.values[:, None]
             out = np.where(valid[:, None], vals[np.clip(k, 0, self.values.shape[0] - 1)], 0.0)
@@ -821,10 +876,51 @@ class Network:
         if not isinstance(z, np.lib.npyio.NpzFile):
             raise fail("a single .npy array, not an .npz archive (corrupt or truncated?)")
         with z:
-            data = {k: z[k] for k in z.files}
-        if "__meta__" not in data:
+            return cls._from_archive(z, fail)
+
+    @classmethod
+    def _from_archive(cls, z, fail) -> "Network":
+        """The network in the open ``NpzFile`` ``z``. Every array is read lazily, only when
+        the description asks for it, and only after its declared shape (from the ``.npy``
+        header, before decompression) fits what the network needs; entries that are not
+        part of the format are refused unread (no decompression bombs)."""
+        used = {"__meta__"}
+
+        def declared(key):
+            if key not in z.files:
+                return None
+            with z.zip.open(key + ".npy") as f:
+                version = np.lib.format.read_magic(f)
+                if version == (1, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_1_0(f)
+                elif version == (2, 0):
+                    shape, _, dtype = np.lib.format.read_array_header_2_0(f)
+                else:
+                    raise fail(f"array {key!r} has .npy format version {version}; expected 1.0 or 2.0")
+            return tuple(shape), dtype
+
+        def arr(key, shapes=None, optional=False):
+            """Array ``key`` after checking its declared shape against ``shapes`` (a list of
+            allowed shapes, None entries matching any length; None: any 1-D shape)."""
+            head = declared(key)
+            if head is None:
+                if optional:
+                    return None
+                raise fail(f"array {key!r} is missing")
+            shape, dtype = head
+            allowed = shapes if shapes is not None else [(None,)]
+            if not any(len(a) == len(shape) and all(x is None or x == y for x, y in zip(a, shape)) for a in allowed):
+                want = " or ".join(str(tuple("n" if x is None else x for x in a)) for a in allowed)
+                raise fail(f"array {key!r} declares shape {shape}; the network needs {want} (refused before reading it)")
+            used.add(key)
+            return z[key]
+
+        meta_head = declared("__meta__")
+        if meta_head is None:
             raise fail("no '__meta__' entry (not written by Network.save)")
-        meta = json.loads(bytes(data.pop("__meta__")).decode())
+        if len(meta_head[0]) != 1 or meta_head[1] != np.uint8 or meta_head[0][0] > _MAX_META_BYTES:
+            raise fail(f"'__meta__' declares {meta_head[1]} of shape {meta_head[0]}; expected at most {_MAX_META_BYTES:,} bytes")
+        meta = json.loads(bytes(z["__meta__"]).decode())
         if not isinstance(meta, dict):
             raise fail(f"'__meta__' holds a JSON {type(meta).__name__}, expected an object")
         if meta.get("format") != "neurosim.Network" or meta.get("version") != _FORMAT_VERSION:
@@ -832,33 +928,45 @@ class Network:
                        f"(this neurosim reads 'neurosim.Network' version {_FORMAT_VERSION})")
 
         def entries(key):
-            items = meta.get(key)
+            items = meta.get(key, [] if key == "glia" else None)
             if not isinstance(items, list) or not all(isinstance(m, dict) for m in items):
                 raise fail(f"meta {key!r} must be a list of objects, got {type(items).__name__}")
             return items
 
-        def arr(key, optional=False):
-            if key not in data:
-                if optional:
-                    return None
-                raise fail(f"array {key!r} is missing")
-            return data[key]
+        def size_of(where, m):
+            n = m.get("size")
+            if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+                raise fail(f"{where}: size = {n!r} is invalid: must be an integer >= 1")
+            return n
 
-        pops = []
+        def same_length(*keys):
+            """Read 1-D arrays that must have one length, checking it before reading any."""
+            heads = [declared(k) for k in keys]
+            lengths = {h[0] for h in heads if h is not None}
+            if len(lengths) > 1:
+                raise fail(f"arrays {list(keys)} declare shapes {sorted(lengths)}; they must have one length")
+            return [arr(k) for k in keys]
+
+        pops, sizes = [], {}
         for k, m in enumerate(entries("populations")):
             if m.get("kind") not in MODELS:
                 raise fail(f"population #{k}: unknown neuron model {m.get('kind')!r}; known: {sorted(MODELS)}")
-            init = {var: arr(f"pop{k}_init_{var}") for var in m["initial"]}
-            het = {key: arr(f"pop{k}_param_{key}") for key in m.get("per_neuron", [])}
-            pops.append(Population(m["name"], MODELS[m["kind"]](**m["params"]), m["size"], init, het))
+            n = size_of(f"population #{k}", m)
+            init = {var: arr(f"pop{k}_init_{var}", [(), (n,)]) for var in m["initial"]}
+            het = {key: arr(f"pop{k}_param_{key}", [(n,)]) for key in m.get("per_neuron", [])}
+            pops.append(Population(m["name"], MODELS[m["kind"]](**m["params"]), n, init, het))
+            sizes[pops[-1].name] = n
         srcs = []
         for k, m in enumerate(entries("sources")):
+            n = size_of(f"source #{k}", m)
             if m.get("type") == "spikes":
-                srcs.append(SpikeSource(m["name"], m["size"], arr(f"src{k}_times"), arr(f"src{k}_ids")))
+                srcs.append(SpikeSource(m["name"], n, *same_length(f"src{k}_times", f"src{k}_ids")))
             elif m.get("type") == "poisson":
-                srcs.append(PoissonSource(m["name"], m["size"], arr(f"src{k}_rate")))
+                srcs.append(PoissonSource(m["name"], n, arr(f"src{k}_rate", [(), (n,)])))
             else:
                 raise fail(f"source #{k}: unknown type {m.get('type')!r} (spikes or poisson)")
+            sizes[srcs[-1].name] = n
+
         def synapse(m):
             syn = m.get("synapse")
             if syn is None:
@@ -867,24 +975,46 @@ class Network:
                 raise fail(f"projection {m.get('name')!r}: unknown synapse model {syn.get('kind')!r}; known: {sorted(SYNAPSE_MODELS)}")
             return SYNAPSE_MODELS[syn["kind"]](**syn["params"])
 
-        projs = [Projection(m["pre"], m["post"], arr(f"proj{k}_indptr"), arr(f"proj{k}_indices"), arr(f"proj{k}_weights"),
-                            arr(f"proj{k}_delays"), m["target"], m["e_rev"], m["name"], synapse(m))
-                 for k, m in enumerate(entries("projections"))]
+        projs, n_syn = [], {}
+        for k, m in enumerate(entries("projections")):
+            if m.get("pre") not in sizes:
+                raise fail(f"projection #{k}: unknown pre {m.get('pre')!r}; known: {sorted(sizes)}")
+            indptr = arr(f"proj{k}_indptr", [(sizes[m["pre"]] + 1,)])
+            n = int(indptr[-1])
+            projs.append(Projection(m["pre"], m["post"], indptr, arr(f"proj{k}_indices", [(n,)]), arr(f"proj{k}_weights", [(n,)]),
+                                    arr(f"proj{k}_delays", [(), (1,), (n,)]), m["target"], m["e_rev"], m["name"], synapse(m)))
+            n_syn[projs[-1].name] = n
         glia = []
-        for k, m in enumerate(meta.get("glia", [])):
+        for k, m in enumerate(entries("glia")):
             if m.get("type") == "gap":
-                glia.append(AstrocyteGapJunctions(m["astrocytes"], arr(f"glia{k}_i"), arr(f"glia{k}_j"), m["F"], m["I_Theta"], m["omega_I"]))
-            elif m.get("type") == "syn_to_astro":
-                glia.append(SynapseToAstrocyte(m["projection"], m["astrocytes"], arr(f"glia{k}_index"), m["normalize"]))
+                glia.append(AstrocyteGapJunctions(m["astrocytes"], *same_length(f"glia{k}_i", f"glia{k}_j"), m["F"], m["I_Theta"],
+                                                  m["omega_I"]))
+                continue
+            if m.get("projection") not in n_syn:
+                raise fail(f"glia #{k}: unknown projection {m.get('projection')!r}; known: {sorted(n_syn)}")
+            index = arr(f"glia{k}_index", [(n_syn[m["projection"]],)])
+            if m.get("type") == "syn_to_astro":
+                glia.append(SynapseToAstrocyte(m["projection"], m["astrocytes"], index, m["normalize"]))
             elif m.get("type") == "astro_to_syn":
-                glia.append(AstrocyteToSynapse(m["astrocytes"], m["projection"], arr(f"glia{k}_index"), m["variable"]))
+                glia.append(AstrocyteToSynapse(m["astrocytes"], m["projection"], index, m["variable"]))
             else:
                 raise fail(f"glia #{k}: unknown type {m.get('type')!r} (gap, syn_to_astro or astro_to_syn)")
-        gaps = [GapJunctions(m["pop_a"], m["pop_b"], arr(f"gap{k}_i"), arr(f"gap{k}_j"), arr(f"gap{k}_g"))
-                for k, m in enumerate(entries("gap_junctions"))]
+        gaps = []
+        for k, m in enumerate(entries("gap_junctions")):
+            i, j = same_length(f"gap{k}_i", f"gap{k}_j")
+            gaps.append(GapJunctions(m["pop_a"], m["pop_b"], i, j, arr(f"gap{k}_g", [(), (i.size,)])))
         inps = []
         for k, m in enumerate(entries("inputs")):
+            if m.get("target") not in sizes:
+                raise fail(f"input #{k}: unknown target population {m.get('target')!r}; known: {sorted(sizes)}")
+            neurons = arr(f"inp{k}_neurons", optional=True)
+            n = sizes[m["target"]] if neurons is None else neurons.size
             stop = m["stop"]
-            inps.append(CurrentInjection(m["target"], arr(f"inp{k}_amplitude"), arr(f"inp{k}_neurons", optional=True), m["start"],
-                                         math.inf if stop is None else stop, arr(f"inp{k}_values", optional=True), m["sample_dt"]))
+            inps.append(CurrentInjection(m["target"], arr(f"inp{k}_amplitude", [(), (n,)]), neurons, m["start"],
+                                         math.inf if stop is None else stop,
+                                         arr(f"inp{k}_values", [(None,), (None, n)], optional=True), m["sample_dt"]))
+        unexpected = sorted(set(z.files) - used)
+        if unexpected:
+            shown = ", ".join(repr(u) for u in unexpected[:5]) + (" ..." if len(unexpected) > 5 else "")
+            raise fail(f"{len(unexpected)} entries that are not part of the format ({shown}); refused without reading them")
         return cls(tuple(pops), tuple(srcs), tuple(projs), tuple(gaps), tuple(inps), meta["max_delay_steps"], tuple(glia))

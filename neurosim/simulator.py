@@ -12,12 +12,13 @@ from .engine.layout import build_layout
 from .engine.registry import kernel_table, state_slots, synapse_table
 from .models.base import check_dt
 from .monitors import SpikeMonitor, StateMonitor, resolve_neurons
-from .network import Network
+from .network import Network, spike_steps
 from .results import Results, SpikeTrains, Traces
 
 __all__ = ["Simulator"]
 
 _MAX_TRACE_VALUES = 500_000_000  # 4 GB in float64: beyond this a StateMonitor is refused
+_MAX_INPUT_VALUES = 1 << 22  # sampled input currents per chunk (32 MB in float64)
 
 
 def _flush_monitors(cols, mon_buf, mon_count, written):
@@ -60,7 +61,9 @@ class Simulator:
     breakpoints. Long quiescent stretches then cost almost nothing.
 
     Raises ``ValueError`` for a bad ``dt``, ``dtype``, ``seed``, ``graded_method``,
-    tolerance or network.
+    tolerance or network, and for a weight, current, conductance or initial value beyond
+    the range of ``dtype``; ``run`` raises ``FloatingPointError`` when the state becomes
+    NaN or infinite (checked after every chunk of steps), naming the population.
     """
 
     def __init__(self, network: Network, dt: float = 1e-4, dtype=np.float64, seed: int = 0, graded_method: str = "auto",
@@ -88,8 +91,54 @@ class Simulator:
         self.adaptive, self.atol_v, self.atol_s, self.max_step = bool(adaptive), float(atol_v), float(atol_s), float(max_step)
         self.network = network
         self.seed = int(seed)
+        self._check_dtype_range()
         self.layout = build_layout(network, self.dt, self.dtype)
         self.reset()
+
+    def _check_dtype_range(self) -> None:
+        """Refuse values that the simulation's float type cannot hold (float32 tops out at
+        3.4e38: a larger weight, current or initial value would become infinite, and the
+        membranes NaN)."""
+        top = float(np.finfo(self.dtype).max)
+        hint = "; use dtype=numpy.float64" if self.dtype == np.float32 else ""
+
+        def check(where, values):
+            values = np.asarray(values, np.float64)
+            if values.size and float(np.abs(values).max()) > top:
+                big = values.ravel()[int(np.argmax(np.abs(values)))]
+                raise ValueError(f"{where}: {big:.3g} overflows {self.dtype.name} (largest {top:.3g}){hint}")
+
+        for pop in self.network.populations:
+            for var, values in pop.initial_state().items():
+                check(f"population {pop.name!r}: initial {var}", values)
+        for pr in self.network.projections:
+            check(f"projection {pr.name!r}: a weight", pr.weights)
+        for inj in self.network.inputs:
+            check(f"current injection into {inj.target!r}: the amplitude", inj.amplitude)
+            if inj.values is not None:
+                check(f"current injection into {inj.target!r}: a value", inj.values)
+        for gj in self.network.gap_junctions:
+            check(f"gap junctions {gj.pop_a}<->{gj.pop_b}: a conductance", gj.g)
+
+    def _check_finite(self, first_step: int) -> None:
+        """After a chunk: the whole state must still be finite. A NaN or infinite membrane
+        gives no spikes and poisons everything it reaches, so the run stops, naming the
+        population, neuron and variable, and the steps in which it happened."""
+        if np.isfinite(self.X).all() and np.isfinite(self.isyn).all():
+            return
+        n = self.layout.n_neurons
+        bad_x = ~np.isfinite(self.X)
+        bad_syn = ~np.isfinite(self.isyn.reshape(2, n))
+        j = int(np.flatnonzero(bad_x.any(0) | bad_syn.any(0))[0])
+        pop = next(p for p in self.network.populations if self.layout.offsets[p.name] <= j < self.layout.offsets[p.name] + p.size)
+        slots = state_slots(pop.model)
+        var = next((v for v, code in slots.items() if (code >= 0 and bad_x[code, j]) or (code < 0 and bad_syn[-1 - code, j])),
+                   "a state variable")
+        hint = " (float32: try dtype=numpy.float64)" if self.dtype == np.float32 else ""
+        raise FloatingPointError(
+            f"population {pop.name!r}: {var} of neuron {j - self.layout.offsets[pop.name]} became non-finite between step "
+            f"{first_step} and step {self.step} (t = {first_step * self.dt:g} to {self.step * self.dt:g} s): an input, weight or "
+            f"initial value too large, or unstable dynamics{hint}")
 
     # ------------------------------------------------------------------ state
     def reset(self) -> None:
@@ -118,7 +167,7 @@ class Simulator:
             for var, values in pop.initial_state().items():
                 self._state_row(pop, var)[lo : lo + pop.size] = values
         self.dyn_S = lay.dyn["S0"].copy()  # state of the dynamic synapses
-        self.sched_step = np.floor(lay.sched_step_times / self.dt + 1e-3).astype(np.int64)
+        self.sched_step = spike_steps(lay.sched_step_times, self.dt)
         self.sched_ptr = np.zeros(1, np.int64)
         self.rng_state = np.array([self.seed * 0x9E3779B97F4A7C15 % 2**64], np.uint64)
         self.pois_p = lay.pois_rate * self.dt
@@ -175,7 +224,7 @@ class Simulator:
         n_steps = int(round(duration / self.dt))
         if n_steps < 1:
             raise ValueError(f"duration = {duration} s is shorter than one step (dt = {self.dt} s)")
-        chunk_steps = max(1, int(chunk_steps))
+        chunk_steps = self._input_chunk(max(1, int(chunk_steps)))
         lay = self.layout
         spk_mons, st_mons = self._check_monitors(monitors, n_steps)
         step0 = self.step
@@ -225,18 +274,19 @@ class Simulator:
 
         if self.adaptive:
             wall, compile_time = self._run_adaptive(n_steps, step0, cols, mon_var, mon_idx, mon_every, progress)
+            self._check_finite(step0)
             return Results({}, traces, step0 * self.dt, n_steps * self.dt, self.dt, wall, compile_time)
 
         step_kernels = kernel_table(self.dtype)
         syn_kernels = synapse_table(self.dtype)
         dyn = lay.dyn
 
-        def explicit_call(steps, bias, tab, tab_idx, at_step):
+        def explicit_call(steps, bias, tab, tab_idx, tab_step, at_step):
             return kernels.run_chunk(
                 at_step, steps,
                 lay.pop_code, lay.pop_lo, lay.pop_hi, lay.coef, lay.neuron_coef, step_kernels,
                 self.X, self.isyn, self.refrac, self.iext, self.spiked,
-                has_ext, bias, tab, tab_idx,
+                has_ext, bias, tab, tab_idx, tab_step,
                 lay.gap_i, lay.gap_j, lay.gap_g, lay.g_gap_sum, self.gap_drive,
                 lay.gs_indptr, lay.gs_pre, lay.gs_w, lay.gs_erev, self.g_syn, self.g_syn_e,
                 lay.indptr, lay.indices, lay.weights, lay.delays, lay.uniform_delay, self.ring,
@@ -253,10 +303,10 @@ class Simulator:
         # far below the model's precision (1 pV in float64, 10 nV in float32)
         tol_v = 1e-12 if self.dtype == np.float64 else 1e-8
 
-        def implicit_call(steps, bias, tab, tab_idx, at_step):  # the stiff graded solver
+        def implicit_call(steps, bias, tab, tab_idx, tab_step, at_step):  # the stiff graded solver
             ran = run_graded_bdf2(
                 at_step, steps, lay.neuron_coef, self.v, self.s, self.v_prev, self.bdf_started,
-                has_ext, bias, tab, tab_idx, self.restart, self.iext,
+                has_ext, bias, tab, tab_idx, tab_step, self.restart, self.iext,
                 lay.gap_i, lay.gap_j, lay.gap_g, lay.g_gap_sum,
                 lay.gs_indptr, lay.gs_pre, lay.gs_w, lay.gs_erev,
                 step0, mon_var, mon_idx, mon_every, mon_buf, mon_count,
@@ -271,7 +321,7 @@ class Simulator:
 
         # Compile (or load from cache) with a zero-step call, timed apart from the run.
         t0 = time.perf_counter()
-        call(0, np.zeros(lay.n_neurons, self.dtype), empty_tab, np.zeros(0, np.int64), self.step)
+        call(0, np.zeros(lay.n_neurons, self.dtype), empty_tab, np.zeros(0, np.int64), np.zeros(1, np.int64), self.step)
         compile_time = time.perf_counter() - t0
 
         bar = None
@@ -284,12 +334,13 @@ class Simulator:
         try:
             while done < n_steps:
                 steps = min(chunk_steps, n_steps - done)
-                bias, tab, tab_idx = self._external(self.step, steps)
+                bias, tab, tab_idx, tab_step = self._external(self.step, steps)
                 t0 = time.perf_counter()
-                ran = call(steps, bias, tab, tab_idx, self.step)
+                ran = call(steps, bias, tab, tab_idx, tab_step, self.step)
                 wall += time.perf_counter() - t0
                 self.step += ran
                 done += ran
+                self._check_finite(self.step - ran)
                 if rec_count[0]:
                     got_steps.append(rec_step[: rec_count[0]].copy())
                     got_ids.append(rec_id[: rec_count[0]].copy())
@@ -440,36 +491,57 @@ class Simulator:
         return wall, compile_time
 
     def _external(self, step, steps):
-        """Bias (constant over the chunk) and time-varying table of external current, and
-        the steps at which a current jumps (a step current switching, an array moving to a
-        different sample): multistep solvers restart there (``self.restart``)."""
+        """External current over ``steps`` steps from ``step``: the bias (constant over the
+        chunk), the piecewise-constant table of the currents that change (one row per
+        segment: ``tab`` (K, n_cols) into neurons ``tab_idx``, segment g from chunk step
+        ``tab_step[g]``), and the steps at which a step or array current jumps (multistep
+        solvers restart there: ``self.restart``). Steps and arrays cost O(segments x
+        neurons), not O(steps x neurons); functions are sampled every step (``run`` bounds
+        the chunk so that this stays under ``_MAX_INPUT_VALUES``)."""
         lay = self.layout
         bias = np.zeros(lay.n_neurons, np.float64)
         cols, idx = [], []
         self.restart = np.zeros(steps, np.uint8)
+        starts = np.zeros(1, np.int64)
         if self.network.inputs:
             t = (step + np.arange(steps)) * self.dt
+            starts = np.unique(np.concatenate([starts, *(inj.change_points(t) for inj in self.network.inputs)]))
             for inj in self.network.inputs:
                 pop = self.network.population(inj.target)
                 neurons = inj.neurons if inj.neurons is not None else np.arange(pop.size)
                 # the implicit solver evaluates its right-hand side at the end of the step:
                 # smooth (function) inputs are sampled there; steps and arrays hold per step
                 t_eval = t + self.dt if (inj.kind == "function" and self.graded_method == "bdf2") else t
-                vals = inj.sample(t_eval, neurons.size)
+                rows = inj.sample(t_eval[starts], neurons.size)  # (segments, neurons)
                 if inj.kind != "function":
                     # compare with the previous step's value (also across chunk boundaries)
                     prev = inj.sample(np.array([(step - 1) * self.dt]), neurons.size)[0] if step > 0 else np.zeros(neurons.size)
-                    jumps = np.any(np.diff(np.vstack([prev[None, :], vals]), axis=0) != 0, axis=1)
-                    self.restart |= jumps.astype(np.uint8)
+                    jumps = np.any(np.diff(np.vstack([prev[None, :], rows]), axis=0) != 0, axis=1)
+                    self.restart[starts[jumps]] = 1
                 gidx = lay.offsets[inj.target] + neurons
-                if np.all(vals == vals[:1]):
-                    np.add.at(bias, gidx, vals[0])
+                if np.all(rows == rows[:1]):
+                    np.add.at(bias, gidx, rows[0])
                 else:
-                    cols.append(np.asarray(vals))
+                    cols.append(np.asarray(rows))
                     idx.append(gidx)
-        tab = np.ascontiguousarray(np.concatenate(cols, axis=1), self.dtype) if cols else np.zeros((steps, 0), self.dtype)
+        top = float(np.finfo(self.dtype).max)
+        for values in (bias, *cols):
+            if values.size and not float(np.abs(values).max()) <= top:  # also NaN from a function
+                j = int(np.argmax(~(np.abs(values) <= top)))
+                raise FloatingPointError(f"the injected current reaches {values.ravel()[j]:.3g} A between t = {step * self.dt:g} "
+                                         f"and {(step + steps) * self.dt:g} s, beyond {self.dtype.name} (largest {top:.3g})")
+        tab = np.ascontiguousarray(np.concatenate(cols, axis=1), self.dtype) if cols else np.zeros((1, 0), self.dtype)
         tab_idx = np.concatenate(idx).astype(np.int64) if idx else np.zeros(0, np.int64)
-        return bias.astype(self.dtype), tab, tab_idx
+        return bias.astype(self.dtype), tab, tab_idx, starts.astype(np.int64)
+
+    def _input_chunk(self, chunk_steps: int) -> int:
+        """``chunk_steps`` bounded so that sampled inputs (arrays, functions: up to one row
+        per step) stay under ``_MAX_INPUT_VALUES`` values per chunk."""
+        inputs = self.network.inputs
+        if all(inj.kind == "step" for inj in inputs):
+            return chunk_steps
+        n_cols = sum(self.network.population(inj.target).size if inj.neurons is None else inj.neurons.size for inj in inputs)
+        return max(1, min(chunk_steps, _MAX_INPUT_VALUES // max(n_cols, 1)))
 
     @staticmethod
     def _apply_caps(caps, new_ids, rec_mask):

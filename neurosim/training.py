@@ -6,9 +6,8 @@ Checkpoints hold only tensors and plain values and are read with
 """
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-import pickle
 import random
 import time
 from dataclasses import dataclass, field
@@ -18,7 +17,9 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .atomic import atomic_write, atomic_write_json
+from .atomic import atomic_write_json, check_output_path, prepare_output_folder
+from .integrity import CorruptFileError, brief, check_finite_tensors, load_torch, save_torch
+from .runlock import folder_lock
 from .plotting import pyplot, save_figure
 
 __all__ = ["TrainConfig", "RUN_FILES", "prepare_run_dir", "fit", "evaluate", "seed_everything", "save_checkpoint",
@@ -58,11 +59,13 @@ class TrainConfig:
 
 
 def _checkpoint_settings(ckpt: Path) -> dict:
+    state = load_torch(ckpt, "checkpoint")  # CorruptFileError (a ValueError) names the file
+    if not isinstance(state, dict) or "settings" not in state:
+        return None
     try:
-        state = torch.load(ckpt, map_location="cpu", weights_only=True)
-        return json.loads(state["settings"]) if isinstance(state, dict) and "settings" in state else None
-    except (OSError, RuntimeError, EOFError, ValueError, pickle.UnpicklingError) as exc:
-        raise ValueError(f"{ckpt} is not a usable checkpoint: {exc}") from exc
+        return json.loads(state["settings"])
+    except (TypeError, ValueError) as exc:
+        raise CorruptFileError(f"checkpoint {ckpt}: unreadable run settings ({exc})") from None
 
 
 def prepare_run_dir(cfg: TrainConfig) -> Path:
@@ -76,12 +79,15 @@ def prepare_run_dir(cfg: TrainConfig) -> Path:
       created or written to (tested by writing a probe file: permission bits do not tell
       for root or ACLs).
     """
-    out = Path(cfg.out_dir)
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"output folder {out} is a file, not a folder")
+    out = check_output_path(cfg.out_dir, folder=True)
     ckpt = out / "checkpoint.pt"
     if cfg.resume:
         if not ckpt.is_file():
+            begun = [name for name in RUN_FILES if (out / name).exists()]
+            if begun:  # stopped before its first checkpoint was complete: there is nothing to continue
+                raise FileNotFoundError(f"--resume: {out} holds {', '.join(begun)} but no checkpoint.pt: the run stopped "
+                                        "before its first checkpoint was complete, so there is nothing to resume; start it "
+                                        "again with --overwrite (overwrite=True)")
             raise FileNotFoundError(f"--resume: no checkpoint at {ckpt}")
         saved = _checkpoint_settings(ckpt)
         if saved is None:
@@ -100,14 +106,11 @@ def prepare_run_dir(cfg: TrainConfig) -> Path:
                                   "(resume=True) or replace it with --overwrite (overwrite=True)")
         for name in existing:
             (out / name).unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    probe = out / f".write-test-{os.getpid()}"
-    try:
-        probe.write_bytes(b"")
-    except OSError as exc:
-        raise PermissionError(f"cannot write to the output folder {out}: {exc.strerror or exc}") from exc
-    finally:
-        probe.unlink(missing_ok=True)
+    out = prepare_output_folder(out)
+    for name in RUN_FILES:  # temporary files of atomic writes that a killed run left behind
+        stem, suffix = name.rsplit(".", 1)
+        for tmp in out.glob(f".{stem}.*.tmp.{suffix}"):
+            tmp.unlink(missing_ok=True)
     return out
 
 
@@ -122,20 +125,37 @@ def seed_everything(seed: int) -> torch.Generator:
 def save_checkpoint(path, model, optimizer, epoch: int, history: list, generator: torch.Generator, scheduler=None,
                     settings: dict | None = None) -> None:
     """Write model, optimizer, learning-rate scheduler, epoch, metric history, the
-    data-order generator state and the run's defining ``settings``, atomically (temporary
-    file, then rename)."""
+    data-order generator state and the run's defining ``settings``, atomically and with
+    their SHA-256 (``neurosim.integrity.save_torch``). Weights that are no longer finite
+    (the run diverged) are refused with ``FloatingPointError`` and the previous checkpoint
+    is kept."""
     state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "epoch": int(epoch),
              "scheduler": scheduler.state_dict() if scheduler is not None else {},
              "history": json.dumps(history), "generator": generator.get_state(), "torch_rng": torch.get_rng_state(),
              "settings": json.dumps(settings or {})}
-    atomic_write(path, lambda p: torch.save(state, p))
-
-
-def load_checkpoint(path, model, optimizer, generator: torch.Generator, scheduler=None) -> tuple[int, list]:
-    """Restore a checkpoint written by ``save_checkpoint``; returns (epochs done, history).
-    Raises ``ValueError`` for unreadable or foreign files."""
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        check_finite_tensors(state["model"], "the model")
+    except CorruptFileError as exc:
+        raise FloatingPointError(f"training diverged by epoch {epoch}: {exc}; {path} keeps the last finite state") from None
+    save_torch(path, state)
+
+
+def load_checkpoint(path, model, optimizer, generator: torch.Generator, scheduler=None,
+                    max_epoch: int | None = None) -> tuple[int, list]:
+    """Restore a checkpoint written by ``save_checkpoint``; returns (epochs done, history).
+    The file's SHA-256 is checked first, then its contents: an epoch in 0..``max_epoch``, a
+    list of metrics, finite weights and optimizer state. Raises ``ValueError`` naming the
+    file (``neurosim.integrity.CorruptFileError`` for damaged or implausible contents)."""
+    state = load_torch(path, "checkpoint")
+    try:
+        epoch = state["epoch"]
+        if isinstance(epoch, bool) or not isinstance(epoch, int) or epoch < 0 or (max_epoch is not None and epoch > max_epoch):
+            raise CorruptFileError(f"checkpoint {path}: epoch = {epoch!r} is not in 0..{max_epoch if max_epoch is not None else 'n'}")
+        history = json.loads(state["history"])
+        if not isinstance(history, list):
+            raise CorruptFileError(f"checkpoint {path}: its metric history is a {type(history).__name__}, not a list")
+        check_finite_tensors(state["model"], f"checkpoint {path}")
+        check_finite_tensors(state["optimizer"], f"checkpoint {path} (optimizer state)")
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])
@@ -143,9 +163,11 @@ def load_checkpoint(path, model, optimizer, generator: torch.Generator, schedule
             # restore, never re-step: the optimizer already carries the decayed rate
             scheduler.load_state_dict(state["scheduler"])
         torch.set_rng_state(state["torch_rng"])
-        return int(state["epoch"]), json.loads(state["history"])
-    except (OSError, RuntimeError, KeyError, EOFError, ValueError, pickle.UnpicklingError) as exc:
-        raise ValueError(f"{os.fspath(path)!r} is not a usable checkpoint for this model: {exc}") from exc
+        return epoch, history
+    except CorruptFileError:
+        raise
+    except (RuntimeError, KeyError, TypeError, ValueError) as exc:
+        raise CorruptFileError(f"checkpoint {path} is not a usable checkpoint for this model: {brief(exc)}") from None
 
 
 def predictions(output, y, decide=None):
@@ -220,7 +242,9 @@ def fit(model, loss_fn, make_train_loader, test_loader, cfg: TrainConfig, n_clas
     (every epoch, atomically), ``confusion.png`` and ``accuracy.png`` to ``cfg.out_dir``; with ``cfg.resume``
     continues from ``checkpoint.pt``. The folder is checked first (``prepare_run_dir``:
     an existing run is never overwritten unless asked, a resume must match the
-    checkpoint's settings). Returns the metric history.
+    checkpoint's settings) while holding its lock (``neurosim.runlock.folder_lock``:
+    ``OutputLockedError`` when another process writes there). A checkpoint is verified
+    before it is resumed (``load_checkpoint``). Returns the metric history.
 
     Data-parallel (``neurosim.parallel``: inside a ``torch.distributed`` process group):
     every process draws the same batches from the same seeded generator, runs its share
@@ -230,6 +254,14 @@ def fit(model, loss_fn, make_train_loader, test_loader, cfg: TrainConfig, n_clas
     from . import parallel
 
     main = parallel.is_main()
+    # one writer per run folder (rank 0 writes; the others only read the barrier)
+    with (folder_lock(cfg.out_dir) if main else contextlib.nullcontext()):
+        return _fit(model, loss_fn, make_train_loader, test_loader, cfg, n_classes, main)
+
+
+def _fit(model, loss_fn, make_train_loader, test_loader, cfg: TrainConfig, n_classes: int, main: bool):
+    from . import parallel
+
     if main:
         out = prepare_run_dir(cfg)
     if parallel.rank_world()[1] > 1:  # the others wait until rank 0 has checked (or cleared) the folder
@@ -244,7 +276,7 @@ def fit(model, loss_fn, make_train_loader, test_loader, cfg: TrainConfig, n_clas
     start, history = 0, []
     ckpt = out / "checkpoint.pt"
     if cfg.resume:
-        start, history = load_checkpoint(ckpt, model, opt, gen, sched)
+        start, history = load_checkpoint(ckpt, model, opt, gen, sched, max_epoch=cfg.epochs)
         if main:
             print(f"resumed from {ckpt} after epoch {start}")
     from tqdm.auto import tqdm

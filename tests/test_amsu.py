@@ -14,6 +14,7 @@ from circuits.astro import AMSU, SequenceModel, count_parameters, hidden_for_bud
 from circuits.astro_tasks import (MemoryTask, bits_per_character, generate, load_text, memory_batch, train_language,
                                   train_memory)
 from neurosim.cli import main
+from neurosim.integrity import load_torch
 from neurosim.models import CubaLIF as CubaLIFModel
 
 TEXT = Path(__file__).resolve().parents[2] / "shared" / "data" / "text" / "tinyshakespeare.txt"
@@ -143,8 +144,8 @@ def test_train_memory_tiny_and_resume(tmp_path):
     assert (tmp_path / "b" / "memory.png").stat().st_size > 0
     for a, b in zip(resumed["runs"], straight["runs"]):
         assert a["test_accuracy"] == b["test_accuracy"] and a["parameters"] == b["parameters"]
-    wa = torch.load(tmp_path / "a" / "amsu_D5" / "checkpoint.pt", weights_only=True)["model"]
-    wb = torch.load(tmp_path / "b" / "amsu_D5" / "checkpoint.pt", weights_only=True)["model"]
+    wa = load_torch(tmp_path / "a" / "amsu_D5" / "checkpoint.pt")["model"]
+    wb = load_torch(tmp_path / "b" / "amsu_D5" / "checkpoint.pt")["model"]
     for k in wa:
         torch.testing.assert_close(wa[k], wb[k], rtol=0, atol=0)
     with pytest.raises(FileExistsError, match="already holds results"):

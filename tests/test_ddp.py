@@ -7,6 +7,7 @@ import torch
 
 from circuits.nmnist import train_nmnist
 from neurosim import parallel
+from neurosim.integrity import load_torch
 
 
 def test_two_processes_train_as_one(shared_data, tmp_path):
@@ -23,8 +24,8 @@ def test_two_processes_train_as_one(shared_data, tmp_path):
         assert abs(a["test_accuracy"] - b["test_accuracy"]) <= 0.01
         assert a["train_loss"] == pytest.approx(b["train_loss"], abs=1e-4)
         assert a["train_accuracy"] == pytest.approx(b["train_accuracy"], abs=0.011)
-    w1 = torch.load(tmp_path / "one" / "model_state.pt", weights_only=True)
-    w2 = torch.load(tmp_path / "two" / "model_state.pt", weights_only=True)
+    w1 = load_torch(tmp_path / "one" / "model_state.pt")
+    w2 = load_torch(tmp_path / "two" / "model_state.pt")
     for k in w1:
         torch.testing.assert_close(w2[k], w1[k], rtol=1e-4, atol=1e-5)
 

@@ -8,6 +8,7 @@ import torch
 
 from circuits.delays import (TEST_IMAGES, TRAIN_IMAGES, HDSNN, MotionClasses, core_evidence, decide, finetune,
                              make_motion_data, motion_loss, prune, synaptic_operations, whiten)
+from neurosim.integrity import load_torch
 
 
 def _loop_reference(kernel, a, pad=0):
@@ -411,7 +412,7 @@ def test_iterative_pruning_with_retraining(tmp_path, capsys):
     assert all(p.stat().st_mtime_ns != saved[p.name] for p in (run / "finetuned").iterdir())
     (run / "finetuned" / "0.1.pt").write_bytes(b"not a torch file")  # a damaged cache is retrained, not fatal
     assert main(cmd[:6] + ["--finetune-lr", "3e-3"] + cmd[6:]) == 0
-    assert torch.load(run / "finetuned" / "0.1.pt", weights_only=True)["made_by"]["lr"] == 3e-3
+    assert load_torch(run / "finetuned" / "0.1.pt")["made_by"]["lr"] == 3e-3
     assert main(cmd + ["--per-class"]) == 0  # its own retrained layers, beside the whole-layer ones
     assert sorted(p.name for p in (run / "finetuned_per_class").iterdir()) == ["0.01.pt", "0.1.pt"]
     per_class = json.loads((run / "pruning_per_class.json").read_text())

@@ -235,7 +235,7 @@ def test_the_pynn_export_runs_under_pynn_brian2_and_agrees(tmp_path):
                   max_delay_steps=16)
     script = export_pynn(net, tmp_path / "export", dur, dt, delay_shift_steps=-1)
     text = script.read_text()
-    assert "sim.IF_curr_exp(" in text and "sim.FromListConnector(" in text and 'receptor_type="inhibitory"' in text
+    assert "sim.IF_curr_exp(" in text and "sim.FromListConnector(" in text and "receptor_type='inhibitory'" in text
     assert 'else "pyNN.spiNNaker"' in text  # runs unchanged on SpiNNaker by default
     out = tmp_path / "spikes.npz"
     run = subprocess.run([sys.executable, str(script), "pyNN.brian2", str(out)], capture_output=True, text=True, timeout=600,

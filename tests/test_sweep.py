@@ -7,9 +7,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neurosim.sweep import SweepSpec, read_points, run_sweep
+import circuits.sweeps  # noqa: F401 - registers worm and cuba
+import sweep_tasks  # tests/sweep_tasks.py, importable in the workers (they inherit sys.path)
+from neurosim.sweep import SweepSpec, read_points, register_task, run_sweep
 
-TASKS = "sweep_tasks"  # tests/sweep_tasks.py, importable in the workers (they inherit sys.path)
+for _name in ("square", "flaky", "kill_worker_once"):
+    register_task(_name, getattr(sweep_tasks, _name))
 
 
 def _runs(log: Path) -> list:
@@ -17,7 +20,7 @@ def _runs(log: Path) -> list:
 
 
 def test_a_100_point_worm_sweep_on_two_workers(tmp_path):
-    spec = SweepSpec("circuits.sweeps:worm_point", base={"duration": 0.3, "stop": 0.3},
+    spec = SweepSpec("worm", base={"duration": 0.3, "stop": 0.3},
                      grid={"g_syn": [50e-12, 100e-12, 150e-12, 200e-12]},
                      random={"g_gap": {"low": 20e-12, "high": 300e-12, "log": True}}, samples=25, seed=1)
     df = run_sweep(spec, tmp_path, n_workers=2, progress=False)
@@ -32,7 +35,7 @@ def test_a_100_point_worm_sweep_on_two_workers(tmp_path):
 
 def test_a_point_that_raises_is_recorded_as_failed_with_its_message(tmp_path):
     log = tmp_path / "runs.log"
-    spec = SweepSpec(f"{TASKS}:square", base={"log": str(log), "bad": [3]}, grid={"x": [1, 2, 3, 4]}, retries=2)
+    spec = SweepSpec("square", base={"log": str(log), "bad": [3]}, grid={"x": [1, 2, 3, 4]}, retries=2)
     df = run_sweep(spec, tmp_path / "out", n_workers=2, progress=False)
     bad = df[df["x"] == 3].iloc[0]
     assert bad["status"] == "failed" and "RuntimeError: x = 3 is not allowed" in bad["error"]
@@ -42,14 +45,14 @@ def test_a_point_that_raises_is_recorded_as_failed_with_its_message(tmp_path):
 
 def test_transient_failures_are_retried(tmp_path):
     log = tmp_path / "runs.log"
-    df = run_sweep(SweepSpec(f"{TASKS}:flaky", base={"log": str(log)}, grid={"x": [1, 2, 3]}, retries=1), tmp_path / "out",
+    df = run_sweep(SweepSpec("flaky", base={"log": str(log)}, grid={"x": [1, 2, 3]}, retries=1), tmp_path / "out",
                    n_workers=1, progress=False)
     assert (df["status"] == "ok").all() and sorted(_runs(log)) == [1, 1, 2, 2, 3, 3]
 
 
 def test_killing_a_worker_mid_sweep_loses_no_completed_result(tmp_path):
     log = tmp_path / "runs.log"
-    spec = SweepSpec(f"{TASKS}:kill_worker_once", base={"log": str(log), "victim": 7}, grid={"x": list(range(12))})
+    spec = SweepSpec("kill_worker_once", base={"log": str(log), "victim": 7}, grid={"x": list(range(12))})
     df = run_sweep(spec, tmp_path / "out", n_workers=2, progress=False)
     assert (tmp_path / "killed").exists()  # the worker running x = 7 was killed
     assert (df["status"] == "ok").all() and df["y"].tolist() == [x * x for x in range(12)]
@@ -59,7 +62,7 @@ def test_killing_a_worker_mid_sweep_loses_no_completed_result(tmp_path):
 
 def test_resume_recomputes_nothing_already_done(tmp_path):
     log = tmp_path / "runs.log"
-    spec = SweepSpec(f"{TASKS}:square", base={"log": str(log)}, grid={"x": list(range(8))})
+    spec = SweepSpec("square", base={"log": str(log)}, grid={"x": list(range(8))})
     out = tmp_path / "out"
     first = run_sweep(spec, out, n_workers=2, progress=False)
     assert sorted(_runs(log)) == list(range(8))
@@ -80,14 +83,14 @@ def test_a_sweep_runs_on_an_existing_cluster_given_its_scheduler_address(tmp_pat
 
     log = tmp_path / "runs.log"
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        df = run_sweep(SweepSpec(f"{TASKS}:square", base={"log": str(log)}, grid={"x": [1, 2, 3]}), tmp_path / "out",
+        df = run_sweep(SweepSpec("square", base={"log": str(log)}, grid={"x": [1, 2, 3]}), tmp_path / "out",
                        scheduler=cluster.scheduler_address, progress=False)
         assert len(cluster.scheduler.workers) == 1  # the cluster outlives the sweep
     assert df["y"].tolist() == [1, 4, 9]
 
 
 def test_traces_are_saved_per_point(tmp_path):
-    spec = SweepSpec("circuits.sweeps:worm_point", base={"duration": 0.2, "stop": 0.2}, grid={"g_gap": [50e-12, 100e-12]},
+    spec = SweepSpec("worm", base={"duration": 0.2, "stop": 0.2}, grid={"g_gap": [50e-12, 100e-12]},
                      traces=True)
     df = run_sweep(spec, tmp_path, n_workers=1, progress=False)
     for key in df["key"]:
@@ -96,8 +99,8 @@ def test_traces_are_saved_per_point(tmp_path):
 
 
 def test_bad_specs_name_the_problem(tmp_path):
-    with pytest.raises(ValueError, match="give 'module:function'"):
-        SweepSpec("worm")
+    with pytest.raises(ValueError, match="give a registered task name"):
+        SweepSpec("rm -rf /")
     with pytest.raises(ValueError, match=r"random.g_gap: low = 2 and high = 1"):
         SweepSpec("a:b", random={"g_gap": {"low": 2, "high": 1}}, samples=3)
     with pytest.raises(ValueError, match=r"given twice"):
@@ -107,13 +110,15 @@ def test_bad_specs_name_the_problem(tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text('task = "worm"\ngrid = {g_syn = [1e-10]}\nworkers = 3\n')
     with pytest.raises(ValueError, match=r"bad.toml: unknown fields \['workers'\]"):
-        SweepSpec.load(bad, aliases={"worm": "circuits.sweeps:worm_point"})
+        SweepSpec.load(bad)
     broken = tmp_path / "broken.json"
     broken.write_text('{"task": ')
     with pytest.raises(ValueError, match="broken.json: not a valid JSON sweep spec"):
         SweepSpec.load(broken)
+    with pytest.raises(ValueError, match="unknown task 'nothing'; registered tasks: .*'worm'"):
+        run_sweep(SweepSpec("nothing", grid={"x": [1]}), tmp_path / "o", progress=False)
     with pytest.raises(ValueError, match="task 'no_such_module:f' not found"):
-        run_sweep(SweepSpec("no_such_module:f", grid={"x": [1]}), tmp_path / "o", progress=False)
+        run_sweep(SweepSpec("no_such_module:f", grid={"x": [1]}), tmp_path / "o", progress=False, allow_module_tasks=True)
     with pytest.raises(ValueError, match=r"unknown worm sweep parameters \['g_sin'\]"):
         from circuits.sweeps import worm_point
 
@@ -133,13 +138,11 @@ def test_sweep_command(tmp_path, capsys):
 
 def test_the_readme_spec_is_valid(tmp_path):
     """The sweep spec shown in the README parses and gives its 100 points."""
-    from circuits.sweeps import TASKS
-
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     block = readme.split("```toml\n", 1)[1].split("```", 1)[0]
     (tmp_path / "worm.toml").write_text(block)
-    spec = SweepSpec.load(tmp_path / "worm.toml", aliases=TASKS)
-    assert spec.task == "circuits.sweeps:worm_point" and len(spec.points()) == 100
+    spec = SweepSpec.load(tmp_path / "worm.toml")
+    assert spec.task == "worm" and spec.n_points == len(spec.points()) == 100
 
 
 class _FakeFuture:

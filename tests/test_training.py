@@ -40,7 +40,7 @@ def test_bad_checkpoint_is_refused(tmp_path):
     bad = tmp_path / "checkpoint.pt"
     bad.write_bytes(b"not a checkpoint")
     m = torch.nn.Linear(2, 2)
-    with pytest.raises(ValueError, match="not a usable checkpoint"):
+    with pytest.raises(ValueError, match="is damaged or not a PyTorch file"):
         load_checkpoint(bad, m, torch.optim.Adam(m.parameters()), torch.Generator())
     with pytest.raises(FileNotFoundError, match="no checkpoint"):
         fit(m, None, None, None, TrainConfig(out_dir=str(tmp_path / "none"), resume=True), 2)

@@ -25,6 +25,8 @@ import torch
 from tqdm.auto import tqdm
 
 from neurosim.atomic import atomic_write
+from neurosim.integrity import brief, check_finite_tensors, load_torch
+from neurosim.runlock import locks_folder
 from neurosim.network import Network, Population
 
 from .engine import run_fixed
@@ -47,15 +49,21 @@ def load_nmnist_model(model_dir):
     for f in (ckpt, weights):
         if not f.is_file():
             raise ValueError(f"{folder}: no {f.name}; train first with `neurosim train nmnist --out {folder}`")
+    saved = load_torch(ckpt, "checkpoint")  # CorruptFileError (a ValueError) names a damaged file
+    state = load_torch(weights, "trained weights")
     try:
-        settings = json.loads(torch.load(ckpt, map_location="cpu", weights_only=True)["settings"])
-        state = torch.load(weights, map_location="cpu", weights_only=True)
-    except (OSError, RuntimeError, EOFError, ValueError, KeyError) as exc:
-        raise ValueError(f"{folder}: unreadable checkpoint or weights: {exc}") from exc
-    if settings.get("task") != "nmnist":
-        raise ValueError(f"{folder}: the checkpoint is of task {settings.get('task')!r}, not nmnist")
-    model = NMNISTNet(SAMPLE_DURATION / settings["time_bins"], tuple(settings["channels"]))
-    model.load_state_dict(state)
+        settings = json.loads(saved["settings"])
+    except (TypeError, KeyError, ValueError) as exc:
+        raise ValueError(f"{ckpt}: no readable run settings ({type(exc).__name__}: {exc})") from None
+    if not isinstance(settings, dict) or settings.get("task") != "nmnist":
+        raise ValueError(f"{folder}: the checkpoint is of task {settings.get('task') if isinstance(settings, dict) else None!r}, "
+                         "not nmnist")
+    check_finite_tensors(state, f"trained weights {weights}")
+    try:
+        model = NMNISTNet(SAMPLE_DURATION / settings["time_bins"], tuple(settings["channels"]))
+        model.load_state_dict(state)
+    except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as exc:
+        raise ValueError(f"{weights} does not fit the classifier described by {ckpt} (time_bins, channels): {brief(exc)}") from None
     return model.eval(), settings
 
 
@@ -143,6 +151,7 @@ def _first_steps(net: LoihiNetwork, n_steps: int) -> LoihiNetwork:
     return replace(net, sources=srcs, n_steps=n_steps)
 
 
+@locks_folder("out_dir")
 def deploy_nmnist(model_dir="runs/nmnist", data_root=None, out_dir="runs/loihi_nmnist", n_samples=None, lava_samples=None,
                   threshold_bits: int = 14, progress: bool = True) -> dict:
     """Deploy the model in ``model_dir`` on its held-out N-MNIST samples (the first

@@ -38,7 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from neurosim.models import CubaLIF
-from neurosim.network import Network, PoissonSource, Population, SpikeSource
+from neurosim.network import Network, PoissonSource, Population, SpikeSource, spike_steps
 
 __all__ = ["LoihiPopulation", "LoihiProjection", "LoihiSource", "LoihiNetwork", "map_network", "quantize",
            "one_spike_per_step", "QuantizationReport", "DECAY_UNITY", "MAX_DELAY", "WEIGHT_EXP_RANGE"]
@@ -51,6 +51,7 @@ BIAS_MANT_LIMIT = 4095      # 13-bit signed bias mantissa
 BIAS_EXP_MAX = 7
 WEIGHT_EXP_RANGE = (-8, 7)  # Loihi 2 weight exponents
 MAX_DELAY = 63              # 6-bit synaptic delays (Lava's DelayDense/DelaySparse)
+MAX_INPUT_ENTRIES = 2**28   # spike-input table (neurons x steps) of one source: 1 GiB of int32
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,8 +193,8 @@ def _lif_population(pop: Population, dt: float, inputs) -> LoihiPopulation:
 
 
 def _source_steps(src, dt: float) -> np.ndarray:
-    """The step of every spike of ``src``, as the core simulator bins it (``floor(t/dt)``)."""
-    return np.floor(src.times / dt + 1e-9).astype(np.int64)
+    """The step of every spike of ``src``, as the core simulator bins it (``spike_steps``)."""
+    return spike_steps(src.times, dt)
 
 
 def one_spike_per_step(src: SpikeSource, dt: float) -> SpikeSource:
@@ -211,6 +212,10 @@ def _source_counts(src, dt: float, n_steps: int) -> np.ndarray:
     if isinstance(src, PoissonSource):
         raise ValueError(f"source {src.name!r}: Poisson sources are drawn by the engine; give Loihi a SpikeSource "
                          "(sample the Poisson trains first)")
+    if src.size * n_steps > MAX_INPUT_ENTRIES:
+        raise ValueError(f"source {src.name!r}: its spike input over n_steps = {n_steps:,} steps would be a table of "
+                         f"{src.size:,} x {n_steps:,} entries, more than MAX_INPUT_ENTRIES = {MAX_INPUT_ENTRIES:,}; map and run "
+                         "fewer steps at a time")
     steps = _source_steps(src, dt)
     keep = steps < n_steps
     counts = np.zeros((src.size, n_steps), np.int32)
@@ -231,7 +236,8 @@ def map_network(network: Network, dt: float, n_steps: int) -> LoihiNetwork:
     (``one_spike_per_step``); current injections constant (they become the bias). Raises
     ``ValueError`` naming the element that Loihi cannot express (gap junctions, astrocytes,
     graded or dynamic synapses, a separate inhibitory time constant for a population that
-    receives inhibition, several spikes of a source neuron in one step, ...)."""
+    receives inhibition, several spikes of a source neuron in one step, ...) and for a
+    source whose spike table (neurons x ``n_steps``) would exceed ``MAX_INPUT_ENTRIES``."""
     if network.gap_junctions:
         raise ValueError("gap junctions cannot be mapped to Loihi's LIF (no electrical coupling in Lava's processes)")
     if network.glia:
@@ -277,7 +283,11 @@ def _sign_mode(values: np.ndarray) -> str:
 
 def _quantize_weights(w: np.ndarray, scale: float) -> tuple[np.ndarray, int, str, int]:
     """Weights (V) -> (integers on Lava's grid, exponent, sign mode, number clipped)."""
-    units = w * scale / 2**ACT_SHIFT  # activation units: sum(w_int) << exp, before the 6-bit shift
+    with np.errstate(over="ignore"):
+        units = w * scale / 2**ACT_SHIFT  # activation units: sum(w_int) << exp, before the 6-bit shift
+    if not np.all(np.isfinite(units)):
+        k = int(np.flatnonzero(~np.isfinite(units))[0])
+        raise ValueError(f"weight {w[k]:.3g} V is beyond any floating-point scale of Loihi's 8-bit weights")
     mode = _sign_mode(units)
     # mixed: signed 8-bit mantissa stored times 2 (Lava drops bit 0); one sign: 8 bits
     step, limit = (2, 254) if mode == "mixed" else (1, 255)
@@ -303,8 +313,11 @@ def quantize(net: LoihiNetwork, threshold_bits: int = 14) -> tuple[LoihiNetwork,
     """Loihi 2's integer formats for ``net`` (from ``map_network``): returns the network with
     its fixed-point fields filled and the ``QuantizationReport``. ``threshold_bits`` sets
     each population's threshold mantissa to ``2**threshold_bits`` (1..16) and with it the
-    integer scale of its ``u`` and ``v``. Raises ``ValueError`` for a bad ``threshold_bits``
-    or a threshold <= 0."""
+    integer scale of its ``u`` and ``v``. Raises ``ValueError`` for a bad ``threshold_bits``,
+    a threshold <= 0, and values the chip cannot hold at that scale (a bias beyond the 13-bit
+    mantissa x 2**7, an initial voltage beyond 24 bits, a weight too large for any
+    exponent): they are refused, never clipped silently. Weights above the largest
+    exponent's range are clipped and counted in the report (``n_clipped``)."""
     if not (isinstance(threshold_bits, (int, np.integer)) and 1 <= threshold_bits <= 16):
         raise ValueError(f"threshold_bits = {threshold_bits!r} is invalid: must be an integer in 1..16")
     report = QuantizationReport()
@@ -316,8 +329,23 @@ def quantize(net: LoihiNetwork, threshold_bits: int = 14) -> tuple[LoihiNetwork,
         scale = vth_mant * 2**ACT_SHIFT / p.vth
         du_int = int(np.clip(round(DECAY_UNITY - 1 - (1.0 - p.du) * DECAY_UNITY), 0, DECAY_UNITY - 1))
         dv_int = int(np.clip(round(p.dv * DECAY_UNITY), 0, DECAY_UNITY - 1))
-        bias_mant, bias_exp = _quantize_bias(p.bias * scale)
-        v0_int = np.clip(np.round(p.v0 * scale), -UV_LIMIT + 1, UV_LIMIT - 1).astype(np.int64)
+        where = f"population {p.name!r}"
+        with np.errstate(over="ignore", invalid="ignore"):
+            bias_units, v0_units = p.bias * scale, np.round(p.v0 * scale)
+        # values the chip cannot hold are refused, never clipped (threshold_bits sets the scale)
+        big = ~(np.abs(bias_units) <= (BIAS_MANT_LIMIT + 0.5) * 2**BIAS_EXP_MAX)
+        if big.any():
+            k = int(np.flatnonzero(big)[0])
+            raise ValueError(f"{where}: neuron {k}'s bias {p.bias[k]:.3g} V per step is beyond Loihi's 13-bit bias mantissa "
+                             f"x 2**{BIAS_EXP_MAX} at this scale (at most {BIAS_MANT_LIMIT * 2**BIAS_EXP_MAX / scale:.3g} V "
+                             f"per step with threshold_bits = {threshold_bits}); lower the current or threshold_bits")
+        big = ~(np.abs(v0_units) < UV_LIMIT)
+        if big.any():
+            k = int(np.flatnonzero(big)[0])
+            raise ValueError(f"{where}: neuron {k}'s initial voltage {p.v0[k]:.3g} V above rest is beyond Loihi's 24-bit "
+                             f"voltage (at most {(UV_LIMIT - 1) / scale:.3g} V with threshold_bits = {threshold_bits})")
+        bias_mant, bias_exp = _quantize_bias(bias_units)
+        v0_int = v0_units.astype(np.int64)
         pops[p.name] = LoihiPopulation(p.name, p.size, p.du, p.dv, p.vth, p.bias, p.v0, du_int, dv_int, vth_mant,
                                        bias_mant, bias_exp, v0_int, scale)
         report.populations[p.name] = {
@@ -329,7 +357,10 @@ def quantize(net: LoihiNetwork, threshold_bits: int = 14) -> tuple[LoihiNetwork,
     projs = []
     for pr in net.projections:
         scale = pops[pr.post].scale
-        q, exp, mode, clipped = _quantize_weights(pr.weights.data, scale)
+        try:
+            q, exp, mode, clipped = _quantize_weights(pr.weights.data, scale)
+        except ValueError as exc:
+            raise ValueError(f"projection {pr.name!r}: {exc}") from None
         wq = sp.csr_matrix((q, pr.weights.indices.copy(), pr.weights.indptr.copy()), shape=pr.weights.shape)
         back = q * 2.0**exp * 2**ACT_SHIFT / scale
         peak = float(np.abs(pr.weights.data).max(initial=0.0)) or 1.0

@@ -27,13 +27,19 @@ __all__ = ["LoihiLimits", "ResourceReport", "estimate_resources"]
 
 @dataclass(frozen=True)
 class LoihiLimits:
-    """Per-core and per-chip limits (see the module docstring for their sources)."""
+    """Per-core and per-chip limits (see the module docstring for their sources). Raises
+    ``ValueError`` for a limit that is not an integer >= 1."""
 
     neurons_per_core: int = 8192
     synapses_per_core: int = 120_000_000 // 128
     fan_in_per_core: int = 4096
     fan_out_per_core: int = 4096
     cores_per_chip: int = 128
+
+    def __post_init__(self):
+        for name, value in asdict(self).items():
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"LoihiLimits: {name} = {value!r} is invalid: must be an integer >= 1")
 
 
 @dataclass

@@ -10,7 +10,18 @@ from neurosim.atomic import atomic_write
 
 from .neurons import NIRConversionError
 
-__all__ = ["NIRFileError", "read_graph", "write_graph", "chain"]
+__all__ = ["NIRFileError", "read_graph", "write_graph", "chain", "MAX_DATASET_ENTRIES", "MAX_FILE_ENTRIES", "NIR_NODE_TYPES"]
+
+MAX_DATASET_ENTRIES = 2**25
+"""Most entries any one array of a ``.nir`` file may declare (33.5 M: a dense weight matrix of
+that size is what ``network_to_nir`` writes at most); checked before anything is read."""
+
+MAX_FILE_ENTRIES = 2**27
+"""Most entries all arrays of a ``.nir`` file together may declare (1 GiB of float64)."""
+
+NIR_NODE_TYPES = ("Affine", "AvgPool2d", "Conv1d", "Conv2d", "CubaLI", "CubaLIF", "Delay", "Flatten", "I", "IF", "Input", "LI",
+                  "LIF", "Linear", "NIRGraph", "Output", "Scale", "SumPool2d", "Threshold")
+"""The node types of NIR 1.x (what ``nir.read`` parses)."""
 
 
 class NIRFileError(ValueError):
@@ -28,6 +39,7 @@ def read_graph(graph) -> nir.NIRGraph:
     path = Path(graph)
     if not path.is_file():
         raise NIRFileError(f"{path}: no such NIR file")
+    _scan(path)
     try:
         try:
             g = nir.read(path)
@@ -40,6 +52,53 @@ def read_graph(graph) -> nir.NIRGraph:
     if not isinstance(g, nir.NIRGraph):
         raise NIRFileError(f"{path}: holds a single {type(g).__name__} node, not a NIRGraph")
     return g
+
+
+def _scan(path: Path) -> None:
+    """Check a ``.nir`` file's declared structure before ``nir.read`` loads it: HDF5 with a
+    ``node`` group, every node of a known type, and no array declaring more entries than
+    ``MAX_DATASET_ENTRIES`` (all together: ``MAX_FILE_ENTRIES``). Only shapes and the small
+    ``type`` strings are read, so a decompression bomb (a few kB declaring GBs of
+    compressed zeros) is refused at once. Raises ``NIRFileError``."""
+    import h5py
+    import numpy as np
+
+    try:
+        f = h5py.File(path, "r")
+    except Exception as exc:  # noqa: BLE001 - not HDF5, truncated, locked...
+        raise NIRFileError(f"{path}: not a readable NIR graph (not an HDF5 file: {exc})") from exc
+    with f:
+        if not isinstance(f.get("node"), h5py.Group):
+            raise NIRFileError(f"{path}: not a NIR graph (the HDF5 file has no 'node' group)")
+        total = [0]
+
+        def check(name, obj):
+            if isinstance(obj, h5py.Dataset):
+                n = int(np.prod(obj.shape, dtype=np.float64)) if obj.shape is not None else 0
+                if n > MAX_DATASET_ENTRIES:
+                    raise NIRFileError(f"{path}: array {name!r} declares shape {obj.shape} ({n:,} entries), more than "
+                                       f"MAX_DATASET_ENTRIES = {MAX_DATASET_ENTRIES:,}; refused before reading it")
+                total[0] += n
+                if total[0] > MAX_FILE_ENTRIES:
+                    raise NIRFileError(f"{path}: its arrays declare more than MAX_FILE_ENTRIES = {MAX_FILE_ENTRIES:,} entries "
+                                       "in all; refused before reading them")
+            elif isinstance(obj, h5py.Group) and "type" in obj and (name == "node" or name.rsplit("/", 2)[-2] == "nodes"):
+                typ = obj["type"]
+                if not isinstance(typ, h5py.Dataset) or typ.shape not in ((), (1,)) or typ.dtype.kind not in "SOU":
+                    raise NIRFileError(f"{path}: node {name!r} has a malformed 'type' entry")
+                raw = typ[()]
+                raw = raw.item() if hasattr(raw, "item") and not isinstance(raw, bytes) else raw
+                kind = raw.decode("utf8", "replace") if isinstance(raw, bytes) else str(raw)
+                if kind not in NIR_NODE_TYPES:
+                    raise NIRFileError(f"{path}: node {name!r} has type {kind[:40]!r}, which NIR 1.x does not define "
+                                       f"(known: {', '.join(NIR_NODE_TYPES)})")
+
+        try:
+            f.visititems(check)
+        except NIRFileError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a damaged object header
+            raise NIRFileError(f"{path}: not a readable NIR graph ({type(exc).__name__}: {exc})") from exc
 
 
 def write_graph(graph: nir.NIRGraph, path) -> Path:

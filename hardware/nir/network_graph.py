@@ -32,7 +32,8 @@ import nir
 import numpy as np
 
 from neurosim import models
-from neurosim.network import Network, PoissonSource, Population, Projection, SpikeSource
+from neurosim.models.base import check_dt
+from neurosim.network import Network, PoissonSource, Population, Projection, SpikeSource, check_name
 
 from .graph import read_graph
 from .neurons import NEURON_NODES, NIRConversionError, check_euler_dt, meta_str, neuron_from_nir, same_parameters
@@ -60,8 +61,15 @@ def _stored_population(meta: dict, name: str, n: int) -> Population | None:
     raw = meta_str(meta, "neurosim_model")
     if raw is None:
         return None
-    initial = {k[len("initial_"):]: np.asarray(v, np.float64) for k, v in meta.items() if k.startswith("initial_")}
-    return Population(meta_str(meta, "neurosim_population", name), models.CubaLIF(**json.loads(raw)), n, initial=initial)
+    try:
+        params = json.loads(raw)
+        if not isinstance(params, dict):
+            raise ValueError(f"a JSON {type(params).__name__}, not an object of CubaLIF parameters")
+        initial = {k[len("initial_"):]: np.asarray(v, np.float64) for k, v in meta.items() if k.startswith("initial_")}
+        return Population(meta_str(meta, "neurosim_population", name), models.CubaLIF(**params), n, initial=initial)
+    except (TypeError, ValueError) as exc:  # malformed JSON, unknown fields, bad values or names
+        raise NIRConversionError(f"node {name!r}: its neurosim metadata (neurosim_model, neurosim_population, initial_*) is "
+                                 f"malformed: {exc}") from None
 
 
 def _population_node(pop: Population, tau_syn: float) -> nir.CubaLIF:
@@ -204,9 +212,15 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
     g = read_graph(graph)
     meta = g.metadata or {}
     if dt is None:
-        dt = h if h is not None else (float(meta["neurosim_dt"]) if "neurosim_dt" in meta else None)
-    if dt is None:
-        raise NIRConversionError("give the engine step dt (s): the graph was not written by neurosim")
+        dt = h if h is not None else meta.get("neurosim_dt")
+        if dt is None:
+            raise NIRConversionError("give the engine step dt (s): the graph was not written by neurosim")
+        try:
+            dt = check_dt(float(np.asarray(dt, np.float64).reshape(-1)[0]))
+        except (TypeError, ValueError, IndexError):
+            shown = np.asarray(dt).tolist() if isinstance(dt, (np.ndarray, np.generic)) else dt
+            raise NIRConversionError(f"the graph's metadata neurosim_dt = {shown!r} is not a time step > 0 s; give dt") from None
+    dt = check_dt(dt)
     nodes, edges = dict(g.nodes), [tuple(e) for e in g.edges]
     pred, succ = {}, {}
     for a, b in edges:
@@ -272,6 +286,8 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
         delay = 1
         if isinstance(nodes[pre[0]], nir.Delay):
             dnode, pre = nodes[pre[0]], pred.get(pre[0], [])
+            if not np.all(np.isfinite(np.asarray(dnode.delay, np.float64))):
+                raise NIRConversionError(f"{where}: its Delay holds non-finite delays (NaN or infinity)")
             steps = np.asarray(dnode.delay, np.float64) / dt
             if len(pre) != 1 or np.unique(steps).size != 1 or abs(steps.flat[0] - round(steps.flat[0])) > 1e-6 or steps.flat[0] < 0:
                 raise NIRConversionError(f"{where}: its Delay must be one whole number of steps (dt = {dt} s) for all neurons "
@@ -285,6 +301,12 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
         m = node.metadata or {}
         target = receptor.get(post[0]) or meta_str(m, "target", "exc")
         label = meta_str(m, "neurosim_projection", f"{names[pre[0]]}->{names[post[0]]}:{target}")
+        if target not in ("exc", "inh"):
+            raise NIRConversionError(f"{where}: metadata target {target!r} is not 'exc' or 'inh'")
+        try:
+            check_name("projection", label, "projection")
+        except ValueError as exc:
+            raise NIRConversionError(f"{where}: metadata neurosim_projection: {exc}") from None
         jj, ii = np.nonzero(w)
         vals = w[jj, ii] * scales[post[0]][jj].astype(w.dtype) if not np.all(scales[post[0]] == 1) else w[jj, ii]
         groups.setdefault((label, names[pre[0]], names[post[0]], target), []).append((ii, jj, vals, delay))

@@ -179,8 +179,10 @@ def _fold(layers: list, gain: np.ndarray, shape: tuple, where: str) -> None:
 
 
 def _tensor(a) -> torch.Tensor:
-    a = np.asarray(a)
-    return torch.from_numpy(a.astype(a.dtype if a.dtype in (np.float32, np.float64) else np.float32))
+    """A parameter as a tensor of torch's default dtype (float32): a graph written in
+    float64 must still run on float32 inputs, like every other neurosim.nn layer (call
+    ``.double()`` on the model for float64)."""
+    return torch.from_numpy(np.array(a, dtype=np.float64)).to(torch.get_default_dtype())
 
 
 def _stateless(node, where: str):

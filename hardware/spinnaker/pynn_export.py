@@ -19,13 +19,15 @@ graded or dynamic synapses, gap junctions, astrocytes, time-varying current inje
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 
-from neurosim.atomic import atomic_write, atomic_write_text
+from neurosim.atomic import atomic_savez, atomic_write_text, check_output_path
+from neurosim.runlock import folder_lock
 from neurosim.models import CubaLIF
-from neurosim.network import Network, PoissonSource, SpikeSource
+from neurosim.network import Network, PoissonSource, SpikeSource, spike_steps
 
 __all__ = ["export_pynn"]
 
@@ -77,28 +79,44 @@ def export_pynn(network: Network, folder, duration: float, dt: float, delay_shif
     step's update, so a delay of d steps is a current onset d x dt after the spike, PyNN's
     definition, and the export keeps it. Brian2 (and so ``pyNN.brian2``) applies arrivals
     after the state update of their step, one step later; ``delay_shift_steps=-1`` makes
-    the exported script reproduce neurosim's timing there. Raises ``ValueError`` for what
-    PyNN's standard cells cannot express and for shifted delays under one step."""
+    the exported script reproduce neurosim's timing there.
+
+    Names (validated by the ``Network``: ``neurosim.network.NAME_RULES``) and array keys
+    reach the script only as Python string literals (``repr``), never as code. Raises
+    ``ValueError`` for what PyNN's standard cells cannot express, for shifted delays under
+    one step, and for a ``dt`` or ``duration`` that is not a finite time > 0 s (or a
+    duration under one step); ``NotADirectoryError`` when ``folder`` or one of its parents is
+    a file."""
+    for what, value in (("dt", dt), ("duration", duration)):
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) or not math.isfinite(value) \
+                or value <= 0:
+            raise ValueError(f"{what} = {value!r} is invalid: must be a finite time > 0 s")
+    if duration < dt:
+        raise ValueError(f"duration = {duration} s is shorter than one step (dt = {dt} s)")
     if network.gap_junctions or network.glia:
         raise ValueError("gap junctions and astrocytes have no PyNN standard model")
-    folder = Path(folder)
+    folder = check_output_path(folder, folder=True)
     arrays, pop_lines, proj_lines = {}, [], []
     for src in network.sources:
+        # every name and key reaches the script as a Python literal (repr), never as code
+        name = src.name
         if isinstance(src, SpikeSource):
             # one spike per neuron and step, at the step's start (the core's engine merges
             # spikes within a step; Brian2 refuses them)
-            pairs = np.unique(np.column_stack([src.ids, np.floor(src.times / dt + 1e-9).astype(np.int64)]), axis=0)
-            arrays[f"{src.name}__times_ms"] = pairs[:, 1] * dt * 1e3
-            arrays[f"{src.name}__ids"] = pairs[:, 0]
+            pairs = np.unique(np.column_stack([src.ids, spike_steps(src.times, dt)]), axis=0)
+            arrays[f"{name}__times_ms"] = pairs[:, 1] * dt * 1e3
+            arrays[f"{name}__ids"] = pairs[:, 0]
+            # PyNN reads a list of lists as one train per neuron, but a single neuron's train
+            # must be a flat list (pyNN.brian2 fails on [[...]] for a population of one)
+            trains = "sorted(_t.tolist())" if src.size == 1 else f"[sorted(_t[_i == k].tolist()) for k in range({src.size})]"
             pop_lines.append(
-                f'_t, _i = data["{src.name}__times_ms"], data["{src.name}__ids"]\n'
-                f'pops["{src.name}"] = sim.Population({src.size}, sim.SpikeSourceArray(spike_times=[sorted(_t[_i == k].tolist()) '
-                f'for k in range({src.size})]), label="{src.name}")')
+                f'_t, _i = data[{name + "__times_ms"!r}], data[{name + "__ids"!r}]\n'
+                f'pops[{name!r}] = sim.Population({src.size}, sim.SpikeSourceArray(spike_times={trains}), label={name!r})')
         elif isinstance(src, PoissonSource):
             rate = np.broadcast_to(np.asarray(src.rate, float), (src.size,))
-            arrays[f"{src.name}__rate"] = rate
-            pop_lines.append(f'pops["{src.name}"] = sim.Population({src.size}, sim.SpikeSourcePoisson(rate=data["{src.name}__rate"]), '
-                             f'label="{src.name}")')
+            arrays[f"{name}__rate"] = rate
+            pop_lines.append(f'pops[{name!r}] = sim.Population({src.size}, sim.SpikeSourcePoisson(rate=data[{name + "__rate"!r}]), '
+                             f'label={name!r})')
     offsets = {}
     for pop in network.populations:
         if not isinstance(pop.model, CubaLIF) or pop.params:
@@ -114,10 +132,11 @@ def export_pynn(network: Network, folder, duration: float, dt: float, delay_shif
             i_offset[idx] += np.broadcast_to(i.amplitude, idx.shape) * 1e9
         arrays[f"{pop.name}__v0"] = pop.initial_state()["v"] * 1e3
         arrays[f"{pop.name}__i_offset"] = i_offset
-        args = ", ".join(f"{k}={v!r}" for k, v in params.items())
-        pop_lines.append(f'pops["{pop.name}"] = sim.Population({pop.size}, sim.IF_curr_exp({args}, '
-                         f'i_offset=data["{pop.name}__i_offset"]), initial_values={{"v": data["{pop.name}__v0"]}}, '
-                         f'label="{pop.name}")')
+        args = ", ".join(f"{k}={float(v)!r}" for k, v in params.items())
+        name = pop.name
+        pop_lines.append(f'pops[{name!r}] = sim.Population({pop.size}, sim.IF_curr_exp({args}, '
+                         f'i_offset=data[{name + "__i_offset"!r}]), initial_values={{"v": data[{name + "__v0"!r}]}}, '
+                         f'label={name!r})')
         offsets[pop.name] = pop
     for k, pr in enumerate(network.projections):
         if pr.target == "graded" or pr.synapse is not None:
@@ -129,13 +148,13 @@ def export_pynn(network: Network, folder, duration: float, dt: float, delay_shif
         conn = np.column_stack([pr.pre_indices(), pr.indices, pr.weights.astype(np.float64) * 1e9, steps * dt * 1e3])
         arrays[f"proj{k}"] = conn
         receptor = "excitatory" if pr.target == "exc" else "inhibitory"
-        proj_lines.append(f'sim.Projection(pops["{pr.pre}"], pops["{pr.post}"], sim.FromListConnector([tuple(r) for r in '
-                          f'data["proj{k}"].tolist()]), receptor_type="{receptor}", label="{pr.name}")')
+        proj_lines.append(f'sim.Projection(pops[{pr.pre!r}], pops[{pr.post!r}], sim.FromListConnector([tuple(r) for r in '
+                          f'data["proj{k}"].tolist()]), receptor_type={receptor!r}, label={pr.name!r})')
     summary = (f"{len(network.populations)} population(s), {len(network.sources)} source(s), "
                f"{sum(p.n_synapses for p in network.projections)} synapses, {duration * 1e3:g} ms at {dt * 1e3:g} ms")
     script = _SCRIPT.format(summary=summary, dt_ms=dt * 1e3, duration_ms=duration * 1e3, populations="\n".join(pop_lines),
                             projections="\n".join(proj_lines))
-    folder.mkdir(parents=True, exist_ok=True)
-    atomic_write(folder / "network.npz", lambda p: np.savez(open(p, "wb"), **arrays))
-    atomic_write_text(folder / "run.py", script)
+    with folder_lock(folder):  # one writer: run.py and network.npz must come from the same export
+        atomic_savez(folder / "network.npz", arrays)
+        atomic_write_text(folder / "run.py", script)
     return folder / "run.py"

@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit
 
 from neurosim.models import CubaLIF
-from neurosim.network import Network, SpikeSource
+from neurosim.network import Network, SpikeSource, spike_steps
 from neurosim.results import Results, SpikeTrains
 
 from .mapping import Mapping, walk
@@ -43,10 +43,22 @@ ONE = 1 << FRAC_BITS
 MAX_RECORDED_SPIKES = 50_000_000
 
 
-def to_fixed(x) -> np.ndarray:
+ACCUM_MIN, ACCUM_MAX = -(1 << 31), (1 << 31) - 1  # s16.15 in 32 bits: -65536 .. 65536 - 2**-15
+
+
+def to_fixed(x, what: str = "value") -> np.ndarray:
     """``x`` (any shape, in the unit wanted: mV, nA, MOhm or a plain factor) as s16.15
-    integers of the same shape (round to nearest)."""
-    return np.round(np.asarray(x, np.float64) * ONE).astype(np.int64)
+    integers of the same shape (round to nearest). Raises ``ValueError`` naming ``what``
+    for a value outside s16.15's range (|x| < 65536 in its unit), which the 32-bit
+    ``accum`` of the board cannot hold."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = np.round(np.asarray(x, np.float64) * ONE)
+    bad = ~((scaled >= ACCUM_MIN) & (scaled <= ACCUM_MAX))
+    if np.any(bad):
+        k = np.unravel_index(int(np.argmax(bad)), bad.shape) if bad.ndim else ()
+        raise ValueError(f"{what}: {np.asarray(x, np.float64)[k]:.6g} is outside the s16.15 range of SpiNNaker's "
+                         f"32-bit accum (-65536 to 65536 in mV, nA or MOhm)")
+    return scaled.astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -67,7 +79,9 @@ def _mul(a, b):
 
 @njit(cache=True)
 def _run(n_steps, coef, pop_of, v, ie, ii, refrac, iext, src_steps_ptr, src_ids, n_src, indptr, post, w, chan, delay,
-         ring_e, ring_i, spk_step, spk_id, n_spk):
+         ring_e, ring_i, spk_step, spk_id, n_spk, overflow):
+    """The run; ``overflow`` (step, neuron) is set and the run stops when a membrane or
+    synaptic current leaves the s16.15 range (the board's 32-bit accum would wrap)."""
     n = v.shape[0]
     R = ring_e.shape[0]
     spiked = np.zeros(n_src + n, np.bool_)
@@ -87,7 +101,15 @@ def _run(n_steps, coef, pop_of, v, ie, ii, refrac, iext, src_steps_ptr, src_ids,
             r = refrac[i]
             if r > 0:
                 r -= 1
+            if ie[i] < ACCUM_MIN or ie[i] > ACCUM_MAX or ii[i] < ACCUM_MIN or ii[i] > ACCUM_MAX:
+                overflow[0] = t
+                overflow[1] = i
+                return n_spk
             vn = v_rest + _mul(v[i] - v_rest, a_m) + _mul(k_e, ie[i]) + _mul(k_i, ii[i]) + _mul(k_ext, iext[i])
+            if vn < ACCUM_MIN or vn > ACCUM_MAX:
+                overflow[0] = t
+                overflow[1] = i
+                return n_spk
             if r > 0:
                 vn = v[i]
             s = vn > v_th
@@ -137,7 +159,9 @@ def simulate_fixed(network: Network, mapping: Mapping, duration: float, load: Lo
     ``packets_per_link`` {(chip index, link): packets}, ``packets_per_router`` (n_chips,),
     ``max_link_packets_per_step``, ``dropped_packets``, ``cpu_load`` (n_slices, n_steps)
     fraction of each core's time step, ``synaptic_events``). Raises ``ValueError`` for
-    what the model cannot run, and when a route misses a synapse's target core."""
+    what the model cannot run, when a route misses a synapse's target core, for values
+    outside the s16.15 range (weights, initial voltages, injected currents: before the run;
+    a membrane voltage or synaptic current during it, naming the step and neuron)."""
     _check(network)
     load = load or LoadModel()
     dt = mapping.machine.timestep
@@ -161,21 +185,23 @@ def simulate_fixed(network: Network, mapping: Mapping, duration: float, load: Lo
     for k, p in enumerate(pops):
         c = p.model.discretize(dt)
         coef[k, :9] = to_fixed([c["a_m"], c["a_e"], c["a_i"], c["k_e"] * 1e-6, c["k_i"] * 1e-6, c["k_ext"] * 1e-6,
-                                c["v_rest"] * 1e3, c["v_th"] * 1e3, c["v_reset"] * 1e3])
+                                c["v_rest"] * 1e3, c["v_th"] * 1e3, c["v_reset"] * 1e3], f"population {p.name!r}: a parameter")
         coef[k, 9] = int(c["ref_steps"])
         lo = offset[p.name]
         pop_of[lo: lo + p.size] = k
-        v[lo: lo + p.size] = to_fixed(p.initial_state()["v"] * 1e3)
+        v[lo: lo + p.size] = to_fixed(p.initial_state()["v"] * 1e3, f"population {p.name!r}: an initial v (mV)")
     for inj in network.inputs:
         idx = np.arange(network.node(inj.target).size) if inj.neurons is None else inj.neurons
-        iext[offset[inj.target] + idx] += to_fixed(np.broadcast_to(inj.amplitude, idx.shape) * 1e9)
+        iext[offset[inj.target] + idx] += to_fixed(np.broadcast_to(inj.amplitude, idx.shape) * 1e9,
+                                                   f"current injection into {inj.target!r} (nA)")
+    to_fixed(iext / ONE, "the summed current injections (nA)")
     # synapses by presynaptic node (sources first), weights in nA
     rows, posts, ws, chans, delays = [], [], [], [], []
     for pr in network.projections:
         base = src_off[pr.pre] if pr.pre in src_off else n_src + offset[pr.pre]
         rows.append(pr.pre_indices() + base)
         posts.append(pr.indices.astype(np.int64) + offset[pr.post])
-        ws.append(to_fixed(pr.weights.astype(np.float64) * 1e9))
+        ws.append(to_fixed(pr.weights.astype(np.float64) * 1e9, f"projection {pr.name!r}: a weight (nA)"))
         chans.append(np.full(pr.n_synapses, 0 if pr.target == "exc" else 1))
         delays.append(pr.delays.astype(np.int64))
     cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
@@ -210,7 +236,7 @@ def simulate_fixed(network: Network, mapping: Mapping, duration: float, load: Lo
     # spike-source schedule
     steps_list, ids_list = [], []
     for s in network.sources:
-        st = np.floor(s.times / dt + 1e-9).astype(np.int64)
+        st = spike_steps(s.times, dt)
         keep = st < n_steps
         steps_list.append(st[keep])
         ids_list.append(s.ids[keep] + src_off[s.name])
@@ -227,9 +253,16 @@ def simulate_fixed(network: Network, mapping: Mapping, duration: float, load: Lo
     cap = min(n * n_steps, MAX_RECORDED_SPIKES) + 1
     spk_step, spk_id = np.zeros(cap, np.int64), np.zeros(cap, np.int64)
     t0 = time.perf_counter()
+    overflow = np.full(2, -1, np.int64)
     n_spk = _run(n_steps, coef, pop_of, v, ie, ii, refrac, iext, src_ptr, sid, n_src, indptr, post, w, chan, delay,
-                 ring_e, ring_i, spk_step, spk_id, 0)
+                 ring_e, ring_i, spk_step, spk_id, 0, overflow)
     wall = time.perf_counter() - t0
+    if overflow[0] >= 0:
+        i = int(overflow[1])
+        pop = next(p for p in pops if offset[p.name] <= i < offset[p.name] + p.size)
+        raise ValueError(f"s16.15 overflow at step {int(overflow[0])} (t = {overflow[0] * dt:g} s): neuron {i - offset[pop.name]} "
+                         f"of {pop.name!r} reached a membrane voltage or synaptic current beyond the range of SpiNNaker's "
+                         "32-bit accum (-65536 to 65536 mV or nA), which the board would wrap; scale the weights down")
     if n_spk > cap:
         raise ValueError(f"the run produced {n_spk} spikes, more than the {cap} this simulation records; run a shorter "
                          "duration")

@@ -125,7 +125,7 @@ def correct_activation(c, x, s, phi0, h, s_out):
 @njit(**_NJIT)
 def run_graded_bdf2(
     step0, n_steps, c, v, s, v_prev, started,
-    has_ext, bias, tab, tab_idx, restart, iext,
+    has_ext, bias, tab, tab_idx, tab_step, restart, iext,
     gap_i, gap_j, gap_g, g_gap_sum,
     gs_indptr, gs_pre, gs_w, gs_erev,
     mon_step0, mon_var, mon_idx, mon_every, mon_buf, mon_count,
@@ -141,6 +141,8 @@ def run_graded_bdf2(
     dt = c[0, 0] if n else 1.0  # every graded neuron has the same step
     g_in[:] = 0.0
     ge_in[:] = 0.0
+    seg = 0
+    n_seg = tab.shape[0]
     for k in range(n_steps):
         nstep = step0 + k
         for m in range(mon_var.shape[0]):
@@ -151,8 +153,11 @@ def run_graded_bdf2(
         if has_ext:
             for i in range(n):
                 iext[i] = bias[i]
+            if tab.shape[1] > 0:
+                while seg + 1 < n_seg and tab_step[seg + 1] <= k:
+                    seg += 1
             for col in range(tab.shape[1]):
-                iext[tab_idx[col]] += tab[k, col]
+                iext[tab_idx[col]] += tab[seg, col]
         # predicted activations at the end of the step, and the synaptic conductance they give
         predict_activation(c, v, s, dt, phi0, s_new)
         graded_synaptic_input(s_new, gs_indptr, gs_pre, gs_w, gs_erev, g_in, ge_in)

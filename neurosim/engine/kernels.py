@@ -133,8 +133,9 @@ def run_chunk(
     # state matrix X (slots, n_neurons): row 0 v, further rows per model (graded: row 1 s);
     # isyn = [i_e | i_i] (2 n_neurons); spike flags (uint8, n_neurons + n_source_neurons, padded to 8)
     X, isyn, refrac, iext, spiked,
-    # external currents: bias (n_neurons,), table (n_steps, n_cols) into neurons tab_idx
-    has_ext, bias, tab, tab_idx,
+    # external currents: bias (n_neurons,) plus a piecewise-constant table (n_segments,
+    # n_cols) into neurons tab_idx; segment g holds from chunk step tab_step[g] on
+    has_ext, bias, tab, tab_idx, tab_step,
     # gap junctions (pairs, both directions applied) and their per-neuron conductance sums
     gap_i, gap_j, gap_g, g_gap_sum, gap_drive,
     # graded synapses, CSR over the postsynaptic neuron
@@ -177,6 +178,8 @@ def run_chunk(
     n_sched = sched_step.shape[0]
     n_syn_events = 0
     has_dyn = dyn_post.shape[0] > 0
+    seg = 0
+    n_seg = tab.shape[0]
     for k in range(n_steps):
         n = step0 + k
         # 1. spikes arriving in this step join the synaptic currents; monitors record the
@@ -203,8 +206,10 @@ def run_chunk(
             for j in range(n_neurons):
                 iext[j] = bias[j]
             if tab.shape[1] > 0:
+                while seg + 1 < n_seg and tab_step[seg + 1] <= k:
+                    seg += 1
                 for c in range(tab.shape[1]):
-                    iext[tab_idx[c]] += tab[k, c]
+                    iext[tab_idx[c]] += tab[seg, c]
         if ag_i.shape[0] > 0:
             ip3_coupling(n, X, ag_i, ag_j, ag_row, ag_par, ag_every, iext)
         if n_gap > 0 or n_graded_post > 0:

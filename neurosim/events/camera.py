@@ -13,6 +13,7 @@ polarity at ``noise_rate`` Hz per pixel.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,6 +25,8 @@ __all__ = ["EventCameraSimulator", "EventLimitError", "Movie", "moving_image_mov
 
 _MAX_COORD = np.iinfo(EVENT_DTYPE["x"]).max  # x and y are int16 in EVENT_DTYPE
 _MAX_SPAN_S = np.iinfo(np.int64).max / 1e6 / 2  # t is int64 microseconds
+MAX_MOVIE_FRAMES = 1_000_000
+"""Most frames ``moving_image_movie`` renders in one call (a frame is height x width floats)."""
 
 
 class EventLimitError(ValueError):
@@ -218,10 +221,23 @@ def moving_image_movie(image="camera", direction_deg=0.0, speed=30.0, size=(48, 
     ``"coffee"``, ``"chelsea"``, ``"rocket"``, ...) or a 2-D array. The content moves in
     ``direction_deg`` (0 = right, 90 = up, counter-clockwise) at ``speed`` pixels/s; frames
     are sampled with bilinear interpolation (sub-pixel motion) through a ``size`` window
-    starting at ``start`` (row, col; default the image centre). Raises ``ValueError`` for an
-    unknown image name or a window larger than the image.
+    starting at ``start`` (row, col; default the image centre). ``duration`` (s, >= 0) and
+    ``fps`` (frames per second, > 0) give ``round(duration * fps) + 1`` frames. Raises
+    ``ValueError`` for an unknown image name, a window larger than the image, and a
+    duration, frame rate, speed, direction or size that is not a finite number in range.
     """
     from scipy.ndimage import map_coordinates
+
+    for name, value, low, strict in (("duration", duration, 0.0, False), ("fps", fps, 0.0, True), ("speed", speed, None, False),
+                                     ("direction_deg", direction_deg, None, False)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
+                or (low is not None and (value <= low if strict else value < low)):
+            need = "a finite number" + ("" if low is None else f" {'>' if strict else '>='} {low:g}")
+            raise ValueError(f"{name} = {value!r} is invalid: must be {need}")
+    if not (isinstance(size, (tuple, list)) and len(size) == 2 and all(isinstance(v, numbers.Integral) and v >= 1 for v in size)):
+        raise ValueError(f"size = {size!r} is invalid: give (height, width) in pixels, each >= 1")
+    if int(round(duration * fps)) + 1 > MAX_MOVIE_FRAMES:
+        raise ValueError(f"duration x fps = {duration * fps:.3g} frames, more than MAX_MOVIE_FRAMES = {MAX_MOVIE_FRAMES:,}")
 
     if isinstance(image, str):
         import skimage.data

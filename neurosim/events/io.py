@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-__all__ = ["EVENT_DTYPE", "NMNIST_SENSOR", "read_events", "EventFileError"]
+__all__ = ["EVENT_DTYPE", "NMNIST_SENSOR", "PLAUSIBLE_SENSOR", "read_events", "EventFileError"]
 
 EVENT_DTYPE = np.dtype([("x", "<i2"), ("y", "<i2"), ("t", "<i8"), ("p", "<i1")])
 """Events: pixel column ``x``, row ``y``, time ``t`` (microseconds), polarity ``p`` (1 ON, 0 OFF),
@@ -20,6 +20,12 @@ the field names of tonic's event arrays (its transforms accept them)."""
 _NMNIST_RECORD = 5  # bytes per event: x, y, polarity bit + 23-bit timestamp
 NMNIST_SENSOR = (34, 34, 2)
 """N-MNIST sensor size (width, height, polarities), as tonic's transforms take it."""
+
+PLAUSIBLE_SENSOR = (2048, 2048)
+"""(width, height) that no event coordinate may reach when neither the file's header nor
+the caller states the sensor size (event cameras today have at most 1280 x 960 pixels):
+beyond it an event is garbage that happened to parse. Give ``sensor_size`` for a larger
+sensor."""
 
 
 class EventFileError(ValueError):
@@ -85,17 +91,26 @@ def _aedat4_geometry(path: str):
     return (events[0]["width"], events[0]["height"]) if events and "width" in events[0] else None
 
 
-def _check_range(path: str, ev: np.ndarray, sensor) -> None:
-    """Coordinates inside the sensor (when its size is known), polarities 0/1: garbage that
-    happens to parse (a file of the right length, a wrong extension) fails here."""
+def _check_range(path: str, ev: np.ndarray, sensor, stated: bool) -> None:
+    """Coordinates inside the sensor (its stated size, else ``PLAUSIBLE_SENSOR``),
+    polarities 0/1, timestamps >= 0 that never go backwards: garbage that happens to parse
+    (a file of the right length, a wrong extension, a corrupted record) fails here, naming
+    the first bad event."""
     bad = (ev["x"] < 0) | (ev["y"] < 0) | ((ev["p"] != 0) & (ev["p"] != 1))
-    if sensor is not None:
-        bad |= (ev["x"] >= sensor[0]) | (ev["y"] >= sensor[1])
+    bad |= (ev["x"] >= sensor[0]) | (ev["y"] >= sensor[1])
     if np.any(bad):
         k = int(np.flatnonzero(bad)[0])
-        size = f"the {sensor[0]} x {sensor[1]} sensor" if sensor is not None else "the sensor (x, y >= 0)"
+        size = (f"the {sensor[0]} x {sensor[1]} sensor" if stated else
+                f"any plausible sensor (the file states no size; at most {sensor[0]} x {sensor[1]}: give sensor_size for a larger one)")
         raise EventFileError(f"{path!r}: event {k} (x = {ev['x'][k]}, y = {ev['y'][k]}, p = {ev['p'][k]}) lies outside {size} "
-                             f"or has a polarity other than 0/1: not a valid event file of this type")
+                             f"or has a polarity other than 0/1: not a valid event file of this type (corrupt?)")
+    if ev.size and ev["t"][0] < 0:
+        raise EventFileError(f"{path!r}: event 0 has a negative timestamp (t = {ev['t'][0]} us): corrupt?")
+    back = np.flatnonzero(np.diff(ev["t"]) < 0)
+    if back.size:
+        k = int(back[0]) + 1
+        raise EventFileError(f"{path!r}: time goes backwards at event {k} (t = {ev['t'][k - 1]} us, then {ev['t'][k]} us): "
+                             "a corrupt timestamp")
 
 
 def read_events(path, sensor_size=None) -> np.ndarray:
@@ -105,13 +120,17 @@ def read_events(path, sensor_size=None) -> np.ndarray:
 
     Every event must lie on the sensor: ``sensor_size`` (width, height) when given, else
     the size the format states (N-MNIST: 34 x 34; AEDAT 4 and DAT: the file header's, when
-    it has one), and have polarity 0 or 1.
+    it has one), else within ``PLAUSIBLE_SENSOR``; have polarity 0 or 1; and timestamps
+    must be >= 0 and never go backwards.
 
-    Raises ``EventFileError`` (a ``ValueError``) naming the file for unknown extensions,
-    empty, truncated or corrupt files and events off the sensor, and
-    ``FileNotFoundError`` for missing ones.
+    Raises ``EventFileError`` (a ``ValueError``) naming the file (and the first bad event)
+    for unknown extensions, empty, truncated or corrupt files, events off the sensor and
+    time going backwards; ``FileNotFoundError`` for missing files, ``IsADirectoryError``
+    for a folder, ``ValueError`` for a bad ``sensor_size``.
     """
     path = os.fspath(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"event file {path!r} is a folder, not a file (read the files in it one by one)")
     if not os.path.isfile(path):
         raise FileNotFoundError(f"event file {path!r} does not exist")
     ext = os.path.splitext(path)[1].lower()
@@ -147,7 +166,17 @@ def read_events(path, sensor_size=None) -> np.ndarray:
         raise
     except BaseException as exc:  # damaged input makes the Rust AEDAT reader panic (a BaseException)
         raise EventFileError(f"{path!r} is not a readable {ext} event file (corrupt or truncated?): {exc}") from exc
-    if out.size and (np.any(np.diff(out["t"]) < 0) and ext in (".bin", ".bs2")):
-        raise EventFileError(f"{path!r}: timestamps go backwards: not an N-MNIST event file")
-    _check_range(path, out, tuple(sensor_size) if sensor_size is not None else sensor)
+    if sensor_size is not None:
+        sensor = _check_sensor_size(sensor_size)
+    _check_range(path, out, sensor or PLAUSIBLE_SENSOR, sensor is not None)
     return out
+
+
+def _check_sensor_size(sensor_size) -> tuple:
+    try:
+        w, h = (int(v) for v in tuple(sensor_size)[:2])
+    except (TypeError, ValueError):
+        raise ValueError(f"sensor_size = {sensor_size!r} is invalid: give (width, height) in pixels") from None
+    if w < 1 or h < 1:
+        raise ValueError(f"sensor_size = {sensor_size!r} is invalid: width and height must be >= 1")
+    return w, h

@@ -2,9 +2,13 @@
 functional API). Inputs are sequences (T, B, ...) or, with ``step``, one step (B, ...)."""
 from __future__ import annotations
 
+import math
+import numbers
+
 import torch
 
 from .. import models
+from ..models.base import check_dt
 from .functional import LIFState, check_finite, coefficients, initial_state, lif_sequence, lif_step
 from .surrogate import SURROGATES
 
@@ -23,10 +27,14 @@ class _Neurons(torch.nn.Module):
         self.neuron = neuron if neuron is not None else models.CubaLIF(t_ref=0.0, v_reset=models.CubaLIF().v_rest)
         if not isinstance(self.neuron, models.CubaLIF):
             raise ValueError(f"neuron must be a neurosim.models.CubaLIF, got {type(self.neuron).__name__}")
-        self.dt = float(dt)
+        self.dt = check_dt(dt)
         self.coef = coefficients(self.neuron, self.dt, self.synaptic)
         if surrogate not in SURROGATES:
             raise ValueError(f"unknown surrogate {surrogate!r}; choose one of {sorted(SURROGATES)}")
+        # a negative or zero slope turns the surrogate gradient's sign or size into nonsense
+        # (slope -5 gives gradients of -7.7e15): refused
+        if isinstance(slope, bool) or not isinstance(slope, numbers.Real) or not math.isfinite(slope) or slope <= 0:
+            raise ValueError(f"slope = {slope!r} is invalid: the surrogate's slope must be a finite number > 0 (default 25)")
         self.surrogate, self.slope, self.detach_reset = surrogate, float(slope), bool(detach_reset)
 
     def extra_repr(self):
