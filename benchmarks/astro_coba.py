@@ -23,7 +23,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from circuits.neuroglia import example6_network  # noqa: E402
+from circuits.astro.neuroglia import example6_network  # noqa: E402
 from neurosim import Simulator, SpikeMonitor  # noqa: E402
 
 
@@ -38,7 +38,7 @@ def run_neurosim(duration: float, seed: int) -> dict:
 
 
 def run_brian2(duration: float, seed: int) -> dict:
-    cmd = [sys.executable, "-W", "ignore", "-m", "circuits.neuroglia_brian2", "--duration", str(duration), "--seed", str(seed)]
+    cmd = [sys.executable, "-W", "ignore", "-m", "circuits.reference.neuroglia_brian2", "--duration", str(duration), "--seed", str(seed)]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=7200)
     for line in out.stdout.splitlines():
         if line.startswith("BRIAN2_RESULT "):

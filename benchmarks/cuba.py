@@ -27,7 +27,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from circuits.cuba import cuba_network  # noqa: E402
+from circuits.reference.cuba import cuba_network  # noqa: E402
 from neurosim import Simulator, SpikeMonitor  # noqa: E402
 
 
@@ -45,7 +45,7 @@ def run_neurosim(n, duration, seed, dtype):
 
 
 def run_brian2(mode, n, duration, seed):
-    cmd = [sys.executable, "-W", "ignore", "-m", "circuits.cuba_brian2", "--mode", mode, "--n", str(n), "--duration", str(duration), "--seed", str(seed)]
+    cmd = [sys.executable, "-W", "ignore", "-m", "circuits.reference.cuba_brian2", "--mode", mode, "--n", str(n), "--duration", str(duration), "--seed", str(seed)]
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=3600)
     for line in out.stdout.splitlines():
         if line.startswith("BRIAN2_RESULT "):
@@ -56,7 +56,7 @@ def run_brian2(mode, n, duration, seed):
 def cold_neurosim(n, duration, dtype):
     """A fresh process with an empty Numba cache: import + build + JIT + run, end to end."""
     code = (
-        "import time; t0=time.perf_counter(); import numpy as np; from circuits.cuba import cuba_network; "
+        "import time; t0=time.perf_counter(); import numpy as np; from circuits.reference.cuba import cuba_network; "
         "from neurosim import Simulator, SpikeMonitor; net=cuba_network(%d); "
         "r=Simulator(net, dt=1e-4, dtype=np.%s).run(%r,[SpikeMonitor('cuba')]); "
         "print('COLD', time.perf_counter()-t0, r.compile_time, r.wall_time)" % (n, dtype, duration)

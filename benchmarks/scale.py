@@ -18,7 +18,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from circuits.cuba import W_E, W_I, cuba_connectivity, cuba_model  # noqa: E402
+from circuits.reference.cuba import W_E, W_I, cuba_connectivity, cuba_model  # noqa: E402
 from neurosim import Network, Population, Projection, Simulator, SpikeMonitor  # noqa: E402
 
 

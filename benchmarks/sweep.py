@@ -1,4 +1,4 @@
-"""Speed-up of a Dask sweep: the same 100-point worm sweep (``circuits.sweeps.worm_point``,
+"""Speed-up of a Dask sweep: the same 100-point worm sweep (``circuits.worm.sweep.worm_point``,
 short runs) as a plain serial loop in this process, and with ``neurosim.sweep.run_sweep``
 on a LocalCluster of 1 and of 2 single-threaded worker processes.
 
@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def spec_for(points: int, duration: float):
-    import circuits.sweeps  # noqa: F401 - registers the worm task
+    import circuits.worm.sweep  # noqa: F401 - registers the worm task
     from neurosim.sweep import SweepSpec
 
     return SweepSpec("worm", base={"duration": duration, "stop": min(0.7, duration)},
@@ -29,7 +29,7 @@ def spec_for(points: int, duration: float):
 
 
 def serial(spec, repeats: int) -> tuple[float, list]:
-    from circuits.sweeps import worm_point
+    from circuits.worm.sweep import worm_point
 
     t0 = time.perf_counter()
     worm_point(spec.points()[0])
@@ -46,7 +46,7 @@ def serial(spec, repeats: int) -> tuple[float, list]:
 def on_dask(spec, workers: int, repeats: int) -> tuple[float, list]:
     from dask.distributed import Client, LocalCluster
 
-    from circuits.sweeps import worm_point
+    from circuits.worm.sweep import worm_point
     from neurosim.sweep import run_sweep
 
     t0 = time.perf_counter()

@@ -1,6 +1,6 @@
 """Whole-worm speed: 60 s of worm time (Kunert et al. 2014 on Cook 2019, anterior touch
 stimulus 1-3 s) in neurosim (fixed-step BDF2 at dt = 1 and 2 ms, and the adaptive BDF2 at
-several tolerances) and in scipy's solve_ivp on the same equations (``circuits.celegans_reference``, sparse right-hand side and Jacobian
+several tolerances) and in scipy's solve_ivp on the same equations (``circuits.worm.reference``, sparse right-hand side and Jacobian
 sparsity given to BDF) at matched accuracy.
 
 Accuracy is measured against a tight BDF solution (rtol 1e-10). "Matched accuracy": the
@@ -22,8 +22,8 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import connectomes  # noqa: E402
-from circuits.celegans import KUNERT2014, TOUCH_NEURONS, build_worm, input_conductance, stimulate  # noqa: E402
-from circuits.celegans_reference import solve_reference  # noqa: E402
+from circuits.worm.model import KUNERT2014, TOUCH_NEURONS, build_worm, input_conductance, stimulate  # noqa: E402
+from circuits.worm.reference import solve_reference  # noqa: E402
 from neurosim import Simulator, StateMonitor  # noqa: E402
 
 

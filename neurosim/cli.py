@@ -61,7 +61,7 @@ _FINITE = _number(float)
 
 
 def _cmd_cuba(a) -> int:
-    from circuits.cuba import cuba_network
+    from circuits.reference.cuba import cuba_network
 
     from . import Simulator, SpikeMonitor, StateMonitor
     from .atomic import atomic_savez, atomic_write_json
@@ -104,9 +104,9 @@ def _atomic_h5(path: Path, datasets: dict, attrs: dict) -> None:
 
 def _cmd_worm(a) -> int:
     import connectomes
-    from circuits import worm_plots
-    from circuits.celegans import TOUCH_NEURONS, build_worm, load_worm_params, stimulate
-    from circuits.signal_propagation import atlas_pairs, atlas_stimulated, compare, model_responses
+    from circuits.worm import plots as worm_plots
+    from circuits.worm.model import TOUCH_NEURONS, build_worm, load_worm_params, stimulate
+    from circuits.worm.atlas import atlas_pairs, atlas_stimulated, compare, model_responses
 
     from . import Simulator, StateMonitor
 
@@ -179,7 +179,7 @@ def _cmd_worm(a) -> int:
 def _cmd_fit(a) -> int:
     import torch
 
-    from circuits.celegans_fit import cross_validate
+    from circuits.worm.fit import cross_validate
 
     torch.set_num_threads(2)
     what = f"{a.connectome}" + (f" (degree-preserving shuffle, seed {a.shuffle})" if a.shuffle is not None else "")
@@ -199,7 +199,7 @@ def _cmd_fit(a) -> int:
 
 
 def _fit_ablation(a, what: str) -> int:
-    from circuits.celegans_fit import ablation
+    from circuits.worm.ablation import ablation
 
     from .atomic import atomic_write_json
 
@@ -220,8 +220,8 @@ def _fit_ablation(a, what: str) -> int:
 
 
 def _cmd_activity(a) -> int:
-    from circuits import worm_plots
-    from circuits.worm_activity import activity_check
+    from circuits.worm import plots as worm_plots
+    from circuits.worm.activity import activity_check
 
     from .atomic import atomic_write_json
 
@@ -246,7 +246,7 @@ def _cmd_activity(a) -> int:
 
 
 def _cmd_atlas(a) -> int:
-    from circuits.signal_propagation import signal_propagation
+    from circuits.worm.atlas import signal_propagation
 
     rows = []
     for name in a.connectomes:
@@ -275,7 +275,7 @@ def _cmd_train(a) -> int:
     torch.set_num_threads(a.threads)
     try:
         if a.task == "nmnist":
-            from circuits.nmnist import train_nmnist
+            from circuits.nmnist.classifier import train_nmnist
 
             root = Path(a.data)
             if not (root / "train1K.txt").is_file():
@@ -300,7 +300,7 @@ def _cmd_train(a) -> int:
         elif a.task == "hlop":
             return _train_hlop(a)
         else:
-            from circuits.hdsnn_task import train_hdsnn
+            from circuits.hdsnn.task import train_hdsnn
 
             history = train_hdsnn(a.out, resume=a.resume, overwrite=a.overwrite, progress=not a.no_progress, stop_after=a.stop_after,
                                   seed=a.seed, **_given(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, n_train=a.movies,
@@ -315,32 +315,33 @@ def _cmd_train(a) -> int:
 
 
 def _train_astro(a) -> int:
-    from circuits import astro_tasks
+    from circuits.astro import language, memory
+    from circuits.astro.tasks import MODEL_NAMES
 
     common = dict(resume=a.resume, overwrite=a.overwrite, progress=not a.no_progress, stop_after=a.stop_after, seed=a.seed,
                   **_given(models=a.models, n_hidden=a.hidden, iterations=a.iterations, batch_size=a.batch_size, lr=a.lr,
                            tau_astro=a.tau_astro))
     if a.task == "astro-memory":
-        r = astro_tasks.train_memory(a.out, **common, **_given(delays=a.delays))
+        r = memory.train_memory(a.out, **common, **_given(delays=a.delays))
         if not r.get("complete"):
             print(f"stopped early; continue with --resume. {len(r['runs'])} runs finished in {a.out}")
             return 0
         print(f"delayed recall, held-out accuracy (chance {1 / r['task']['n_cues']:.2f}); parameters per model <= {r['budget']}")
-        print("| delay (steps) | " + " | ".join(astro_tasks.MODEL_NAMES[m] for m in dict.fromkeys(x["model"] for x in r["runs"])) + " |")
+        print("| delay (steps) | " + " | ".join(MODEL_NAMES[m] for m in dict.fromkeys(x["model"] for x in r["runs"])) + " |")
         print("|---" * (1 + len({x['model'] for x in r['runs']})) + "|")
         for d in dict.fromkeys(x["delay"] for x in r["runs"]):
             row = [x for x in r["runs"] if x["delay"] == d]
             print(f"| {d} | " + " | ".join(f"{x['test_accuracy']:.3f}" for x in row) + " |")
         print(f"wrote results.json, memory.png and one folder per model and delay to {a.out}")
     else:
-        r = astro_tasks.train_language(a.text, a.out, **common, **_given(seq_len=a.seq_len))
+        r = language.train_language(a.text, a.out, **common, **_given(seq_len=a.seq_len))
         if not r.get("complete"):
             print(f"stopped early; continue with --resume. {len(r['runs'])} models finished in {a.out}")
             return 0
         print(f"Tiny Shakespeare, held-out last 10% ({r['test_chars']:,} characters): bits per character")
         print("| model | parameters | hidden units | held-out bits/char | training time (s) |\n|---|---|---|---|---|")
         for x in r["runs"]:
-            print(f"| {astro_tasks.MODEL_NAMES[x['model']]} | {x['parameters']:,} | {x['hidden']} | {x['test_bpc']:.3f} | {x['seconds']:.0f} |")
+            print(f"| {MODEL_NAMES[x['model']]} | {x['parameters']:,} | {x['hidden']} | {x['test_bpc']:.3f} | {x['seconds']:.0f} |")
         print(f"wrote results.json, bpc.png, samples.txt and one folder per model to {a.out}")
     return 0
 
@@ -348,7 +349,7 @@ def _train_astro(a) -> int:
 def _train_hlop(a) -> int:
     import torch
 
-    from circuits import hlop
+    from circuits.hlop import train as hlop
 
     cfg = hlop.ContinualConfig(seed=a.seed, spiking_lateral=a.spiking_lateral,
                                **_given(n_tasks=a.tasks, n_train=a.train_size, epochs=a.epochs, lr=a.lr,
@@ -372,7 +373,8 @@ def _train_hlop(a) -> int:
 def _cmd_eval(a) -> int:
     import torch
 
-    from circuits.hdsnn_task import ONE_MOTION_TEST, evaluate_hdsnn
+    from circuits.hdsnn.task import ONE_MOTION_TEST
+    from circuits.hdsnn.evaluate import evaluate_hdsnn
 
     torch.set_num_threads(a.threads)
     one_motion = {**ONE_MOTION_TEST, **_given(n_movies=a.one_motion_movies, n_steps=a.one_motion_steps)}
@@ -464,7 +466,7 @@ def _stimulus_names(spec: str, touch_neurons: dict) -> list:
 def _deploy_network(a):
     """The core Network a deploy target reads: 'cuba' (default) or a Network.save file."""
     if a.model in (None, "cuba"):
-        from circuits.cuba import cuba_network
+        from circuits.reference.cuba import cuba_network
 
         return cuba_network(4000, seed=a.seed)
     from neurosim.network import Network
@@ -537,7 +539,7 @@ def _deploy_nir(a) -> int:
             net = _deploy_network(a)
             graph, what = hnir.network_to_nir(net, a.dt), f"network {model_path.name}"
         else:
-            from hardware.loihi.deploy import load_nmnist_model
+            from circuits.nmnist.loihi import load_nmnist_model
 
             model, settings = load_nmnist_model(model_path)
             dt = model.readout.dt
@@ -568,7 +570,7 @@ def _check_nir(a, model, settings, graph, dt) -> int:
     import numpy as np
     import torch
 
-    from circuits.nmnist import load_frames
+    from circuits.nmnist.classifier import load_frames
     from hardware.nir.peers import run_norse, run_snntorch, spike_agreement
     from neurosim.nn import Sequential
 
@@ -605,7 +607,7 @@ def _cmd_deploy(a) -> int:
     import torch
 
     torch.set_num_threads(a.threads)
-    from hardware.loihi.deploy import deploy_nmnist
+    from circuits.nmnist.loihi import deploy_nmnist
 
     try:
         out = deploy_nmnist(a.model or "runs/nmnist", a.data, a.out or "runs/loihi_nmnist", n_samples=a.samples, lava_samples=a.lava_samples,
@@ -627,7 +629,8 @@ def _cmd_deploy(a) -> int:
 
 
 def _cmd_sweep(a) -> int:
-    import circuits.sweeps  # noqa: F401 - registers the built-in tasks (worm, cuba)
+    import circuits.reference.sweep  # noqa: F401 - registers the built-in tasks (worm, cuba)
+    import circuits.worm.sweep  # noqa: F401
 
     from .sweep import SweepSpec, resolve_task, run_sweep
 

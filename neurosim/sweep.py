@@ -8,7 +8,8 @@ single-threaded worker processes on this machine, or any running cluster given i
 address (``tcp://host:port``), whose workers must have neurosim installed.
 
 **Tasks are named, not imported from data.** A spec names its task by a name registered in
-Python (``register_task``: the CLI registers ``circuits.sweeps``'s ``worm`` and ``cuba``,
+Python (``register_task``: the CLI imports ``circuits.worm.sweep`` and
+``circuits.reference.sweep``, which register ``worm`` and ``cuba``,
 and users register their own in their own code), so a spec file cannot make a worker run
 code of its choosing. A ``"module:function"`` path in a spec is refused unless the caller
 opts in (``run_sweep(..., allow_module_tasks=True)``, ``neurosim sweep --allow-module-task``):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from circuits.neuroglia_brian2 import ON_PRE as SYN_ON_PRE  # the synapse's on_pre, shared with the benchmark twin
+from circuits.reference.neuroglia_brian2 import ON_PRE as SYN_ON_PRE  # the synapse's on_pre, shared with the benchmark twin
 
 ASTRO_EQS = """
 dGamma_A/dt = O_N * Y_S * (1 - clip(Gamma_A, 0, 1)) - Omega_N*(1 + zeta * C/(C + K_KC)) * clip(Gamma_A, 0, 1) : 1

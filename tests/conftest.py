@@ -35,7 +35,7 @@ def atlas():
 def small_model(tmp_path_factory, shared_data):
     """A folder of ``neurosim train nmnist`` output: the N-MNIST classifier with 2 and 4
     channels trained for one epoch on 120 real samples (seconds on 2 cores)."""
-    from circuits.nmnist import train_nmnist
+    from circuits.nmnist.classifier import train_nmnist
 
     folder = tmp_path_factory.mktemp("nmnist_small_model")
     train_nmnist(shared_data / "nmnist_small", folder, epochs=1, limit=120, channels=(2, 4), progress=False)

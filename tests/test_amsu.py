@@ -10,9 +10,9 @@ import pytest
 import torch
 
 import neurosim.nn as snn
-from circuits.astro import AMSU, SequenceModel, count_parameters, hidden_for_budget
-from circuits.astro_tasks import (MemoryTask, bits_per_character, generate, load_text, memory_batch, train_language,
-                                  train_memory)
+from circuits.astro.amsu import AMSU, SequenceModel, count_parameters, hidden_for_budget
+from circuits.astro.memory import MemoryTask, memory_batch, train_memory
+from circuits.astro.language import bits_per_character, generate, load_text, train_language
 from neurosim.cli import main
 from neurosim.integrity import load_torch
 from neurosim.models import CubaLIF as CubaLIFModel

@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from brian2_astro_reference import run_example2, run_example4
-from circuits.neuroglia import (EXAMPLE4_ASTROCYTE, example2_network, example2_spike_steps, example4_network,
-                                example6_network, poisson_steps)
+from circuits.astro.neuroglia import EXAMPLE4_ASTROCYTE, example2_network, example2_spike_steps, example4_network, example6_network, poisson_steps
 from neurosim import (UMOLAR, AstrocyteGapJunctions, AstrocyteToSynapse, CobaLIF, CubaLIF, GapJunctions, GChIAstrocyte,
                       Network, Population, Projection, Simulator, SpikeMonitor, SpikeSource, StateMonitor,
                       SynapseToAstrocyte, TripartiteSynapse)

@@ -3,8 +3,8 @@ scipy's BDF solver on the same equations over 10 s (issue #3, criterion 2)."""
 import numpy as np
 import pytest
 
-from circuits.celegans import KUNERT2014, build_worm, equilibrium, input_conductance, stimulate, touch
-from circuits.celegans_reference import solve_reference
+from circuits.worm.model import KUNERT2014, build_worm, equilibrium, input_conductance, stimulate, touch
+from circuits.worm.reference import solve_reference
 from neurosim import Simulator, StateMonitor
 
 STIM = ("AVAL", "AVAR")

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from circuits import celegans_fit as cf
-from circuits.celegans import KUNERT2014, TRANSMITTER_CLASSES, build_worm, equilibrium, load_worm_params, stimulate
+from circuits.worm import fit as cf
+from circuits.worm.model import KUNERT2014, TRANSMITTER_CLASSES, build_worm, equilibrium, load_worm_params, stimulate
 from neurosim import Simulator, StateMonitor
 
 
@@ -45,7 +45,7 @@ def test_parameter_files_are_checked(tmp_path):
 def test_linear_response_is_the_simulated_steady_state_for_small_drives(cook):
     """The Jacobian at rest (module docstring of celegans_fit) against the nonlinear
     simulation: a 0.2 mV sustained drive into a neuron, held for 4 s."""
-    worm = cf._Worm(cook)
+    worm = cf.LinearWorm(cook)
     theta = cf.initial_theta()
     with torch.no_grad():
         lin = cf.linear_responses(worm, theta, depolarization=0.2e-3).numpy()
@@ -62,7 +62,7 @@ def test_linear_response_is_the_simulated_steady_state_for_small_drives(cook):
 def test_kunert_linear_response_correlates_with_the_atlas_as_the_simulation_does(cook, atlas):
     r, s = cf.atlas_pairs(cook, atlas)
     with torch.no_grad():
-        lin = cf.linear_responses(cf._Worm(cook), cf.initial_theta()).numpy()
+        lin = cf.linear_responses(cf.LinearWorm(cook), cf.initial_theta()).numpy()
     from scipy.stats import spearmanr
 
     assert spearmanr(lin[r, s], atlas.dff[r, s]).statistic == pytest.approx(0.166, abs=0.005)  # simulated: +0.166 (README)
@@ -113,7 +113,7 @@ def test_shipped_fit_is_what_fit_worm_gives_and_the_worm_default(cook, atlas, tm
     worm` runs it by default and Kunert's model with --params kunert."""
     import h5py
 
-    from circuits.celegans import FITTED_PARAMS
+    from circuits.worm.model import FITTED_PARAMS
     from neurosim.cli import main
 
     shipped = __import__("json").loads(FITTED_PARAMS.read_text())

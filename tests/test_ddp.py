@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from circuits.nmnist import train_nmnist
+from circuits.nmnist.classifier import train_nmnist
 from neurosim import parallel
 from neurosim.integrity import load_torch
 

@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from circuits.delays import (TEST_IMAGES, TRAIN_IMAGES, HDSNN, MotionClasses, core_evidence, decide, finetune,
-                             make_motion_data, motion_loss, prune, synaptic_operations, whiten)
+from circuits.hdsnn.movies import TEST_IMAGES, TRAIN_IMAGES, MotionClasses, make_motion_data, whiten
+from circuits.hdsnn.layer import HDSNN, decide, finetune, motion_loss, prune, synaptic_operations
+from circuits.hdsnn.core import core_evidence
 from neurosim.integrity import load_torch
 
 
@@ -199,7 +200,7 @@ def test_core_network_runs_the_pruned_layer_event_driven(polarity_invariant, sub
 def test_motion_movies_move_as_labelled():
     from scipy.ndimage import spline_filter
 
-    from circuits.delays import motion_movie, photograph
+    from circuits.hdsnn.movies import motion_movie, photograph
 
     data = make_motion_data(TRAIN_IMAGES[:2], 4, n_steps=40, size=24, seed=3)
     again = make_motion_data(TRAIN_IMAGES[:2], 4, n_steps=40, size=24, seed=3)
@@ -244,7 +245,7 @@ def test_decide_averages_over_positions():
 
 
 def test_decide_movie_averages_over_positions_and_steps_with_a_target():
-    from circuits.delays import decide_movie
+    from circuits.hdsnn.layer import decide_movie
 
     logits = torch.zeros(2, 3, 5, 2, 2)
     logits[0, 2, :2] = 9.0  # steps 0-1 have no target (incomplete window): ignored
@@ -328,7 +329,7 @@ def test_train_with_l1_penalty(tmp_path, capsys, monkeypatch):
     on; a bad l1 is refused."""
     import json
 
-    import circuits.hdsnn_task as task
+    import circuits.hdsnn.task as task
     from neurosim.cli import main
 
     small = dict(n_train=4, n_test=1, epochs=3, batch_size=1, size=24, test_size=24, progress=False)
@@ -349,7 +350,7 @@ def test_train_with_l1_penalty(tmp_path, capsys, monkeypatch):
 
 
 def test_settled_steps():
-    from circuits.delays import MotionData
+    from circuits.hdsnn.movies import MotionData
 
     labels = np.array([[0, 0, 0, 0, 1, 1, 1, 1, 1, 1]])
     data = MotionData(np.zeros((1, 2, 10, 4, 4), np.uint8), labels, ("x",), MotionClasses())
@@ -361,8 +362,8 @@ def test_settled_steps():
 
 
 def test_bad_input_gets_clear_errors(tmp_path):
-    from circuits.delays import photograph
-    from circuits.hdsnn_task import train_hdsnn
+    from circuits.hdsnn.movies import photograph
+    from circuits.hdsnn.task import train_hdsnn
 
     with pytest.raises(ValueError, match="unknown photograph 'lena'"):
         photograph("lena")
@@ -384,7 +385,7 @@ def test_iterative_pruning_with_retraining(tmp_path, capsys):
     from the previous one and retrained, saved, and reused by a rerun (small settings)."""
     import json
 
-    from circuits.hdsnn_task import train_hdsnn
+    from circuits.hdsnn.task import train_hdsnn
     from neurosim.cli import main
 
     run = tmp_path / "tiny"
@@ -418,7 +419,7 @@ def test_iterative_pruning_with_retraining(tmp_path, capsys):
     per_class = json.loads((run / "pruning_per_class.json").read_text())
     assert per_class["per_class"] and [r["fraction"] for r in per_class["rows_finetuned"]] == [1.0, 0.1, 0.01]
     assert json.loads((run / "pruning.json").read_text())["per_class"] is False
-    from circuits.hdsnn_task import evaluate_hdsnn
+    from circuits.hdsnn.evaluate import evaluate_hdsnn
 
     with pytest.raises(ValueError, match="n_steps > the layer's 5 delays"):
         evaluate_hdsnn(run, one_motion={"n_movies": 2, "n_steps": 5}, progress=False)

@@ -9,9 +9,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from circuits.hlop import (ContinualConfig, HLOPLayer, ProjectedConv2d, ProjectedLinear, SpikingMLP, acc_bwt,
-                           subspace_sizes, train_continual)
-from circuits.pmnist import load_mnist, permuted_tasks, read_idx
+from circuits.hlop.train import ContinualConfig, acc_bwt, train_continual
+from circuits.hlop.layers import HLOPLayer, ProjectedConv2d, ProjectedLinear, SpikingMLP, subspace_sizes
+from circuits.hlop.data import load_mnist, permuted_tasks, read_idx
 from neurosim.cli import main
 from neurosim.plasticity import HebbianSubspace, orthonormal_basis
 

@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from conftest import match_fraction
@@ -94,7 +94,11 @@ net_params = st.fixed_dictionaries({
 def test_fixed_point_engine_is_bit_exact_with_lava(params, threshold_bits):
     """Criterion 1: identical spike trains and identical integer u and v over 200 steps."""
     net = random_network(**params, steps=200)
-    q, _ = quantize(map_network(net, DT, 200), threshold_bits=threshold_bits)
+    try:
+        q, _ = quantize(map_network(net, DT, 200), threshold_bits=threshold_bits)
+    except ValueError as exc:  # a bias the 13-bit mantissa x 2**7 cannot hold at this scale is refused, not clipped
+        assume("beyond Loihi's 13-bit bias mantissa" not in str(exc))
+        raise
     _, ours = run_fixed(q)
     _, lava = run_lava(q, "fixed_pt")
     for p in q.populations:

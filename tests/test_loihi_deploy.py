@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from hardware.loihi import map_network, quantize, run_fixed
-from hardware.loihi.deploy import _stream_network, deploy_nmnist, load_nmnist_model, silent_gap
+from circuits.nmnist.loihi import _stream_network, deploy_nmnist, load_nmnist_model, silent_gap
 
 
 def test_lava_and_the_engine_agree_exactly_on_the_deployed_model(small_model, shared_data, tmp_path):
@@ -26,7 +26,7 @@ def test_lava_and_the_engine_agree_exactly_on_the_deployed_model(small_model, sh
 
 
 def test_samples_back_to_back_run_as_if_alone(small_model, shared_data):
-    from circuits.nmnist import load_frames
+    from circuits.nmnist.classifier import load_frames
 
     model, settings = load_nmnist_model(small_model)
     frames, _, _ = load_frames(shared_data / "nmnist_small", settings["time_bins"])

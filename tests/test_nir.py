@@ -38,8 +38,8 @@ def _check_peer(model, x, peer_result, graph):
 
 @pytest.fixture(scope="module")
 def nmnist(small_model, shared_data):
-    from circuits.nmnist import load_frames
-    from hardware.loihi.deploy import load_nmnist_model
+    from circuits.nmnist.classifier import load_frames
+    from circuits.nmnist.loihi import load_nmnist_model
 
     model, settings = load_nmnist_model(small_model)
     frames, _, _ = load_frames(shared_data / "nmnist_small", settings["time_bins"])
@@ -221,7 +221,7 @@ def test_cuba_round_trip_and_what_nir_alone_keeps(tmp_path):
     weight and parameter except the refractory period, which NIR cannot express."""
     import dataclasses
 
-    from circuits.cuba import cuba_network
+    from circuits.reference.cuba import cuba_network
     from neurosim import Simulator, SpikeMonitor
     from neurosim.network import Population
 

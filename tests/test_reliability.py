@@ -9,7 +9,7 @@ of which states in its docstring how many hostile inputs it feeds per area:
   the generated PyNN script; module paths in sweep specs; traces that would need pickle);
 * ``test_reliability_limits.py``: 16 (current injections at scale, decompression bombs,
   huge sweep specs, a task that never returns);
-* ``test_reliability_integrity.py``: 31 (damaged checkpoints in all four training commands
+* ``test_reliability_integrity.py``: 33 (damaged checkpoints in all four training commands
   and damaged records, two writers in one folder, values beyond s16.15 and Loihi's limits);
 * ``test_reliability_errors.py``: 36 (corrupt event files, overflowing and NaN states, bad
   settings, and the unclear errors of the review, each now one line).
@@ -385,11 +385,11 @@ def test_existing_run_is_never_overwritten_silently(tmp_path, shared_data, capsy
 
 
 def test_problems_are_reported_before_data_loading(tmp_path, shared_data, monkeypatch, capsys):
-    import circuits.nmnist
+    import circuits.nmnist.classifier
 
     def no_loading(*a, **k):
         raise AssertionError("data were loaded before the output folder was checked")
-    monkeypatch.setattr(circuits.nmnist, "load_frames", no_loading)
+    monkeypatch.setattr(circuits.nmnist.classifier, "load_frames", no_loading)
     data = shared_data / "nmnist_small"
     assert _train(data, tmp_path / "empty", "--resume") == 2
     assert "no checkpoint at" in capsys.readouterr().err
@@ -401,9 +401,9 @@ def test_problems_are_reported_before_data_loading(tmp_path, shared_data, monkey
 
 
 def test_interrupted_training_says_how_to_resume(tmp_path, shared_data, monkeypatch, capsys):
-    import circuits.nmnist
+    import circuits.nmnist.classifier
 
-    real_iter = circuits.nmnist._Loader.__iter__
+    real_iter = circuits.nmnist.classifier._Loader.__iter__
     loaders = []  # kept alive, so that no two are the same object
 
     def interrupt_in_second_epoch(self):
@@ -413,24 +413,24 @@ def test_interrupted_training_says_how_to_resume(tmp_path, shared_data, monkeypa
             if len(loaders) == 2:
                 raise KeyboardInterrupt
         return real_iter(self)
-    monkeypatch.setattr(circuits.nmnist._Loader, "__iter__", interrupt_in_second_epoch)
+    monkeypatch.setattr(circuits.nmnist.classifier._Loader, "__iter__", interrupt_in_second_epoch)
     data, out = shared_data / "nmnist_small", tmp_path / "run"
     assert _train(data, out, "--epochs", "3") == 130
     err = capsys.readouterr().err
     assert "Epochs 1-1 are saved" in err and "--resume" in err
     command = err.strip().splitlines()[-1].split()
     assert command[:3] == ["neurosim", "train", "nmnist"]
-    monkeypatch.setattr(circuits.nmnist._Loader, "__iter__", real_iter)
+    monkeypatch.setattr(circuits.nmnist.classifier._Loader, "__iter__", real_iter)
     assert main(command[1:]) == 0  # the printed command continues the run
     assert [h["epoch"] for h in json.loads((out / "metrics.json").read_text())] == [1, 2, 3]
 
 
 def test_interrupt_before_the_first_epoch_leaves_nothing(tmp_path, shared_data, monkeypatch, capsys):
-    import circuits.nmnist
+    import circuits.nmnist.classifier
 
     def interrupt(self):
         raise KeyboardInterrupt
-    monkeypatch.setattr(circuits.nmnist._Loader, "__iter__", interrupt)
+    monkeypatch.setattr(circuits.nmnist.classifier._Loader, "__iter__", interrupt)
     out = tmp_path / "run"
     assert _train(shared_data / "nmnist_small", out, "--epochs", "2") == 130
     assert "nothing to resume" in capsys.readouterr().err
@@ -438,7 +438,7 @@ def test_interrupt_before_the_first_epoch_leaves_nothing(tmp_path, shared_data, 
 
 
 def test_model_state_is_written_atomically(tmp_path, shared_data, monkeypatch):
-    from circuits.nmnist import train_nmnist
+    from circuits.nmnist.classifier import train_nmnist
 
     real_write = Path.write_bytes
 

@@ -116,7 +116,7 @@ def test_movie_settings_are_checked(kw, match):
 
 
 def test_a_stimulus_naming_a_neuron_twice_is_refused(cook):
-    from circuits.celegans import build_worm, stimulate
+    from circuits.worm.model import build_worm, stimulate
 
     with pytest.raises(ValueError, match=r"stimulus neurons \['AVAL'\] are named more than once"):
         stimulate(build_worm(cook), ["AVAL", "AVAL"], amplitude=1e-12)

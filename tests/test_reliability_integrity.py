@@ -13,10 +13,11 @@ Hostile inputs fed here, per area:
   another process holds (3), a stale lock left by a killed process (1), two real trainings
   started together into one folder (1): 5;
 * fixed-point range (item 9): a 1e-4 A weight, v0 = +100 V and a 1 mA bias on the s16.15
-  engine, a run whose synaptic current overflows during the run, ``LoihiLimits`` with 0 and
-  -1 neurons per core, ``export_pynn`` with dt = 0, duration = -1 and a NaN dt: 9.
+  engine, a run whose synaptic current overflows during the run, a Loihi bias beyond the
+  13-bit mantissa x 2**7 and an initial voltage beyond 24 bits, ``LoihiLimits`` with 0 and
+  -1 neurons per core, ``export_pynn`` with dt = 0, duration = -1 and a NaN dt: 11.
 
-31 hostile inputs in all.
+33 hostile inputs in all.
 """
 import json
 import os
@@ -120,7 +121,7 @@ def test_a_damaged_checkpoint_is_never_resumed(stopped_runs, tmp_path, capsys, t
 
 
 def test_nan_trained_weights_and_edited_settings_are_refused(stopped_runs, tmp_path, capsys):
-    from circuits.hdsnn_task import load_run
+    from circuits.hdsnn.task import load_run
 
     run = tmp_path / "hd"
     _copy_run(stopped_runs, "hdsnn", run)
@@ -271,3 +272,16 @@ def test_export_pynn_checks_dt_and_duration(tmp_path, kw, match):
     with pytest.raises(ValueError, match=match):
         export_pynn(_one_synapse_network(), tmp_path / "out", **args)
     assert not (tmp_path / "out").exists()
+
+
+def test_loihi_biases_and_initial_voltages_beyond_their_formats_are_refused():
+    from hardware.loihi.quantize import map_network, quantize
+
+    model = CubaLIF(tau_mem=2e-3, t_ref=0.0, v_reset=-70e-3)
+    strong = Network([Population("p", model, 1)], inputs=[CurrentInjection("p", 1e-9)])  # 0.4 thresholds per step
+    with pytest.raises(ValueError, match="population 'p': neuron 0's bias .* is beyond Loihi's 13-bit bias mantissa"):
+        quantize(map_network(strong, 1e-3, 10), threshold_bits=16)
+    quantize(map_network(strong, 1e-3, 10), threshold_bits=12)  # representable at a coarser scale
+    high = Network([Population("p", model, 1, {"v": 1.0})])  # 1.07 V above rest: 54 thresholds
+    with pytest.raises(ValueError, match="initial voltage 1.07 V above rest is beyond Loihi's 24-bit voltage"):
+        quantize(map_network(high, 1e-3, 10), threshold_bits=14)

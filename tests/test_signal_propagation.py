@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import connectomes
-from circuits.celegans import build_worm, stimulate
-from circuits.signal_propagation import compare, response_matrix, shuffled_connectome
+from circuits.worm.model import build_worm, stimulate
+from circuits.worm.atlas import compare, response_matrix, shuffled_connectome
 from neurosim import Simulator, StateMonitor
 
 

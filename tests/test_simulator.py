@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from circuits.cuba import cuba_network
+from circuits.reference.cuba import cuba_network
 from neurosim import (CubaLIF, CurrentInjection, GradedNeuron, Network, PoissonSource, Population, Projection, Simulator,
                       SpikeMonitor, SpikeSource, StateMonitor)
 

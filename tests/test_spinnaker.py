@@ -115,7 +115,7 @@ def test_locality_placement_beats_random_on_link_traffic():
 
 
 def test_cuba_and_a_100k_network_fit_a_board():
-    from circuits.cuba import cuba_network
+    from circuits.reference.cuba import cuba_network
 
     rng = np.random.default_rng(1)
     n, k = 100_000, 20  # 2 M random synapses
@@ -164,7 +164,7 @@ def _compare(net, mapping, duration, dt, pop):
 def test_fixed_point_cuba_at_1ms_agrees_with_the_float_core():
     """Criterion 3 on the CUBA network (4000 neurons, 1 s at dt = 1 ms): mean rates within 5%;
     identical spike trains until rounding first flips a spike, and then only a few."""
-    from circuits.cuba import cuba_network
+    from circuits.reference.cuba import cuba_network
 
     net = cuba_network(4000, seed=0)
     fixed, core, stats, first, a, b = _compare(net, map_network(net, Machine.board()), 1.0, 1e-3, "cuba")

@@ -7,7 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import circuits.sweeps  # noqa: F401 - registers worm and cuba
+import circuits.reference.sweep  # noqa: F401 - registers cuba
+import circuits.worm.sweep  # noqa: F401 - registers worm
 import sweep_tasks  # tests/sweep_tasks.py, importable in the workers (they inherit sys.path)
 from neurosim.sweep import SweepSpec, read_points, register_task, run_sweep
 
@@ -120,7 +121,7 @@ def test_bad_specs_name_the_problem(tmp_path):
     with pytest.raises(ValueError, match="task 'no_such_module:f' not found"):
         run_sweep(SweepSpec("no_such_module:f", grid={"x": [1]}), tmp_path / "o", progress=False, allow_module_tasks=True)
     with pytest.raises(ValueError, match=r"unknown worm sweep parameters \['g_sin'\]"):
-        from circuits.sweeps import worm_point
+        from circuits.worm.sweep import worm_point
 
         worm_point({"g_sin": 1e-10})
 

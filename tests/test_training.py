@@ -5,7 +5,7 @@ import json
 import pytest
 import torch
 
-from circuits.nmnist import train_nmnist
+from circuits.nmnist.classifier import train_nmnist
 from neurosim.training import TrainConfig, fit, load_checkpoint
 
 SMALL = dict(batch_size=10, time_bins=8, limit=60, progress=False, channels=(8, 8))

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from circuits import celegans_fit as cf
-from circuits import worm_activity as wa
-from circuits.celegans import KUNERT2014, load_worm_params
-from circuits.celegans_reference import kunert_ode
+from circuits.worm import fit as cf
+from circuits.worm import activity as wa
+from circuits.worm.model import KUNERT2014, load_worm_params
+from circuits.worm.reference import kunert_ode
 
 RECORDINGS = Path(__file__).resolve().parents[2] / "shared" / "data" / "celegans_activity"
 
@@ -34,7 +34,7 @@ def test_jacobian_steady_state_is_the_fits_linear_response(cook):
     """For the shipped fitted parameters: -J^-1 applied to a drive equals the torch path."""
     params = load_worm_params("fitted")
     j = wa.jacobian(cook, params)
-    worm = cf._Worm(cook)
+    worm = cf.LinearWorm(cook)
     theta = {"gain": torch.tensor([cf._inverse(params["gain"][c], *cf.BOUNDS["gain"]) for c in cf.CHANNELS], dtype=torch.float64),
              "e_rev": torch.tensor([cf._inverse(params["e_rev"][c], *cf.BOUNDS["e_rev"], log=False) for c in cf.CHANNELS],
                                    dtype=torch.float64),

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 import connectomes
-from circuits import celegans_fit as cf
+from circuits.worm import fit as cf
+from circuits.worm.ablation import ABLATION, ablation
 from connectomes.extrasynaptic import EXTRASYNAPTIC, extrasynaptic
 from connectomes.receptors import receptor_shares
 
@@ -62,14 +63,14 @@ def test_neuropeptide_network_is_the_published_csv():
 def test_ablation_terms_at_rest_are_the_plain_model(cook, monkeypatch):
     """g_extra = 0 and readout gains 1 give the plain linear response exactly; so does the
     receptor split when every neuron's receptors follow Kunert's sign rule."""
-    plain = cf.linear_responses(cf._Worm(cook), cf.initial_theta())
-    worm = cf._Worm(cook, extrasynaptic="neuropeptide_mid", readout=True)
+    plain = cf.linear_responses(cf.LinearWorm(cook), cf.initial_theta())
+    worm = cf.LinearWorm(cook, extrasynaptic="neuropeptide_mid", readout=True)
     with torch.no_grad():
         np.testing.assert_allclose(cf.linear_responses(worm, cf.initial_theta(worm)).numpy(), plain.detach().numpy(),
                                    rtol=1e-12, atol=1e-20)
     kunert_rule = {"acetylcholine": np.ones(302), "glutamate": np.ones(302), "gaba": np.zeros(302)}
     monkeypatch.setattr("connectomes.receptors.receptor_shares", lambda threshold=4: kunert_rule)
-    split = cf._Worm(cook, receptors=True)
+    split = cf.LinearWorm(cook, receptors=True)
     assert len(split.names) == 7
     with torch.no_grad():
         np.testing.assert_allclose(cf.linear_responses(split, cf.initial_theta(split)).numpy(), plain.detach().numpy(),
@@ -97,7 +98,7 @@ def test_ablation_command(tmp_path, capsys, cook, atlas):
     from neurosim.cli import main
 
     out = tmp_path / "abl"
-    res = cf.ablation(folds=2, steps=5, variants=["plain", "neuropeptide_short", "class_readout"], progress=False)
+    res = ablation(folds=2, steps=5, variants=["plain", "neuropeptide_short", "class_readout"], progress=False)
     assert list(res["variants"]) == ["plain", "neuropeptide_short", "class_readout"]
     assert all(np.isfinite(v["spearman"]["mean"]) and np.isfinite(v["spearman_residual"]["mean"]) and len(v["folds"]) == 2
                for v in res["variants"].values())
@@ -110,11 +111,11 @@ def test_ablation_command(tmp_path, capsys, cook, atlas):
     direct = spearmanr((cook.chemical + cook.gap)[s[test], r[test]], atlas.dff[r[test], s[test]]).statistic
     assert res["connectome"]["folds"][0] == pytest.approx(direct)
     with pytest.raises(ValueError, match="unknown ablation variant"):
-        cf.ablation(variants=["plain", "dopamine"])
+        ablation(variants=["plain", "dopamine"])
     assert main(["fit", "worm", "--ablation", "--folds", "2", "--steps", "3", "--out", str(out), "--no-progress"]) == 0
     text = capsys.readouterr().out
     assert "| receptors |" in text and "| responder mean (no wiring) |" in text and "| raw connectome (not fitted) |" in text
-    assert set(json.loads((out / "ablation.json").read_text())["variants"]) == set(cf.ABLATION)
+    assert set(json.loads((out / "ablation.json").read_text())["variants"]) == set(ABLATION)
 
 
 def test_receptor_signs_alone_do_not_predict_the_atlas_better(cook, atlas):
@@ -123,9 +124,9 @@ def test_receptor_signs_alone_do_not_predict_the_atlas_better(cook, atlas):
     from scipy.stats import spearmanr
 
     r, s = cf.atlas_pairs(cook, atlas)
-    split = cf._Worm(cook, receptors=True)
+    split = cf.LinearWorm(cook, receptors=True)
     with torch.no_grad():
-        plain = cf.linear_responses(cf._Worm(cook), cf.initial_theta()).numpy()[r, s]
+        plain = cf.linear_responses(cf.LinearWorm(cook), cf.initial_theta()).numpy()[r, s]
         receptors = cf.linear_responses(split, cf.initial_theta(split)).numpy()[r, s]
     assert spearmanr(plain, atlas.dff[r, s]).statistic == pytest.approx(0.166, abs=0.002)
     assert spearmanr(receptors, atlas.dff[r, s]).statistic == pytest.approx(0.113, abs=0.002)

@@ -29,7 +29,7 @@ def _layers(model) -> list:
     if isinstance(model, (torch.nn.Sequential, list, tuple)):
         return list(model)
     raise NIRConversionError(f"cannot export {type(model).__name__}: give a torch.nn.Sequential, neurosim.nn.Sequential, a list "
-                             "of layers, or a model with a layers() method (circuits.nmnist.NMNISTNet)")
+                             "of layers, or a model with a layers() method (circuits.nmnist.classifier.NMNISTNet)")
 
 
 def _numpy(t: torch.Tensor) -> np.ndarray:
@@ -50,7 +50,7 @@ def _neuron_kind(layer) -> str:
 
 def to_nir(model, input_shape, euler_dt: float | None = None, sum_pooling: bool = False) -> nir.NIRGraph:
     """The NIR graph of a ``neurosim.nn`` model (a ``torch.nn.Sequential``, a list of
-    layers, or an object with ``layers()`` such as ``circuits.nmnist.NMNISTNet``) whose
+    layers, or an object with ``layers()`` such as ``circuits.nmnist.classifier.NMNISTNet``) whose
     samples have ``input_shape`` (no time or batch axis, e.g. (2, 34, 34)).
 
     Nodes ``input``, ``0_conv2d``, ``1_cubalif``, ..., ``output`` in a chain. Neuron

@@ -1,4 +1,4 @@
-"""Deploy the trained N-MNIST classifier (``circuits.nmnist``) to Loihi 2: export it to a
+"""Deploy the trained N-MNIST classifier (``circuits.nmnist.classifier``) to Loihi 2: export it to a
 core ``Network`` (``neurosim.nn.to_network``: conv and pooling unrolled), quantise it, run
 it on the Numba fixed-point engine and on Lava's bit-accurate simulator, and compare their
 accuracy with the float model.
@@ -24,14 +24,14 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from circuits import SHARED_DATA
+from hardware.loihi.engine import run_fixed
+from hardware.loihi.quantize import DECAY_UNITY, UV_LIMIT, LoihiNetwork, map_network, quantize
+from hardware.loihi.resources import estimate_resources
 from neurosim.atomic import atomic_write
 from neurosim.integrity import brief, check_finite_tensors, load_torch
-from neurosim.runlock import locks_folder
 from neurosim.network import Network, Population
-
-from .engine import run_fixed
-from .quantize import DECAY_UNITY, UV_LIMIT, LoihiNetwork, map_network, quantize
-from .resources import estimate_resources
+from neurosim.runlock import locks_folder
 
 __all__ = ["load_nmnist_model", "silent_gap", "deploy_nmnist", "readout_predictions"]
 
@@ -42,7 +42,7 @@ def load_nmnist_model(model_dir):
     """(model, settings) from a ``neurosim train nmnist`` folder (``checkpoint.pt`` for the
     settings, ``model_state.pt`` for the weights; both read with ``weights_only=True``).
     Raises ``ValueError`` when they are missing or unreadable."""
-    from circuits.nmnist import SAMPLE_DURATION, NMNISTNet
+    from .classifier import SAMPLE_DURATION, NMNISTNet
 
     folder = Path(model_dir)
     ckpt, weights = folder / "checkpoint.pt", folder / "model_state.pt"
@@ -164,11 +164,12 @@ def deploy_nmnist(model_dir="runs/nmnist", data_root=None, out_dir="runs/loihi_n
     ``accuracy.png`` to ``out_dir`` (atomically). Returns the results. Raises
     ``ValueError`` for a missing or foreign model folder or bad sample counts, and
     ``RuntimeError`` if a sample does not let the network fall quiet (an engine fault)."""
-    from circuits.nmnist import load_frames
-    from .lava_backend import run_lava
+    from hardware.loihi.lava_backend import run_lava
+
+    from .classifier import load_frames
 
     model, settings = load_nmnist_model(model_dir)
-    root = Path(data_root) if data_root is not None else Path(__file__).resolve().parents[3] / "shared" / "data" / "nmnist_small"
+    root = Path(data_root) if data_root is not None else SHARED_DATA / "nmnist_small"
     frames, labels, ds = load_frames(root, settings["time_bins"])
     train_ds, test_ds = ds.split(settings["test_fraction"], seed=settings["seed"])
     train_idx, test_idx = np.asarray(train_ds.indices), np.asarray(test_ds.indices)

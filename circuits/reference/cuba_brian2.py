@@ -1,7 +1,7 @@
 """Brian2's ``examples/CUBA.py`` (Brette et al. 2007 benchmark 2), the reference the CUBA
 benchmark compares neurosim with. Run one mode per process::
 
-    python -m circuits.cuba_brian2 --mode runtime|standalone|numpy --n 4000 --duration 1
+    python -m circuits.reference.cuba_brian2 --mode runtime|standalone|numpy --n 4000 --duration 1
 
 prints one JSON line: loop time (Brian2's own measure of the simulation loop), total time,
 their difference (code generation + compilation + set-up), spike count and mean rate.

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from neurosim import (UMOLAR, AstrocyteGapJunctions, AstrocyteToSynapse, CobaLIF, CubaLIF, CurrentInjection,
-                      GChIAstrocyte, Network, Population, Projection, SpikeSource, SynapseToAstrocyte,
-                      TripartiteSynapse)
+from neurosim import (UMOLAR, AstrocyteGapJunctions, AstrocyteToSynapse, CobaLIF, CubaLIF, CurrentInjection, GChIAstrocyte,
+                      Network, Population, Projection, SpikeSource, SynapseToAstrocyte, TripartiteSynapse)
 
 __all__ = ["EXAMPLE2_ASTROCYTE", "EXAMPLE4_ASTROCYTE", "EXAMPLE6_ASTROCYTE", "example2_spike_steps", "poisson_steps",
            "example2_network", "example4_network", "example6_network"]

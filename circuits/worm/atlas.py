@@ -3,7 +3,7 @@ functional atlas.
 
 Randi et al. stimulated single neurons optogenetically and measured every other neuron's
 calcium response (dF/F). Here each neuron the atlas stimulated gets a current pulse in the
-Kunert model (``circuits.celegans``), and every neuron's response is its mean voltage
+Kunert model (``circuits.worm.model``), and every neuron's response is its mean voltage
 change over a window after the onset. All stimulations run at once: one independent copy
 of the worm per stimulated neuron, stacked block-diagonally in one population, so one run
 gives the whole response matrix.
@@ -25,7 +25,7 @@ from scipy.stats import spearmanr
 import connectomes
 from neurosim import CurrentInjection, GapJunctions, Network, Population, Projection, Simulator, StateMonitor
 
-from .celegans import POPULATION, build_worm, input_conductance
+from .model import POPULATION, build_worm, input_conductance
 
 __all__ = ["PropagationResult", "response_matrix", "model_responses", "atlas_stimulated", "atlas_pairs", "compare",
            "shuffled_connectome", "signal_propagation"]

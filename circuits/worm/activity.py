@@ -24,7 +24,7 @@ import numpy as np
 
 import connectomes
 
-from .celegans import _chemical, _gap, equilibrium, load_worm_params, worm_parameters
+from .model import _chemical, _gap, equilibrium, load_worm_params, worm_parameters
 
 __all__ = ["jacobian", "spontaneous_correlation", "correlation_summary", "recording_summaries", "activity_check"]
 
@@ -123,7 +123,7 @@ def activity_check(folder, connectome="cook2019_herm", params=("kunert", "fitted
     (and each on a degree-preserving shuffle of the connectome when ``shuffle_seed`` is not
     None): the model's over ``draws`` random sets of neurons as many as a recording has
     (``_subset_summary``)."""
-    from .signal_propagation import shuffled_connectome
+    from .atlas import shuffled_connectome
 
     recordings = recording_summaries(folder)
     size = int(round(np.mean([r["neurons"] for r in recordings])))

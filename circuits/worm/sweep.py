@@ -1,21 +1,12 @@
-"""Sweep tasks (``neurosim.sweep``): one simulation per parameter point, scalar metrics out.
-Importing this module registers them with ``neurosim.sweep.register_task`` as ``worm`` and
-``cuba``, the names a spec gives.
-
-``worm_point``: the whole worm (``circuits.celegans``, Kunert et al. 2014) stimulated for a
-while; any ``KUNERT2014`` parameter (``g_syn``, ``g_gap``, ``beta``, ...) can be swept.
-``cuba_point``: the Brette et al. (2007) CUBA network with scaled weights and a seed.
-"""
+"""The worm as a sweep task (``neurosim.sweep``): one whole-worm simulation per parameter
+point, scalar metrics out. Importing this module registers it as ``worm``."""
 from __future__ import annotations
 
 import numpy as np
 
 from neurosim.sweep import register_task
 
-__all__ = ["worm_point", "cuba_point", "TASKS"]
-
-TASKS = {"worm": "circuits.sweeps:worm_point", "cuba": "circuits.sweeps:cuba_point"}
-"""The task names this module registers, and the functions they run."""
+__all__ = ["worm_point"]
 
 _WORM_RUN = {"connectome": "cook2019_herm", "stimulus": "ALML,ALMR,AVM", "depolarization": 10e-3, "start": 0.2,
              "stop": 0.7, "duration": 1.0, "dt": 1e-3, "sample": 0.01}
@@ -32,8 +23,9 @@ def worm_point(params: dict) -> dict:
     ``traces``: dV (time, neuron) at ``sample`` steps. Unknown parameters raise
     ``ValueError``."""
     import connectomes
-    from circuits.celegans import KUNERT2014, build_worm, stimulate
     from neurosim import Simulator, StateMonitor
+
+    from .model import KUNERT2014, build_worm, stimulate
 
     unknown = set(params) - set(KUNERT2014) - set(_WORM_RUN) - {"seed"}
     if unknown:
@@ -58,28 +50,4 @@ def worm_point(params: dict) -> dict:
             "traces": {"time_s": tr.times, "dv_mV": dv.astype(np.float32)}}
 
 
-def cuba_point(params: dict) -> dict:
-    """The CUBA network (``n`` neurons, default 4000) with its weights scaled by
-    ``w_scale`` (default 1), wiring ``seed`` (default 0), run for ``duration`` s (default
-    0.5) at ``dt`` (1e-4). Metrics: mean rate (Hz), the coefficient of variation of the
-    population rate in 5 ms bins (``rate_cv``). Unknown parameters raise ``ValueError``."""
-    import dataclasses
-
-    from circuits.cuba import cuba_network
-    from neurosim import Simulator, SpikeMonitor
-
-    allowed = {"n", "w_scale", "seed", "duration", "dt"}
-    if set(params) - allowed:
-        raise ValueError(f"unknown cuba sweep parameters {sorted(set(params) - allowed)}; known: {sorted(allowed)}")
-    net = cuba_network(int(params.get("n", 4000)), seed=int(params.get("seed", 0)))
-    scale = float(params.get("w_scale", 1.0))
-    net = dataclasses.replace(net, projections=[dataclasses.replace(p, weights=p.weights * np.float32(scale)) for p in net.projections])
-    res = Simulator(net, dt=float(params.get("dt", 1e-4)), seed=int(params.get("seed", 0))).run(
-        float(params.get("duration", 0.5)), [SpikeMonitor("cuba")])
-    sp = res.spikes["cuba"]
-    _, rate = sp.population_rate(5e-3)
-    return {"rate_hz": float(sp.mean_rate()), "rate_cv": float(rate.std() / rate.mean()) if rate.mean() > 0 else float("nan")}
-
-
-for _name, _path in TASKS.items():
-    register_task(_name, _path)
+register_task("worm", worm_point)

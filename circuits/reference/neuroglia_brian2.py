@@ -1,6 +1,6 @@
 """Brian2 twin of Stimberg et al. (2019)'s example 6 (COBA network with astrocytes),
 written out here with the example's equations and parameters, for ``benchmarks/astro_coba.py``.
-Run as ``python -m circuits.neuroglia_brian2 --duration 1 --seed 0``: prints one line
+Run as ``python -m circuits.reference.neuroglia_brian2 --duration 1 --seed 0``: prints one line
 ``BRIAN2_RESULT {json}`` with the loop time, total time and firing rates."""
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ y : meter (constant)
 
 def run(duration: float, seed: int, mode: str = "runtime") -> dict:
     import brian2 as b2
-    from brian2 import mV, ms, mmolar, nS, pA, pF, second, umeter, mmeter, umolar
+    from brian2 import mmeter, mmolar, ms, mV, nS, pA, pF, second, umeter, umolar
 
     t_all = time.perf_counter()
     b2.prefs.codegen.target = {"runtime": "cython", "numpy": "numpy"}[mode]

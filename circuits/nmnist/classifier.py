@@ -18,9 +18,9 @@ import torch
 import neurosim.nn as snn
 from neurosim import CubaLIF as CubaLIFModel
 from neurosim import parallel
+from neurosim.events import NMNIST_SENSOR, NMNISTSmall
 from neurosim.integrity import save_torch
 from neurosim.runlock import folder_lock
-from neurosim.events import NMNIST_SENSOR, NMNISTSmall
 from neurosim.training import TrainConfig, fit, prepare_run_dir
 
 __all__ = ["NMNISTNet", "load_frames", "train_nmnist"]

@@ -23,10 +23,7 @@ fit (tested). Held-out metrics come from the *nonlinear simulation*
 Kunert's parameters and a predictor without wiring (``responder_baseline``: the responding
 neuron's mean training dF/F) on the same pairs.
 
-Ablation (``ablation``, ``neurosim fit worm --ablation``). Candidate model terms fitted on the
-same folds and scored by their linear response: the receiving neuron's receptor signs
-(``connectomes.receptors``), a signed coupling along an extrasynaptic network
-(``connectomes.extrasynaptic``), a dF/F readout gain per neuron class.
+Ablation of candidate model terms: ``circuits.worm.ablation``.
 """
 from __future__ import annotations
 
@@ -41,14 +38,17 @@ import connectomes
 from neurosim.integrity import read_checked_json, write_checked_json
 from neurosim.runlock import locks_folder
 
-from .celegans import KUNERT2014, TRANSMITTER_CLASSES, transmitter_classes
-from .signal_propagation import _metrics, atlas_pairs, atlas_stimulated, model_responses
+from .atlas import _metrics, atlas_pairs, atlas_stimulated, model_responses
+from .model import KUNERT2014, TRANSMITTER_CLASSES, transmitter_classes
 
-__all__ = ["BOUNDS", "split_stimulated", "linear_responses", "fit_worm", "heldout_metrics", "params_from_theta", "cross_validate",
-           "save_params", "stimulated_neurons"]
+__all__ = ["BOUNDS", "RESPONSE_SCALE", "split_stimulated", "CHANNELS", "initial_theta", "params_from_theta", "EXTRA_BOUND",
+           "READOUT_PENALTY", "linear_responses", "fit_worm", "responder_baseline", "heldout_metrics", "save_params",
+           "stimulated_neurons", "cross_validate", "LinearWorm", "fit_theta", "training_pairs", "mean_sd"]
+
 
 BOUNDS = {"gain": (0.05, 20.0), "e_rev": (-60e-3, 10e-3), "beta": (0.25, 4.0), "g_gap": (0.05, 20.0)}
 """Ranges of the fitted parameters (gains and the beta and g_gap scales relative to Kunert)."""
+
 
 RESPONSE_SCALE = 1e-4  # V: responses are compared on a log scale above 0.1 mV
 
@@ -78,7 +78,7 @@ CHANNELS = TRANSMITTER_CLASSES
 """The fitted model's synaptic channels: one per presynaptic transmitter class."""
 
 
-class _Worm:
+class LinearWorm:
     """The connectome's tensors for ``linear_responses``: chemical channels ``w`` (K, pre,
     post) in S at gain 1 with their names and initial reversal potentials, the gap-junction
     counts, and the optional ablation terms (``ablation``): ``receptors`` splits the
@@ -125,7 +125,7 @@ class _Worm:
             self.readout = torch.from_numpy(np.unique(names, return_inverse=True)[1])
 
 
-def initial_theta(worm: _Worm | None = None) -> dict:
+def initial_theta(worm: LinearWorm | None = None) -> dict:
     """Unconstrained parameters at Kunert et al.'s model (gains 1, GABA at E_inh; ablation
     terms at zero)."""
     e0 = worm.e0 if worm is not None else [KUNERT2014["e_inh"] if c == "gaba" else KUNERT2014["e_exc"] for c in CHANNELS]
@@ -162,11 +162,13 @@ def params_from_theta(theta: dict, info: dict | None = None) -> dict:
 
 EXTRA_BOUND = 0.2
 """|g_extra| <= 0.2 g_syn per extrasynaptic pathway (after scaling to the chemical total)."""
+
+
 READOUT_PENALTY = 1e-3
 """L2 penalty on the log readout gains (ablation only)."""
 
 
-def linear_responses(worm: _Worm, theta: dict, depolarization: float = 10e-3) -> torch.Tensor:
+def linear_responses(worm: LinearWorm, theta: dict, depolarization: float = 10e-3) -> torch.Tensor:
     """(302, 302) [responding, stimulated] linear steady-state response (V) to a sustained
     drive of ``depolarization`` times each neuron's resting input conductance (module
     docstring); differentiable in ``theta``. With ablation terms: ``g_extra`` adds
@@ -200,7 +202,7 @@ def _loss(pred: torch.Tensor, ranks: torch.Tensor) -> torch.Tensor:
     return -(x * y).sum() / (x.norm() * y.norm() + 1e-30)
 
 
-def _training_pairs(con, atlas, train_stimulated, q_max):
+def training_pairs(con, atlas, train_stimulated, q_max):
     r, s = atlas_pairs(con, atlas, q_max)
     train = np.isin(s, np.asarray(train_stimulated))
     r, s = r[train], s[train]
@@ -209,7 +211,7 @@ def _training_pairs(con, atlas, train_stimulated, q_max):
     return r, s
 
 
-def _fit_theta(worm: _Worm, atlas, r, s, steps: int, lr: float, progress: bool = False) -> dict:
+def fit_theta(worm: LinearWorm, atlas, r, s, steps: int, lr: float, progress: bool = False) -> dict:
     """Adam on ``_loss`` over the pairs (r, s) only; returns the fitted unconstrained theta."""
     from scipy.stats import rankdata
     from tqdm.auto import tqdm
@@ -237,9 +239,9 @@ def fit_worm(con: connectomes.Connectome, atlas: connectomes.FunctionalAtlas, tr
     settings and training rho under ``"fit"``."""
     from scipy.stats import spearmanr
 
-    r, s = _training_pairs(con, atlas, train_stimulated, q_max)
-    worm = _Worm(con)
-    theta = _fit_theta(worm, atlas, r, s, steps, lr, progress)
+    r, s = training_pairs(con, atlas, train_stimulated, q_max)
+    worm = LinearWorm(con)
+    theta = fit_theta(worm, atlas, r, s, steps, lr, progress)
     with torch.no_grad():
         pred = linear_responses(worm, theta)[torch.from_numpy(r), torch.from_numpy(s)].numpy()
     info = {"connectome": con.name, "strain": atlas.strain, "steps": steps, "lr": lr,
@@ -313,7 +315,7 @@ def cross_validate(connectome="cook2019_herm", strain: str = "wt", folds: int = 
 
     from neurosim.atomic import atomic_write_json
 
-    from .signal_propagation import shuffled_connectome
+    from .atlas import shuffled_connectome
 
     out = Path(out_dir)
     settings = {"connectome": connectome, "strain": strain, "folds": folds, "seed": seed, "steps": steps,
@@ -346,8 +348,8 @@ def cross_validate(connectome="cook2019_herm", strain: str = "wt", folds: int = 
     summary = {}
     for name in ("fitted", "kunert", "connectome", "responder_mean"):
         for key in ("spearman", "sign_agreement"):
-            summary[f"{name}_{key}"] = _mean_sd([r["metrics"][name][key] for r in results])
-    summary["always_positive"] = _mean_sd([r["metrics"]["always_positive"] for r in results])
+            summary[f"{name}_{key}"] = mean_sd([r["metrics"][name][key] for r in results])
+    summary["always_positive"] = mean_sd([r["metrics"]["always_positive"] for r in results])
     final = fit_worm(con, atlas, np.concatenate(groups), steps=steps, q_max=q_max)
     final["fit"]["cross_validation"] = summary
     save_params(final, out / "params.json")
@@ -355,79 +357,6 @@ def cross_validate(connectome="cook2019_herm", strain: str = "wt", folds: int = 
     return summary
 
 
-ABLATION = {
-    "plain": {},
-    "receptors": {"receptors": True},
-    **{name: {"extrasynaptic": name} for name in ("neuropeptide_short", "neuropeptide_mid", "neuropeptide_long",
-                                                  "monoamine_bentley2016", "neuropeptide_bentley2016")},
-    "class_readout": {"readout": True},
-}
-"""Model variants compared by ``ablation`` (``_Worm``'s terms)."""
-
-
-def ablation(connectome="cook2019_herm", strain: str = "wt", folds: int = 5, seed: int = 0, steps: int = 300,
-             q_max: float = 0.05, shuffle_seed: int | None = None, variants=None, progress: bool = True) -> dict:
-    """Which model term limits the held-out fit: each variant of ``ABLATION`` (or the names
-    in ``variants``) fitted on the same seeded folds of stimulated neurons as
-    ``cross_validate``, scored on each fold's held-out pairs by its *linear* response
-    (Spearman rho and sign agreement, mean +- sd over folds), beside
-    ``responder_baseline`` and the raw connectome. ``spearman_residual``: rho against the
-    dF/F minus the responder baseline, i.e. what the wiring must explain beyond which
-    neuron responds (pairs whose responder has no training pairs are left out).
-    ``shuffle_seed``: all on a degree-preserving shuffle instead. Returns ``{"settings",
-    "variants": {name: {"spearman", "sign_agreement", "spearman_residual", "folds"}},
-    "connectome", "responder_mean"}``. Raises ``ValueError`` for an unknown variant."""
-    from tqdm.auto import tqdm
-
-    from .signal_propagation import shuffled_connectome
-
-    names = list(ABLATION) if variants is None else list(variants)
-    unknown = [n for n in names if n not in ABLATION]
-    if unknown:
-        raise ValueError(f"unknown ablation variant(s) {unknown}; known: {list(ABLATION)}")
-    con = connectomes.load(connectome)
-    if shuffle_seed is not None:
-        con = shuffled_connectome(con, shuffle_seed)
-    atlas = connectomes.functional_atlas(strain)
-    groups = split_stimulated(stimulated_neurons(con, atlas, q_max), seed, folds)
-    r_all, s_all = atlas_pairs(con, atlas, q_max)
-    train_pairs = [_training_pairs(con, atlas, np.concatenate([g for j, g in enumerate(groups) if j != k]), q_max)
-                   for k in range(folds)]
-    held = []  # per fold: held-out pairs, their dF/F, the responder baseline
-    for g in groups:
-        test = np.isin(s_all, g)
-        held.append((r_all[test], s_all[test], atlas.dff[r_all[test], s_all[test]], responder_baseline(atlas, r_all, s_all, g)))
-
-    def scores(predictions, signed=None) -> dict:
-        rho, sign, resid = [], [], []
-        for k, (pred, (_, _, dff, base)) in enumerate(zip(predictions, held)):
-            m = _metrics(pred, dff, None if signed is None else signed[k])
-            known = np.isfinite(base)
-            rho.append(m["spearman"]), sign.append(m["sign_agreement"])
-            resid.append(_metrics(pred[known], dff[known] - base[known])["spearman"])
-        return {"spearman": _mean_sd(rho), "sign_agreement": _mean_sd(sign), "spearman_residual": _mean_sd(resid),
-                "folds": [float(x) for x in rho]}
-
-    out = {"settings": {"connectome": connectome, "strain": strain, "folds": folds, "seed": seed, "steps": steps,
-                        "q_max": q_max, "shuffle_seed": shuffle_seed, "response": "linear steady state"}, "variants": {}}
-    for name in tqdm(names, desc="variants", disable=not progress):
-        worm = _Worm(con, **ABLATION[name])
-        predictions = []
-        for k, (r, s) in enumerate(train_pairs):
-            theta = _fit_theta(worm, atlas, r, s, steps, 0.05)
-            with torch.no_grad():
-                predictions.append(linear_responses(worm, theta).numpy()[held[k][0], held[k][1]])
-        out["variants"][name] = scores(predictions)
-    out["connectome"] = scores([con.chemical[s, r] + con.gap[s, r] for r, s, _, _ in held],
-                               [con.sign[s] * con.chemical[s, r] + con.gap[s, r] for r, s, _, _ in held])
-    rho = []
-    for _, _, dff, base in held:
-        known = np.isfinite(base)
-        rho.append(_metrics(base[known], dff[known])["spearman"])
-    out["responder_mean"] = {"spearman": _mean_sd(rho), "folds": [float(x) for x in rho]}
-    return out
-
-
-def _mean_sd(values) -> dict:
+def mean_sd(values) -> dict:
     v = np.asarray(values, float)
     return {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if v.size > 1 else 0.0}

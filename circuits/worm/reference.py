@@ -9,7 +9,7 @@ from scipy.integrate import solve_ivp
 
 import connectomes
 
-from .celegans import equilibrium
+from .model import equilibrium
 
 __all__ = ["kunert_ode", "solve_reference"]
 

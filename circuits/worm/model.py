@@ -27,8 +27,8 @@ import numpy as np
 import connectomes
 from neurosim import CurrentInjection, GapJunctions, GradedNeuron, Network, Population, Projection
 
-__all__ = ["KUNERT2014", "build_worm", "worm_parameters", "equilibrium", "input_conductance", "stimulate", "touch", "TOUCH_NEURONS",
-           "TRANSMITTER_CLASSES", "transmitter_classes", "load_worm_params", "FITTED_PARAMS"]
+__all__ = ["KUNERT2014", "build_worm", "worm_parameters", "equilibrium", "input_conductance", "stimulate", "touch",
+           "TOUCH_NEURONS", "TRANSMITTER_CLASSES", "transmitter_classes", "load_worm_params", "FITTED_PARAMS"]
 
 KUNERT2014 = dict(c_mem=1e-12, g_leak=10e-12, e_leak=-35e-3, a_r=1.0, a_d=5.0, beta=125.0,
                   g_gap=100e-12, g_syn=100e-12, e_exc=0.0, e_inh=-48e-3)
@@ -126,7 +126,7 @@ def build_worm(connectome="cook2019_herm", model: str = "kunert2014", params=Non
 
 
 FITTED_PARAMS = Path(__file__).resolve().parent / "data" / "worm_fit.json"
-"""The parameter set fitted by ``neurosim fit worm`` (``circuits.celegans_fit``), shipped with
+"""The parameter set fitted by ``neurosim fit worm`` (``circuits.worm.fit``), shipped with
 the package: ``neurosim worm`` uses it by default."""
 
 

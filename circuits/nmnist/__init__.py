@@ -1,0 +1,2 @@
+"""N-MNIST: the spiking convolutional classifier and its training (``classifier``), its
+deployment study on Loihi 2 (``loihi``)."""
