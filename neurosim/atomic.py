@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 
 __all__ = ["plain_open_mode", "check_output_path", "prepare_output_folder", "atomic_write", "atomic_write_text",
-           "atomic_write_json", "atomic_savez"]
+           "atomic_write_json", "atomic_savez", "atomic_write_h5"]
 
 
 def _umask() -> int:
@@ -130,4 +130,18 @@ def atomic_savez(path, arrays: dict[str, np.ndarray]) -> Path:
     def write(p):
         with open(p, "wb") as f:
             np.savez_compressed(f, **checked)
+    return atomic_write(path, write)
+
+
+def atomic_write_h5(path, datasets: dict, attrs: dict | None = None) -> Path:
+    """An HDF5 file of ``datasets`` (name -> array; arrays of 2 or more dimensions
+    gzip-compressed) and file attributes ``attrs``, written atomically."""
+    import h5py
+
+    def write(tmp):
+        with h5py.File(tmp, "w") as f:
+            for key, value in datasets.items():
+                f.create_dataset(key, data=value, compression="gzip" if np.ndim(value) > 1 else None)
+            for key, value in (attrs or {}).items():
+                f.attrs[key] = value
     return atomic_write(path, write)

@@ -201,6 +201,7 @@ def test_cli_astro_memory(tmp_path, capsys):
     assert (out / "memory.png").is_file()
     with pytest.raises(SystemExit):
         main(["train", "nmnist", "--delays", "5"])
+    assert "--delays is for astro-memory" in capsys.readouterr().err
     with pytest.raises(SystemExit):
-        main(["train", "astro-lm", "--epochs", "3"])
-    assert "--delays is for astro-memory and astro-lm" in capsys.readouterr().err
+        main(["train", "astro-lm", "--epochs", "3"])  # astro tasks train by --iterations
+    assert "unrecognized arguments: --epochs 3; --epochs is for nmnist and hdsnn and hlop" in capsys.readouterr().err

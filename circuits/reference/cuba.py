@@ -16,7 +16,7 @@ import numpy as np
 
 from neurosim import CubaLIF, Network, Population, Projection
 
-__all__ = ["CUBA_PARAMS", "cuba_model", "cuba_network", "cuba_connectivity"]
+__all__ = ["CUBA_PARAMS", "cuba_model", "cuba_network", "cuba_connectivity", "run_cuba"]
 
 CUBA_PARAMS = dict(
     tau_mem=20e-3, tau_syn_e=5e-3, tau_syn_i=10e-3, v_th=-50e-3, v_reset=-60e-3, v_rest=-49e-3,
@@ -72,3 +72,34 @@ def cuba_network(n: int = 4000, p: float = 0.02, seed: int = 0, n_inputs: float 
     proj_e = Projection.from_pairs("cuba", "cuba", pre[exc], post[exc], np.float32(W_E / r * scale), n, 1, "exc", name="exc")
     proj_i = Projection.from_pairs("cuba", "cuba", pre[~exc], post[~exc], np.float32(W_I / r * scale), n, 1, "inh", name="inh")
     return Network(populations=[pop], projections=[proj_e, proj_i], max_delay_steps=1)
+
+
+def run_cuba(n: int = 4000, duration: float = 1.0, dt: float = 1e-4, dtype: str = "float32", seed: int = 0,
+             out="runs/cuba", raster_neurons: int = 500, progress: bool = False) -> dict:
+    """Simulate the CUBA network (``neurosim cuba``): ``n`` neurons (4000: Brette et al.'s;
+    other sizes keep 80 inputs per neuron) for ``duration`` s at ``dt`` s in ``dtype``
+    (``"float32"`` or ``"float64"``). Writes ``cuba_raster.png`` (the first
+    ``raster_neurons``), ``cuba_v.png`` (5 membranes), ``cuba_spikes.npz`` (times, ids, dt)
+    and ``summary.json`` to ``out`` (created by the first atomic write, so a failed run
+    leaves no empty folder); returns the summary (neurons, synapses, spikes, mean rate,
+    loop and JIT time, synaptic events per second, the files written)."""
+    from pathlib import Path
+
+    from neurosim import Simulator, SpikeMonitor, StateMonitor
+    from neurosim.atomic import atomic_savez, atomic_write_json
+
+    out = Path(out)
+    net = cuba_network(n, seed=seed, n_inputs=None if n == 4000 else 80)
+    sim = Simulator(net, dt=dt, dtype=getattr(np, dtype), seed=seed)
+    res = sim.run(duration, [SpikeMonitor("cuba"), StateMonitor("cuba", ("v",), neurons=np.arange(5), every=1)], progress=progress)
+    st = res.spikes["cuba"]
+    files = [out / "cuba_raster.png", out / "cuba_v.png", out / "cuba_spikes.npz", out / "summary.json"]
+    res.plot_raster(files[0], max_neurons=raster_neurons,
+                    title=f"CUBA network (Brette et al. 2007): {n} neurons, {duration:g} s, mean rate {st.mean_rate():.2f} Hz")
+    res.plot_traces(files[1], "cuba", "v", title="CUBA: membrane potential of 5 neurons")
+    atomic_savez(files[2], {"times": st.times, "ids": st.ids, "dt": np.array(dt)})
+    summary = {"neurons": n, "synapses": net.n_synapses, "duration_s": duration, "dt_s": dt, "dtype": dtype,
+               "spikes": len(st), "mean_rate_hz": st.mean_rate(), "loop_time_s": res.wall_time, "jit_time_s": res.compile_time,
+               "synaptic_events_per_s": len(st) * net.n_synapses / n / max(res.wall_time, 1e-12)}
+    atomic_write_json(files[3], summary)
+    return {**summary, "files": [str(f) for f in files]}

@@ -1,0 +1,209 @@
+"""``neurosim deploy nir|loihi|spinnaker|pynn``: each target is a subcommand with only its own
+options. Networks come from ``Network.load`` or the CUBA reference network; the handlers call
+the backends (``hardware``) or the N-MNIST deployment study (``circuits.nmnist``) and print
+what they return."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .args import INT0, INT1, POSITIVE, SHARED_DATA, add_group, number
+
+TARGETS = {
+    "nir": "write the trained N-MNIST classifier or a network as a NIR graph (snnTorch, Norse, other NIR tool chains)",
+    "loihi": "quantise the trained N-MNIST classifier to Loihi 2 and run it on the fixed-point engine and Lava's simulator",
+    "spinnaker": "map a network onto a SpiNNaker-style machine, optionally run it in s16.15",
+    "pynn": "write a network as a PyNN script (IF_curr_exp, FromListConnector) for sPyNNaker and other PyNN back ends",
+}
+NETWORK_HELP = "'cuba' (the 4000-neuron CUBA network, default) or a network saved with Network.save (.npz)"
+
+
+def add(sub) -> None:
+    p = add_group(sub, "deploy", help="deploy: " + ", ".join(TARGETS), description="Deploy a model; see neurosim deploy TARGET --help.",
+                  dest="target", choices=TARGETS)
+    n = p["nir"]
+    n.add_argument("model", nargs="?", default=None,
+                   help="folder of `neurosim train nmnist` (default runs/nmnist), or a network: " + NETWORK_HELP)
+    n.add_argument("--for", dest="nir_for", choices=["exact", "snntorch", "norse"], default="exact",
+                   help="the discretisation written: exact (NIR's ODEs in neurosim's SI time constants, default), snntorch or "
+                        "norse (forward Euler at the step that importer takes; see hardware/nir/neurons.py)")
+    n.add_argument("--check", type=INT1, default=None, metavar="N",
+                   help="run N held-out samples in the peer of --for and compare spikes and decisions with neurosim")
+    n.add_argument("--dt", type=float, choices=[1e-3, 1e-4], default=1e-3, help="time step of a network in s (1e-3 or 1e-4)")
+    n.add_argument("--data", default=str(SHARED_DATA / "nmnist_small"), help="N-MNIST subset folder for --check")
+    n.add_argument("--seed", type=INT0, default=0, help="seed of the CUBA network")
+    n.add_argument("--out", default=None, help="the .nir file (default runs/nir/<model>-<for>.nir)")
+    lo = p["loihi"]
+    lo.add_argument("model", nargs="?", default=None, help="folder of `neurosim train nmnist` (default runs/nmnist)")
+    lo.add_argument("--data", default=str(SHARED_DATA / "nmnist_small"), help="N-MNIST subset folder (default ../shared/data/nmnist_small)")
+    lo.add_argument("--out", default=None, help="output folder (default runs/loihi_nmnist)")
+    lo.add_argument("--samples", type=INT1, default=None, help="held-out samples to deploy (default all)")
+    lo.add_argument("--lava-samples", type=INT0, default=None,
+                    help="of those, how many also run on Lava (default all; 0 skips Lava, whose Python loop is slow)")
+    lo.add_argument("--threshold-bits", type=number(int, 1), default=14, help="threshold mantissa 2**bits (1..16; default 14)")
+    lo.add_argument("--threads", type=INT1, default=2)
+    lo.add_argument("--no-progress", action="store_true")
+    s = p["spinnaker"]
+    s.add_argument("model", nargs="?", default=None, help="the network: " + NETWORK_HELP)
+    s.add_argument("--torus", type=INT1, nargs=2, metavar=("W", "H"), default=None, help="a W x H toroidal machine instead of one 48-chip board")
+    s.add_argument("--neurons-per-core", type=INT1, default=256, help="neurons per core (default 256)")
+    s.add_argument("--placement", choices=["locality", "random"], default="locality", help="placement (default locality)")
+    s.add_argument("--dt", type=float, choices=[1e-3, 1e-4], default=1e-3, help="time step in s (1e-3 or 1e-4)")
+    s.add_argument("--simulate", type=POSITIVE, default=None, metavar="SECONDS",
+                   help="also run the mapped network for this long in s16.15 fixed point")
+    s.add_argument("--heatmap", default=None, help="write the machine's load (per chip) as a PNG here")
+    s.add_argument("--pynn", default=None, metavar="FOLDER",
+                   help="also export the network as a PyNN script (IF_curr_exp, FromListConnector) for sPyNNaker")
+    s.add_argument("--seed", type=INT0, default=0)
+    y = p["pynn"]
+    y.add_argument("model", nargs="?", default=None, help="the network: " + NETWORK_HELP)
+    y.add_argument("--dt", type=float, choices=[1e-3, 1e-4], default=1e-3, help="time step in s (1e-3 or 1e-4)")
+    y.add_argument("--simulate", type=POSITIVE, default=None, metavar="SECONDS", help="the run's duration (default 1 s)")
+    y.add_argument("--seed", type=INT0, default=0, help="seed of the CUBA network")
+    y.add_argument("--out", default=None, help="the script's folder (default runs/pynn)")
+    for name, func in (("nir", run_nir), ("loihi", run_loihi), ("spinnaker", run_spinnaker), ("pynn", run_pynn)):
+        p[name].set_defaults(func=func, parser=p[name])
+
+
+def outputs(a) -> list:
+    """(path, is_folder) of every output of this deployment, checked before any work."""
+    found = [(a.out, a.target in ("loihi", "pynn"))] if getattr(a, "out", None) else []
+    return found + [(p, f) for p, f in ((getattr(a, "pynn", None), True), (getattr(a, "heatmap", None), False)) if p]
+
+
+def _network(a):
+    """The core Network a deploy target reads: 'cuba' (default) or a Network.save file."""
+    if a.model in (None, "cuba"):
+        from circuits.reference.cuba import cuba_network
+
+        return cuba_network(4000, seed=a.seed)
+    from ..network import Network
+
+    return Network.load(a.model)
+
+
+def _error(err) -> int:
+    print(f"neurosim deploy: error: {err}", file=sys.stderr)
+    return 2
+
+
+def run_spinnaker(a) -> int:
+    from hardware.spinnaker import Machine, map_network
+    from hardware.spinnaker.report import plot_machine_load
+
+    try:
+        net = _network(a)
+        kw = {"neurons_per_core": a.neurons_per_core, "timestep": a.dt}
+        machine = Machine.torus(*a.torus, **kw) if a.torus else Machine.board(**kw)
+        mapping = map_network(net, machine, a.placement, a.seed)
+        r = mapping.report()
+        print(f"{r['slices']} slices on {r['cores_used']} cores of {r['chips_used']} chips (machine: {r['chips']} chips x "
+              f"{machine.cores_per_chip} cores); mapped in {sum(mapping.seconds.values()):.2f} s")
+        print(f"routing tables: largest {r['max_table_before']} -> {r['max_table_after']} entries after compression "
+              f"(limit {r['table_size']}), {r['total_entries_before']} -> {r['total_entries_after']} in all")
+        print(f"link traversals if every neuron fires once: {r['link_traversals_per_spike_wave']:.3g}")
+        stats = None
+        if a.simulate:
+            from hardware.spinnaker.simulate import simulate_fixed
+
+            res, stats = simulate_fixed(net, mapping, a.simulate)
+            n_spk = sum(len(t) for t in res.spikes.values())
+            steps = int(round(a.simulate / machine.timestep))
+            print(f"s16.15 run of {a.simulate:g} s: {n_spk} spikes, {sum(stats['packets_per_link'].values()) / steps:.1f} link "
+                  f"packets per step, max link load {stats['max_link_packets_per_step']} packets in a step, "
+                  f"{stats['dropped_packets']} dropped, CPU load per core up to {100 * stats['cpu_load'].max():.1f}% of a step")
+        if a.heatmap:
+            plot_machine_load(mapping, stats, a.heatmap)
+            print(f"wrote {a.heatmap}")
+        if a.pynn:
+            from hardware.spinnaker.pynn_export import export_pynn
+
+            script = export_pynn(net, a.pynn, a.simulate or 1.0, machine.timestep)
+            print(f"wrote the PyNN script {script} (and network.npz beside it): `python {script}` runs it on SpiNNaker, "
+                  f"`python {script} pyNN.brian2 spikes.npz` on Brian2")
+    except (ValueError, FileNotFoundError) as err:
+        return _error(err)
+    return 0
+
+
+def run_pynn(a) -> int:
+    from hardware.spinnaker.pynn_export import export_pynn
+
+    try:
+        script = export_pynn(_network(a), a.out or "runs/pynn", a.simulate or 1.0, a.dt)
+    except (ValueError, FileNotFoundError) as err:
+        return _error(err)
+    print(f"wrote the PyNN script {script} (and network.npz beside it): `python {script}` runs it on SpiNNaker (sPyNNaker), "
+          f"`python {script} pyNN.brian2 spikes.npz` on Brian2")
+    return 0
+
+
+def run_nir(a) -> int:
+    from hardware import nir as hnir
+
+    from ..runlock import file_lock
+
+    model = None
+    try:
+        model_path = Path(a.model or "runs/nmnist")
+        if model_path.suffix == ".npz" or a.model == "cuba":
+            graph, what = hnir.network_to_nir(_network(a), a.dt), f"network {model_path.name}"
+        else:
+            from circuits.nmnist.loihi import load_nmnist_model
+
+            model, settings = load_nmnist_model(model_path)
+            dt = model.readout.dt
+            euler = {"exact": None, "snntorch": hnir.SNNTORCH_DT, "norse": dt}[a.nir_for]
+            graph = hnir.to_nir(model, (2, 34, 34), euler_dt=euler, sum_pooling=a.nir_for == "norse")
+            what = f"N-MNIST model {model_path} (dt = {dt} s)"
+        target = a.out or f"runs/nir/{model_path.stem or 'model'}-{a.nir_for}.nir"
+        with file_lock(target):
+            out = hnir.write_graph(graph, target)
+    except (ValueError, FileNotFoundError) as err:
+        return _error(err)
+    kinds = {}
+    for node in graph.nodes.values():
+        kinds[type(node).__name__] = kinds.get(type(node).__name__, 0) + 1
+    print(f"wrote {out}: {what} as {len(graph.nodes)} NIR nodes ({', '.join(f'{v} {k}' for k, v in kinds.items())}), "
+          f"discretisation: {a.nir_for}")
+    if a.check and model is None:
+        print("--check compares a trained model with snnTorch or Norse; a core network has no peer run here", file=sys.stderr)
+        return 2
+    if not a.check:
+        return 0
+    if a.nir_for == "exact":
+        print("--check runs the graph in snnTorch or Norse: write it with --for snntorch or --for norse")
+        return 2
+    from circuits.nmnist.nir_check import compare_with_peer
+
+    r = compare_with_peer(model, settings, graph, dt, a.nir_for, a.check, a.data)
+    for layer in r["layers"]:
+        print(f"  {layer['name']}: {layer['n_ours']} spikes in neurosim, {layer['n_theirs']} in {a.nir_for}; identical "
+              f"{100 * layer['identical']:.2f}%, within one step {100 * layer['within_one_step']:.2f}%")
+    print(f"  readout membrane: largest difference {r['readout_max_difference']:.2e} (of values up to "
+          f"{r['readout_max']:.2f}); decisions: {100 * r['same_decisions']:.1f}% of {r['n_samples']} held-out samples the same")
+    return 0 if r["worst_within_one_step"] >= 0.99 and r["same_decisions"] == 1.0 else 1
+
+
+def run_loihi(a) -> int:
+    import torch
+
+    torch.set_num_threads(a.threads)
+    from circuits.nmnist.loihi import deploy_nmnist
+
+    try:
+        out = deploy_nmnist(a.model or "runs/nmnist", a.data, a.out or "runs/loihi_nmnist", n_samples=a.samples,
+                            lava_samples=a.lava_samples, threshold_bits=a.threshold_bits, progress=not a.no_progress)
+    except ValueError as err:
+        return _error(err)
+    print(f"{out['n_samples']} held-out samples, {out['n_neurons']} neurons, {out['n_synapses']} synapses, "
+          f"{out['cores']} Loihi 2 cores ({out['chips']} chip(s))")
+    print(f"float model:            {100 * out['float_counts']:.1f}% (event counts), {100 * out['float_binary']:.1f}% (binary frames)")
+    print(f"Loihi fixed point:      {100 * out['fixed_engine']:.1f}% (Numba engine, {out['fixed_engine_seconds']:.1f} s); "
+          f"drop {100 * out['drop_vs_float_binary']:.1f} points vs float on binary frames")
+    if "lava_fixed_pt" in out:
+        same = "identical to the engine" if out["lava_equals_engine"] else "DIFFERS from the engine"
+        print(f"Lava fixed_pt:          {100 * out['lava_fixed_pt']:.1f}% on {out['lava_samples']} samples "
+              f"({out['lava_seconds']:.0f} s), {same} (engine on those: {100 * out['fixed_engine_on_lava_samples']:.1f}%)")
+    print(f"wrote {a.out or 'runs/loihi_nmnist'}/results.json, quantization.txt, resources.txt, accuracy.png")
+    return 0 if out.get("lava_equals_engine", True) else 1

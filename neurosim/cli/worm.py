@@ -1,0 +1,210 @@
+"""``neurosim worm``, ``fit worm``, ``activity`` and ``atlas``: the C. elegans commands
+(``circuits.worm``). Each parses its options, calls the family's function and prints what it
+returns."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .args import FINITE, INT0, INT1, NONNEG, POSITIVE, SHARED_DATA
+
+
+def add(sub) -> None:
+    w = sub.add_parser("worm", help="simulate the whole C. elegans worm (Kunert et al. 2014) and compare with the Randi 2023 atlas")
+    w.add_argument("--connectome", default="cook2019_herm", help="dataset (default cook2019_herm; see connectomes.available())")
+    w.add_argument("--stimulus", default="touch-anterior",
+                   help="comma-separated neuron names (e.g. AVAL,AVAR) or touch-anterior / touch-posterior (default touch-anterior)")
+    w.add_argument("--depolarization", type=FINITE, default=10e-3,
+                   help="stimulus drive in V (default 0.01): each stimulated neuron gets the current that would move it by this "
+                        "much were its partners held at rest")
+    w.add_argument("--stim-start", type=NONNEG, default=1.0, help="stimulus onset in s (default 1)")
+    w.add_argument("--stim-duration", type=POSITIVE, default=2.0, help="stimulus length in s (default 2)")
+    w.add_argument("--duration", type=POSITIVE, default=10.0, help="worm time in s (default 10)")
+    w.add_argument("--dt", type=POSITIVE, default=1e-3,
+                   help="time step in s (default 1e-3); with the adaptive solver the first step and the sampling unit")
+    w.add_argument("--fixed-step", action="store_true", help="fixed-step BDF2 instead of the adaptive solver")
+    w.add_argument("--sample", type=POSITIVE, default=0.01, help="trace sampling interval in s (default 0.01)")
+    w.add_argument("--strain", choices=["wt", "unc31"], default="wt", help="atlas strain for the comparison")
+    w.add_argument("--no-compare", action="store_true", help="skip the atlas comparison")
+    w.add_argument("--out", default="runs/worm", help="output folder (default runs/worm)")
+    w.add_argument("--params", default="fitted",
+                   help="model parameters: fitted (default: the shipped fit to the Randi 2023 atlas, "
+                        "circuits/worm/data/worm_fit.json), kunert (Kunert et al. 2014's own) or a params.json written by "
+                        "`neurosim fit worm`")
+    w.add_argument("--no-progress", action="store_true")
+    w.set_defaults(func=run_worm, parser=w, validate=check_worm)
+
+    fw = sub.add_parser("fit", help="fit: worm (the whole-worm model's transmitter gains, reversal potentials, gap and "
+                                    "sigmoid against the Randi 2023 atlas, validated on held-out stimulated neurons)")
+    fw.add_argument("model", choices=["worm"])
+    fw.add_argument("--connectome", default="cook2019_herm")
+    fw.add_argument("--strain", choices=["wt", "unc31"], default="wt")
+    fw.add_argument("--folds", type=INT1, default=5, help="folds of stimulated neurons (default 5)")
+    fw.add_argument("--seed", type=INT0, default=0, help="seed of the split into folds")
+    fw.add_argument("--steps", type=INT1, default=300, help="Adam steps per fit (default 300)")
+    fw.add_argument("--shuffle", type=INT0, default=None, metavar="SEED",
+                    help="fit a degree-preserving shuffle of the connectome instead (the null)")
+    fw.add_argument("--out", default="runs/fit_worm", help="output folder (default runs/fit_worm)")
+    fw.add_argument("--resume", action="store_true", help="continue a fit in --out, skipping finished folds")
+    fw.add_argument("--ablation", action="store_true",
+                    help="instead: fit every model variant (receptor signs, extrasynaptic networks, a per-class readout) on "
+                         "the same folds and compare held-out rho (writes --out/ablation.json)")
+    fw.add_argument("--no-progress", action="store_true")
+    fw.set_defaults(func=run_fit, parser=fw)
+
+    ac = sub.add_parser("activity", help="compare the worm model's spontaneous activity (noise-driven, linearised) with "
+                                         "whole-brain recordings by label-free correlation statistics")
+    ac.add_argument("--connectome", default="cook2019_herm")
+    ac.add_argument("--params", nargs="+", default=["kunert", "fitted"], help="parameter sets (kunert, fitted, or params.json files)")
+    ac.add_argument("--recordings", default=str(SHARED_DATA / "celegans_activity"),
+                    help="folder of Flavell-lab HDF5 recordings (default ../shared/data/celegans_activity)")
+    ac.add_argument("--tau-indicator", type=NONNEG, default=1.0, help="calcium-indicator time constant in s (default 1; 0: voltage)")
+    ac.add_argument("--shuffle", type=INT0, default=0, metavar="SEED", help="seed of the degree-preserving shuffle (default 0)")
+    ac.add_argument("--out", default="runs/worm_activity", help="output folder (default runs/worm_activity)")
+    ac.set_defaults(func=run_activity, parser=ac)
+
+    at = sub.add_parser("atlas", help="compare whole-worm signal propagation with the Randi 2023 atlas for several connectomes")
+    at.add_argument("--connectomes", nargs="+", default=["cook2019_herm", "witvliet2021_8", "white1986_whole"])
+    at.add_argument("--strain", choices=["wt", "unc31"], default="wt")
+    at.add_argument("--depolarization", type=FINITE, default=10e-3, help="stimulus drive in V (see neurosim worm --help)")
+    at.add_argument("--dt", type=POSITIVE, default=1e-3)
+    at.add_argument("--seed", type=INT0, default=0, help="seed of the degree-preserving shuffle")
+    at.add_argument("--json", default=None, help="also write the metrics here")
+    at.add_argument("--no-progress", action="store_true")
+    at.set_defaults(func=run_atlas, parser=at, validate=check_atlas)
+
+
+def _check_connectomes(parser, names, flag) -> None:
+    import connectomes
+
+    for name in names:
+        if name not in connectomes.available():
+            parser.error(f"{flag} {name!r}: choose from {', '.join(connectomes.available())}")
+    if len(set(names)) < len(names):
+        parser.error(f"{flag} lists a connectome more than once")
+
+
+def check_worm(a) -> None:
+    _check_connectomes(a.parser, [a.connectome], "--connectome")
+    if a.stim_start >= a.duration:
+        a.parser.error(f"--stim-start {a.stim_start:g} s is not before the end of the run (--duration {a.duration:g} s)")
+
+
+def check_atlas(a) -> None:
+    _check_connectomes(a.parser, a.connectomes, "--connectomes")
+
+
+def run_worm(a) -> int:
+    from circuits.worm.experiment import run_worm
+
+    s = run_worm(a.connectome, a.stimulus, a.depolarization, a.stim_start, a.stim_duration, a.duration, a.dt, a.fixed_step,
+                 a.sample, a.strain, not a.no_compare, a.params, a.out, progress=not a.no_progress)
+    steps, cg = s["solver_stats"][0], s["solver_stats"][1]
+    mode = "fixed step" if a.fixed_step else "adaptive BDF2"
+    print(f"  simulated in {s['wall_time']:.3f} s ({a.duration / max(s['wall_time'], 1e-9):.0f}x real time; {mode}, "
+          f"{steps} steps, {cg / max(steps, 1):.1f} CG iterations per step)")
+    metrics = s["metrics"]
+    if metrics is not None:
+        print("  | predictor | Spearman rho vs dF/F | sign agreement |")
+        print("  |---|---|---|")
+        for key in ("model", "connectome (chemical + gap counts)", "connectome (chemical counts)"):
+            m = metrics[key]
+            print(f"  | {key} | {m['spearman']:+.3f} | {m['sign_agreement']:.3f} |")
+        print(f"  ({metrics['model']['pairs']} pairs; {metrics['directly connected fraction']:.0%} directly connected; "
+              f"{metrics['fraction of pairs with dF/F > 0']:.0%} have dF/F > 0)")
+        if s["in_sample"]:
+            print("  (in-sample: these parameters were fitted to these pairs; held-out numbers: `neurosim fit worm`)")
+    print("  wrote " + ", ".join(str(f) for f in s["files"]))
+    return 0
+
+
+def run_fit(a) -> int:
+    import torch
+
+    torch.set_num_threads(2)
+    what = f"{a.connectome}" + (f" (degree-preserving shuffle, seed {a.shuffle})" if a.shuffle is not None else "")
+    if a.ablation:
+        return _run_ablation(a, what)
+    from circuits.worm.fit import cross_validate
+
+    print(f"fit worm: {what} against the {a.strain} atlas, {a.folds} folds of stimulated neurons (seed {a.seed})")
+    s = cross_validate(a.connectome, a.strain, a.folds, a.seed, a.steps, a.out, a.resume, not a.no_progress, a.shuffle)
+    print("  held-out (mean +- sd over folds) | Spearman rho vs dF/F | sign agreement |")
+    print("  |---|---|---|")
+    for name, label in (("connectome", "raw connectome"), ("kunert", "Kunert et al. 2014"), ("fitted", "fitted model"),
+                        ("responder_mean", "responder mean (no wiring)")):
+        rho, sg = s[f"{name}_spearman"], s[f"{name}_sign_agreement"]
+        print(f"  | {label} | {rho['mean']:+.3f} +- {rho['sd']:.3f} | {sg['mean']:.3f} +- {sg['sd']:.3f} |")
+    print(f"  always positive: sign agreement {s['always_positive']['mean']:.3f}")
+    print(f"  wrote {a.out}/params.json (fit on every stimulated neuron), metrics.json, folds/")
+    return 0
+
+
+def _run_ablation(a, what: str) -> int:
+    from circuits.worm.ablation import ablation
+
+    from ..atomic import atomic_write_json
+
+    print(f"fit worm --ablation: {what} against the {a.strain} atlas; every model variant on the same {a.folds} folds "
+          f"(seed {a.seed}), held-out rho of the linear response")
+    res = ablation(a.connectome, a.strain, a.folds, a.seed, a.steps, shuffle_seed=a.shuffle, progress=not a.no_progress)
+    print("  | variant | held-out Spearman rho | sign agreement | rho vs dF/F minus the responder mean |")
+    print("  |---|---|---|---|")
+    for name, m in [*res["variants"].items(), ("raw connectome (not fitted)", res["connectome"])]:
+        rho, sg, re = m["spearman"], m["sign_agreement"], m["spearman_residual"]
+        print(f"  | {name} | {rho['mean']:+.3f} +- {rho['sd']:.3f} | {sg['mean']:.3f} +- {sg['sd']:.3f} | "
+              f"{re['mean']:+.3f} +- {re['sd']:.3f} |")
+    rho = res["responder_mean"]["spearman"]
+    print(f"  | responder mean (no wiring) | {rho['mean']:+.3f} +- {rho['sd']:.3f} | | |")
+    path = atomic_write_json(Path(a.out) / "ablation.json", res)
+    print(f"  wrote {path}")
+    return 0
+
+
+def run_activity(a) -> int:
+    from circuits.worm import plots
+    from circuits.worm.activity import activity_check
+
+    from ..atomic import atomic_write_json
+
+    print(f"activity: spontaneous activity of the worm model on {a.connectome} (independent white-noise currents, "
+          f"indicator time constant {a.tau_indicator:g} s) against the recordings in {a.recordings}")
+    res = activity_check(a.recordings, a.connectome, a.params, a.tau_indicator, a.shuffle)
+    keys = list(plots.ACTIVITY_STATS)
+    print("  | | " + " | ".join(plots.ACTIVITY_STATS[k] for k in keys) + " |")
+    print("  |---|" + "---|" * len(keys))
+    for r in res["recordings"]:
+        print(f"  | recording {r['recording']} ({r['neurons']} neurons) | " + " | ".join(f"{r[k]:.3f}" for k in keys) + " |")
+    size = res["settings"]["neurons_per_draw"]
+    for name, m in res["models"].items():
+        print(f"  | model: {name} ({size} random neurons, mean of {res['settings']['draws']}) | "
+              + " | ".join(f"{m[k]:.3f}" for k in keys) + " |")
+    out = Path(a.out)
+    plots.activity_summary(res, out / "worm_activity_check.png",
+                           f"spontaneous activity: model ({a.connectome}) vs recordings (Dag et al. 2023)")
+    atomic_write_json(out / "worm_activity_check.json", res)
+    print(f"  wrote {out / 'worm_activity_check.json'}, {out / 'worm_activity_check.png'}")
+    return 0
+
+
+def run_atlas(a) -> int:
+    from circuits.worm.atlas import signal_propagation
+
+    rows = []
+    for name in a.connectomes:
+        print(f"{name}: stimulating every atlas-stimulated neuron in the model and in a degree-preserving shuffle ...", flush=True)
+        r = signal_propagation(name, strain=a.strain, depolarization=a.depolarization, dt=a.dt, shuffle_seed=a.seed,
+                               progress=not a.no_progress)
+        rows.append((name, r.metrics))
+    print("\n| connectome | pairs | model rho | connectome rho (chem + gap) | connectome rho (chem) | shuffled-model rho "
+          "| model sign agr. | connectome sign agr. | pairs with dF/F > 0 |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, m in rows:
+        print(f"| {name} | {m['model']['pairs']} | {m['model']['spearman']:+.3f} | {m['connectome (chemical + gap counts)']['spearman']:+.3f} "
+              f"| {m['connectome (chemical counts)']['spearman']:+.3f} | {m['model on shuffled connectome']['spearman']:+.3f} "
+              f"| {m['model']['sign_agreement']:.3f} | {m['connectome (chemical + gap counts)']['sign_agreement']:.3f} "
+              f"| {m['fraction of pairs with dF/F > 0']:.3f} |")
+    if a.json:
+        from ..atomic import atomic_write_json
+
+        atomic_write_json(a.json, dict(rows))
+    return 0
