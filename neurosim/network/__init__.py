@@ -1,0 +1,21 @@
+"""The Network description: populations, sources, projections, gap junctions, inputs.
+
+A ``Network`` is plain data (NIR-style frozen dataclasses), validated on construction and
+saved/loaded as ``.npz`` without pickle. Engines (the Numba ``Simulator``, the torch layers,
+the hardware mappings) read it; it knows nothing of them.
+
+Index conventions: neurons are numbered within their population (0 .. size-1). Projection
+weights are CSR over the presynaptic neurons: the synapses of presynaptic neuron ``j`` are
+``indices[indptr[j]:indptr[j+1]]`` (postsynaptic neurons) with ``weights`` and ``delays``
+(integer steps, >= 1) at the same positions.
+"""
+from .description import DEFAULT_MAX_DELAY_STEPS, Network
+from .elements import TARGETS, GapJunctions, Node, PoissonSource, Population, Projection, SpikeSource, spike_steps
+from .glia import GLIA, AstrocyteGapJunctions, AstrocyteToSynapse, SynapseToAstrocyte
+from .inputs import CurrentInjection
+from .io import NetworkFileError
+from .validation import NAME_RULES, check_name
+
+__all__ = ["Population", "SpikeSource", "PoissonSource", "Projection", "GapJunctions", "CurrentInjection", "SynapseToAstrocyte",
+           "AstrocyteToSynapse", "AstrocyteGapJunctions", "Network", "TARGETS", "DEFAULT_MAX_DELAY_STEPS", "NetworkFileError",
+           "check_name", "NAME_RULES", "spike_steps", "Node", "GLIA"]
