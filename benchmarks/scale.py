@@ -26,6 +26,9 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
+DT = 1e-4
+
+
 def build(n, k, seed, max_delay):
     model = cuba_model()
     r = model.tau_mem / model.c_mem
@@ -33,13 +36,13 @@ def build(n, k, seed, max_delay):
     rng = np.random.default_rng(seed)
     n_exc = int(0.8 * n)
     pre, post = cuba_connectivity(n, k / n, seed + 1)
-    delays = rng.integers(1, max_delay + 1, pre.size).astype(np.uint8)
+    delays = (rng.integers(1, max_delay + 1, pre.size) - 1) * DT  # 1..max_delay steps: 0..max_delay - 1 steps in transit
     exc = pre < n_exc
     pop = Population("net", model, n, {"v": model.v_reset + rng.random(n) * (model.v_th - model.v_reset)})
     projs = [Projection.from_pairs("net", "net", pre[sel], post[sel], np.float32(w / r * scale), n, delays[sel], target, name=target)
              for sel, w, target in ((exc, W_E, "exc"), (~exc, W_I, "inh"))]
     del pre, post, delays, exc
-    return Network([pop], projections=projs, max_delay_steps=max_delay)
+    return Network([pop], projections=projs)
 
 
 def main(argv=None):

@@ -47,9 +47,10 @@ def _run_neurosim(model, spec):
     pop = Population("pop", model, N)
     projs = []
     for channel, sel in (("exc", spec["exc"]), ("inh", ~spec["exc"])):
-        projs.append(Projection.from_pairs("input", "pop", spec["i"][sel], spec["j"][sel], spec["w"][sel], N_SRC, 1, channel, name=f"in_{channel}"))
+        projs.append(Projection.from_pairs("input", "pop", spec["i"][sel], spec["j"][sel], spec["w"][sel], N_SRC, 0.0, channel, name=f"in_{channel}"))
     for channel, sel in (("exc", spec["rexc"]), ("inh", ~spec["rexc"])):
-        projs.append(Projection.from_pairs("pop", "pop", spec["ri"][sel], spec["rj"][sel], spec["rw"][sel], N, spec["rd"][sel], channel, name=f"rec_{channel}"))
+        projs.append(Projection.from_pairs("pop", "pop", spec["ri"][sel], spec["rj"][sel], spec["rw"][sel], N, (spec["rd"][sel] - 1) * DT, channel,
+                                           name=f"rec_{channel}"))
     net = Network([pop], [src], projs, inputs=[CurrentInjection("pop", spec["i_const"])])
     res = Simulator(net, dt=DT, dtype=np.float64).run(DURATION, [SpikeMonitor("pop")])
     return res.spikes["pop"].times, res.spikes["pop"].ids

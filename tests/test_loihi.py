@@ -69,9 +69,9 @@ def random_network(seed, n_in, sizes, tau_mem, tau_syn, v_gap, w_scale, density,
             w = rng.normal(0.2, 1.0, (n_pre, pop.size)) * w_scale * v_gap[k] / r * mask
             sign = rng.integers(0, 3)  # mixed, excitatory only, inhibitory only
             w = np.abs(w) if sign == 1 else -np.abs(w) if sign == 2 else w
-            d = rng.integers(1, max_delay + 1, (n_pre, pop.size))
-            projs.append(Projection.from_dense(pre, pop.name, w, delays=d, name=f"{pre}->{pop.name}"))
-    return Network(pops, [src], projs, inputs=inputs, max_delay_steps=64)
+            d = rng.integers(1, max_delay + 1, (n_pre, pop.size))  # steps: a delay of (d - 1) dt
+            projs.append(Projection.from_dense(pre, pop.name, w, delays=(d - 1) * DT, name=f"{pre}->{pop.name}"))
+    return Network(pops, [src], projs, inputs=inputs)
 
 
 net_params = st.fixed_dictionaries({
@@ -170,7 +170,7 @@ def _lif(**kw):
     (lambda: Network([Population("a", _lif(tau_syn_i=3e-3), 2)], [SpikeSource("s", 1, [0.0], [0])],
                      [Projection.from_dense("s", "a", -np.ones((1, 2)) * 1e-10, target="inh")]), "one synaptic current"),
     (lambda: Network([Population("a", _lif(), 2)], [SpikeSource("s", 1, [0.0], [0])],
-                     [Projection.from_dense("s", "a", np.ones((1, 2)) * 1e-10, delays=70)], max_delay_steps=80), "beyond Loihi 2"),
+                     [Projection.from_dense("s", "a", np.ones((1, 2)) * 1e-10, delays=69 * DT)]), "Loihi 2's delays are 0..63"),
     (lambda: Network([Population("a", _lif(), 2)], [SpikeSource("s", 2, [0.0021, 0.003, 0.0029], [1, 0, 1])],
                      [Projection.from_dense("s", "a", np.ones((2, 2)) * 1e-10)]), r"neuron 1 spikes 2 times in step 2"),
 ])

@@ -6,6 +6,9 @@ from neurosim import (AdEx, CubaLIF, CurrentInjection, GapJunctions, GradedNeuro
                       Projection, SpikeSource)
 
 
+DT = 1e-4  # the time step _rich_network's delays are whole numbers of (tests simulate it at this dt)
+
+
 def _pop(name="a", n=10, model=None):
     return Population(name, model or CubaLIF(), n)
 
@@ -28,8 +31,9 @@ def _proj(pre="a", post="a", n=10, **kw):
     (lambda: Projection("a", "b", [0, 1], [0], [np.nan], [1]), "weights contains nan"),
     (lambda: Projection("a", "b", [0, 2], [0], [1.0], [1]), "indptr"),
     (lambda: Projection("a", "b", [0, 2], [0, 1], [1.0], [1]), "weights has 1 entries"),
-    (lambda: Projection("a", "b", [0, 1], [0], [1.0], [0]), "delays must be >= 1"),
-    (lambda: Projection("a", "b", [0, 1], [0], [1.0], [1, 2]), "delays has 2 entries"),
+    (lambda: Projection("a", "b", [0, 1], [0], [1.0], [-1e-3]), "delays must be >= 0 s"),
+    (lambda: Projection("a", "b", [0, 1], [0], [1.0], [1e-3, 2e-3]), "delays has 2 entries"),
+    (lambda: Projection("a", "b", [0, 1], [0], [1.0], [np.inf]), r"delays \(s\) contains inf"),
     (lambda: Projection("a", "b", [0, 1], [0], [1.0], [1], target="gaba"), "target 'gaba' is unknown"),
     (lambda: Projection("a", "b", [0, 1], [0], [1.0], [1], target="graded"), "e_rev"),
     (lambda: Projection("a", "b", [0, 1], [0], [1.0], [1], target="exc", e_rev=0.0), "only for graded"),
@@ -57,9 +61,6 @@ def test_invalid_parts(build, match):
     (lambda: Network([_pop()], projections=[_proj(pre="zz")]), "unknown pre 'zz'"),
     (lambda: Network([_pop(n=5)], projections=[_proj(n=10)]), "indptr has 11 entries"),
     (lambda: Network([_pop(n=10), _pop("b", 3)], projections=[_proj(post="b")]), "postsynaptic index 3 out of range"),
-    (lambda: Network([_pop()], projections=[_proj(delays=5000)]), "beyond the delay buffer"),
-    (lambda: Network([_pop()], projections=[_proj(delays=50)], max_delay_steps=20), "max_delay_steps = 20"),
-    (lambda: Network([_pop()], max_delay_steps=0), "max_delay_steps"),
     (lambda: Network([_pop(model=GradedNeuron())], projections=[_proj()]), "graded"),
     (lambda: Network([_pop()], projections=[_proj(target="graded", e_rev=0.0)]), "graded -> graded"),
     (lambda: Network([_pop()], gap_junctions=[GapJunctions("a", "a", [0], [10], [1e-9])]), "index 10 out of range"),
@@ -82,15 +83,15 @@ def _rich_network():
     poi = PoissonSource("noise", 4, rng.uniform(1, 10, 4))
     w = rng.random((20, 20)) * (rng.random((20, 20)) < 0.3) * 1e-11
     projs = [
-        Projection.from_dense("lif", "lif", w, delays=rng.integers(1, 9, (20, 20)), name="rec"),
+        Projection.from_dense("lif", "lif", w, delays=(rng.integers(1, 9, (20, 20)) - 1) * DT, name="rec"),
         Projection.from_dense("spikes", "adex", np.ones((3, 5)) * 1e-10, target="inh"),
-        Projection.from_pairs("noise", "lif", [0, 1, 3], [4, 5, 6], np.float32([1e-11, 2e-11, 3e-11]), 4, [2, 3, 4]),
+        Projection.from_pairs("noise", "lif", [0, 1, 3], [4, 5, 6], np.float32([1e-11, 2e-11, 3e-11]), 4, np.array([1, 2, 3]) * DT),
         Projection.from_dense("graded", "graded", rng.random((4, 4)) * 1e-10, target="graded", e_rev=-48e-3),
     ]
     gaps = [GapJunctions("graded", "graded", [0, 1], [2, 3], [1e-10, 2e-10]), GapJunctions("lif", "adex", [0], [1], [1e-9])]
     inputs = [CurrentInjection("lif", 1e-10, neurons=[1, 2], start=0.01, stop=0.02),
               CurrentInjection.from_array("adex", rng.random((7, 5)) * 1e-10, dt=1e-3, start=0.005)]
-    return Network([lif, adex, gr], [src, poi], projs, gaps, inputs, max_delay_steps=16)
+    return Network([lif, adex, gr], [src, poi], projs, gaps, inputs)
 
 
 def test_save_load_round_trip_compares_every_array(tmp_path):
@@ -128,7 +129,6 @@ def test_save_load_round_trip_compares_every_array(tmp_path):
             assert (x is None) == (y is None)
             if x is not None:
                 np.testing.assert_array_equal(x, y)
-    assert back.max_delay_steps == net.max_delay_steps
 
 
 def test_function_inputs_cannot_be_saved(tmp_path):
@@ -156,9 +156,36 @@ def test_truncated_network_file(tmp_path):
 
 
 def test_csr_from_pairs_orders_synapses():
-    pr = Projection.from_pairs("a", "b", [2, 0, 2, 1], [1, 3, 0, 2], [1.0, 2.0, 3.0, 4.0], n_pre=3, delays=[5, 6, 7, 8])
+    pr = Projection.from_pairs("a", "b", [2, 0, 2, 1], [1, 3, 0, 2], [1.0, 2.0, 3.0, 4.0], n_pre=3, delays=[5e-3, 6e-3, 7e-3, 8e-3])
     np.testing.assert_array_equal(pr.indptr, [0, 1, 2, 4])
     np.testing.assert_array_equal(pr.indices, [3, 2, 0, 1])
     np.testing.assert_array_equal(pr.weights, [2.0, 4.0, 3.0, 1.0])
-    np.testing.assert_array_equal(pr.delays, [6, 8, 7, 5])
-    assert pr.delays.dtype == np.uint8
+    np.testing.assert_array_equal(pr.delays, [6e-3, 8e-3, 7e-3, 5e-3])
+    assert pr.delays.dtype == np.float64
+    same = Projection.from_pairs("a", "b", [0, 1], [1, 0], 1.0, n_pre=2, delays=2e-3)
+    assert same.delays.strides == (0,) and same.delays.tolist() == [2e-3, 2e-3]  # one value, held once
+
+
+def test_a_format_1_file_loads_with_the_dt_it_was_made_for(tmp_path):
+    """Files saved before delays were in seconds hold delays in steps: loaded with their dt,
+    a delay of d steps becomes (d - 1) dt seconds, the same timing; without it, a clear
+    message."""
+    import json
+
+    from neurosim import NetworkFileError
+
+    net = _rich_network()
+    net.save(tmp_path / "v2.npz")
+    with np.load(tmp_path / "v2.npz") as z:
+        arrays = {k: z[k] for k in z.files}
+    meta = json.loads(bytes(arrays.pop("__meta__")).decode())
+    meta.update(version=1, max_delay_steps=16)
+    for k, pr in enumerate(net.projections):  # as format 1 stored them: steps
+        arrays[f"proj{k}_delays"] = np.round(np.asarray(pr.delays) / DT).astype(np.uint8) + 1
+    with open(tmp_path / "v1.npz", "wb") as f:
+        np.savez(f, __meta__=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
+    with pytest.raises(NetworkFileError, match=r"saved before delays were in seconds .* Network.load\(path, dt=...\)"):
+        Network.load(tmp_path / "v1.npz")
+    back = Network.load(tmp_path / "v1.npz", dt=DT)
+    for a, b in zip(net.projections, back.projections):
+        np.testing.assert_allclose(b.delays, a.delays, rtol=0, atol=1e-15)

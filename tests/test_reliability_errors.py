@@ -178,7 +178,7 @@ def _graph_file(tmp_path, edit):
     from hardware.nir import network_to_nir, write_graph
 
     net = Network([Population("p", CubaLIF(), 2)], [SpikeSource("s", 2, [0.001], [0])],
-                  [Projection.from_dense("s", "p", np.full((2, 2), 1e-10), delays=3, name="w")])
+                  [Projection.from_dense("s", "p", np.full((2, 2), 1e-10), delays=2e-3, name="w")])
     graph = network_to_nir(net, 1e-3)
     edit(graph)
     return write_graph(graph, tmp_path / "g.nir")

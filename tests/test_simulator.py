@@ -11,9 +11,10 @@ DT = 1e-4
 
 @pytest.mark.parametrize("delay", [1, 2, 7, 30])
 def test_spike_arrives_after_its_delay(delay):
+    """A synapse that takes ``delay`` steps: a delay of (delay - 1) dt seconds."""
     src = SpikeSource("s", 1, [10.5 * DT], [0])
     pop = Population("p", CubaLIF(), 1)
-    net = Network([pop], [src], [Projection.from_dense("s", "p", [[1e-12]], delays=delay)], max_delay_steps=32)
+    net = Network([pop], [src], [Projection.from_dense("s", "p", [[1e-12]], delays=(delay - 1) * DT)])
     res = Simulator(net, dt=DT).run(60 * DT, [StateMonitor("p", ("i_e",))])
     i_e = res.traces["p"]["i_e"][:, 0]
     first = np.flatnonzero(i_e)[0]
@@ -42,7 +43,7 @@ def _noisy_network():
     noise = PoissonSource("noise", 100, 50.0)
     rng = np.random.default_rng(0)
     w = (rng.random((100, 50)) < 0.2) * 400e-12
-    return Network([pop], [noise], [Projection.from_dense("noise", "p", w, delays=rng.integers(1, 20, (100, 50)))], max_delay_steps=32)
+    return Network([pop], [noise], [Projection.from_dense("noise", "p", w, delays=(rng.integers(1, 20, (100, 50)) - 1) * DT)])
 
 
 def test_two_runs_continue_one_run():
@@ -209,8 +210,8 @@ def test_direct_delivery_equals_ring_buffer():
                  Projection.from_dense("p", "p", np.where(w_rec > 0, w_rec, 0), name="rec_e"),
                  Projection.from_dense("p", "p", np.where(w_rec < 0, w_rec, 0), target="inh", name="rec_i")]
         if force_ring:
-            projs.append(Projection.from_pairs("p", "p", [0], [1], 0.0, 40, delays=2, name="dummy"))
-        return Network([Population("p", CubaLIF(), 40)], [src], projs, max_delay_steps=4)
+            projs.append(Projection.from_pairs("p", "p", [0], [1], 0.0, 40, delays=DT, name="dummy"))
+        return Network([Population("p", CubaLIF(), 40)], [src], projs)
     runs = [Simulator(net(f), dt=DT, seed=2).run(0.3, [SpikeMonitor("p"), StateMonitor("p", ("v", "i_e"))]) for f in (False, True)]
     assert Simulator(net(False), dt=DT).layout.uniform_delay == 1
     assert Simulator(net(True), dt=DT).layout.uniform_delay == 0

@@ -186,9 +186,8 @@ def test_fixed_point_at_0_1ms_on_a_small_network():
     w_in = (rng.random((n_in, n)) < 0.2) * 60e-3 / r
     w_rec = (rng.random((n, n)) < 0.05) * np.where(np.arange(n)[:, None] < 160, 20e-3, -60e-3) / r
     net = Network([Population("p", m, n)], [src],
-                  [Projection.from_dense("in", "p", w_in), Projection.from_dense("p", "p", np.clip(w_rec, 0, None), delays=15),
-                   Projection.from_dense("p", "p", np.clip(w_rec, None, 0), delays=8, target="inh", name="inh")],
-                  max_delay_steps=16)
+                  [Projection.from_dense("in", "p", w_in), Projection.from_dense("p", "p", np.clip(w_rec, 0, None), delays=14e-4),
+                   Projection.from_dense("p", "p", np.clip(w_rec, None, 0), delays=7e-4, target="inh", name="inh")])
     machine = Machine.board(neurons_per_core=32, timestep=1e-4)
     fixed, core, stats, first, a, b = _compare(net, map_network(net, machine), dur, 1e-4, "p")
     rate_f, rate_c = fixed.spikes["p"].mean_rate(), core.spikes["p"].mean_rate()
@@ -229,10 +228,9 @@ def test_the_pynn_export_runs_under_pynn_brian2_and_agrees(tmp_path):
     w_in = (rng.random((n_in, n)) < 0.3) * 60e-3 / r
     w_rec = (rng.random((n, n)) < 0.1) * np.where(np.arange(n)[:, None] < 32, 20e-3, -60e-3) / r
     net = Network([Population("p", m, n, {"v": rng.uniform(-70e-3, -55e-3, n)})], [src],
-                  [Projection.from_dense("inp", "p", w_in, delays=10),
-                   Projection.from_dense("p", "p", np.clip(w_rec, 0, None), delays=rng.integers(2, 16, (n, n))),
-                   Projection.from_dense("p", "p", np.clip(w_rec, None, 0), delays=8, target="inh", name="inh")],
-                  max_delay_steps=16)
+                  [Projection.from_dense("inp", "p", w_in, delays=9 * dt),
+                   Projection.from_dense("p", "p", np.clip(w_rec, 0, None), delays=(rng.integers(2, 16, (n, n)) - 1) * dt),
+                   Projection.from_dense("p", "p", np.clip(w_rec, None, 0), delays=7 * dt, target="inh", name="inh")])
     script = export_pynn(net, tmp_path / "export", dur, dt, delay_shift_steps=-1)
     text = script.read_text()
     assert "sim.IF_curr_exp(" in text and "sim.FromListConnector(" in text and "receptor_type='inhibitory'" in text

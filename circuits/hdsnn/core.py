@@ -35,8 +35,8 @@ def to_network(model: HDSNN, raster: np.ndarray, dt: float = 1e-3) -> Network:
     of the 'full' grid Hf x Wf = (H + ks - 1) x (W + ks - 1), the neuron
     ((s S C + c) Hf + i) Wf + j; valid position (y, x) of ``HDSNN.forward`` is
     (y + ks - 1, x + ks - 1). Each active kernel entry K[c, p, d, a, b] gives every input
-    pixel of polarity p (1 - p for copy 1) one synapse with that weight and a delay of d
-    steps. The evidence C_k is the maximum of the ``i_e`` of its copies and subunits.
+    pixel of polarity p (1 - p for copy 1) one synapse with that weight arriving d steps
+    after the spike (a delay of (d - 1) dt seconds). The evidence C_k is the maximum of the ``i_e`` of its copies and subunits.
     See ``core_evidence``."""
     k = model.kernel().detach().double().numpy()
     n_c, n_p, n_d, ks, _ = k.shape
@@ -51,13 +51,13 @@ def to_network(model: HDSNN, raster: np.ndarray, dt: float = 1e-3) -> Network:
         pres.append((p[:, None] * h * w + ys[None] * w + xs[None]).ravel())
         posts.append((((s_ * n_c + c[:, None]) * hf + ys[None] - a[:, None] + ks - 1) * wf + xs[None] - b[:, None] + ks - 1).ravel())
         wts.append(np.repeat(kern[c, p, d, a, b], ys.size))
-        delays.append(np.repeat(d + 1, ys.size))
+        delays.append(np.repeat(d * dt, ys.size))  # kernel delay d + 1 steps: d steps beyond the first
     proj = Projection.from_pairs("input", "motion", np.concatenate(pres), np.concatenate(posts), np.concatenate(wts),
                                  n_p * h * w, np.concatenate(delays), name="hd-snn")
     pp, tt, yy, xx = np.nonzero(raster)
     src = SpikeSource("input", n_p * h * w, tt * dt, pp * h * w + yy * w + xx)
     pop = Population("motion", OUTPUT_NEURON, len(copies) * n_c * hf * wf)
-    return Network([pop], [src], [proj], max_delay_steps=max(n_d, 1))
+    return Network([pop], [src], [proj])
 
 
 def core_evidence(model: HDSNN, raster: np.ndarray, dt: float = 1e-3, dtype=np.float64):

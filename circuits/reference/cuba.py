@@ -5,7 +5,7 @@
 probability p = 0.02, tau_mem = 20 ms, tau_e = 5 ms, tau_i = 10 ms, V_t = -50 mV,
 V_r = -60 mV, E_l = -49 mV, 5 ms refractory period, w_e = 1.62 mV, w_i = -9 mV (as jumps of
 the synaptic "conductances" written in volts), initial V uniform in [V_r, V_t], no delay
-(Brian2's 0 delay: a spike acts on the next step, our 1-step delay).
+(delay 0, as Brian2's: a spike acts in the next step).
 
 Our CuBa-LIF takes synaptic currents in amperes; with c_mem = 200 pF (Brette et al. 2007:
 20,000 um^2 at 1 uF/cm^2), R = tau_mem / c_mem = 100 MOhm, and a weight of ``w_volts / R``.
@@ -69,9 +69,9 @@ def cuba_network(n: int = 4000, p: float = 0.02, seed: int = 0, n_inputs: float 
     pop = Population("cuba", model, n, {"v": v0})
     pre, post = cuba_connectivity(n, p, seed + 1)
     exc = pre < n_exc
-    proj_e = Projection.from_pairs("cuba", "cuba", pre[exc], post[exc], np.float32(W_E / r * scale), n, 1, "exc", name="exc")
-    proj_i = Projection.from_pairs("cuba", "cuba", pre[~exc], post[~exc], np.float32(W_I / r * scale), n, 1, "inh", name="inh")
-    return Network(populations=[pop], projections=[proj_e, proj_i], max_delay_steps=1)
+    proj_e = Projection.from_pairs("cuba", "cuba", pre[exc], post[exc], np.float32(W_E / r * scale), n, 0.0, "exc", name="exc")
+    proj_i = Projection.from_pairs("cuba", "cuba", pre[~exc], post[~exc], np.float32(W_I / r * scale), n, 0.0, "inh", name="inh")
+    return Network(populations=[pop], projections=[proj_e, proj_i])
 
 
 def run_cuba(n: int = 4000, duration: float = 1.0, dt: float = 1e-4, dtype: str = "float32", seed: int = 0,

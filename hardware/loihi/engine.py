@@ -25,6 +25,7 @@ import time
 import numpy as np
 from numba import njit
 
+from neurosim.network.flat import merge_csr
 from neurosim.results import Results, SpikeTrains, Traces
 
 from .quantize import ACT_SHIFT, DECAY_UNITY, UV_LIMIT, LoihiNetwork
@@ -81,7 +82,7 @@ def _run(n_steps, src_counts, n_src, du_f, dv_f, bias_eff, vth_eff, u, v,
                 u_out[n, c] = cu
         # 3. projections: raw sums per (projection, delay, target), then shifted
         for pre in range(indptr.shape[0] - 1):
-            cnt = src_counts[pre, n] if pre < n_src else spikes[pre - n_src]  # 0/1
+            cnt = spikes[pre] if pre < n_neu else src_counts[pre - n_neu, n]  # 0/1
             if cnt == 0:
                 continue
             for k in range(indptr[pre], indptr[pre + 1]):
@@ -124,51 +125,43 @@ def _run(n_steps, src_counts, n_src, du_f, dv_f, bias_eff, vth_eff, u, v,
 
 
 def _flatten(net: LoihiNetwork):
+    """Global numbering and the merged CSR of the core's one flattening
+    (``neurosim.network.flat``): neurons, then source neurons; the integer synapses of every
+    projection merged by presynaptic neuron."""
     pops, srcs = net.populations, net.sources
-    pop_off, off = {}, 0
-    for p in pops:
-        pop_off[p.name] = off
-        off += p.size
-    n_neu = off
-    pre_off, off = {}, 0
-    for s in srcs:
-        pre_off[s.name] = off
-        off += s.size
-    n_src = off
-    for p in pops:
-        pre_off[p.name] = n_src + pop_off[p.name]
-    n_pre_total = n_src + n_neu
-    rows, posts, ws, ds, ps = [], [], [], [], []
+    off, lo = {}, 0
+    for node in (*pops, *srcs):  # as node_offsets numbers a core Network
+        off[node.name] = lo
+        lo += node.size
+    n_neu = sum(p.size for p in pops)
+    n_src = lo - n_neu
+    rows, parts = [], []
     proj_base, proj_npost, proj_post0, proj_exp = [], [], [], []
     base = 0
     for k, pr in enumerate(net.projections):
         w, d = pr.weights_int, pr.delays
         if not (np.array_equal(w.indptr, d.indptr) and np.array_equal(w.indices, d.indices)):
             raise ValueError(f"projection {pr.name!r}: delays and weights must share one sparsity pattern (map_network builds them so)")
-        post = np.repeat(np.arange(w.shape[0], dtype=np.int64), np.diff(w.indptr))
-        rows.append(w.indices.astype(np.int64) + pre_off[pr.pre])
-        posts.append(post)
-        ws.append(w.data.astype(np.int64))
-        ds.append(d.data.astype(np.int64))
-        ps.append(np.full(w.nnz, k, np.int64))
+        rows.append(w.indices.astype(np.int64) + off[pr.pre])
+        parts.append((np.repeat(np.arange(w.shape[0], dtype=np.int64), np.diff(w.indptr)), w.data.astype(np.int64),
+                      d.data.astype(np.int64), k))
         n_post = pr.weights.shape[0]
         proj_base.append(base)
         proj_npost.append(n_post)
-        proj_post0.append(pop_off[pr.post])
+        proj_post0.append(off[pr.post])
         proj_exp.append(pr.weight_exp)
         base += (pr.max_delay + 1) * n_post
-    cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
-    rows, posts, ws, ds, ps = map(cat, (rows, posts, ws, ds, ps))
-    order = np.argsort(rows, kind="stable")
-    indptr = np.zeros(n_pre_total + 1, np.int64)
-    np.add.at(indptr, rows + 1, 1)
-    indptr = np.cumsum(indptr)
+    indptr, positions = merge_csr(lo, rows)
+    nnz = int(indptr[-1])
+    post, w, delay, proj = (np.zeros(nnz, np.int64) for _ in range(4))
+    for (p_post, p_w, p_d, k), pos in zip(parts, positions):
+        post[pos], w[pos], delay[pos], proj[pos] = p_post, p_w, p_d, k
     counts = np.zeros((n_src, net.n_steps), np.int64)
     for s in srcs:
-        counts[pre_off[s.name]: pre_off[s.name] + s.size] = s.counts
+        counts[off[s.name] - n_neu: off[s.name] - n_neu + s.size] = s.counts
     max_delay = max((pr.max_delay for pr in net.projections), default=0)
-    return dict(pop_off=pop_off, n_neu=n_neu, n_src=n_src, counts=counts, indptr=indptr, post=posts[order], w=ws[order],
-                delay=ds[order], proj=ps[order], proj_exp=np.array(proj_exp, np.int64), proj_base=np.array(proj_base, np.int64),
+    return dict(pop_off=off, n_neu=n_neu, n_src=n_src, counts=counts, indptr=indptr, post=post, w=w, delay=delay, proj=proj,
+                proj_exp=np.array(proj_exp, np.int64), proj_base=np.array(proj_base, np.int64),
                 proj_npost=np.array(proj_npost, np.int64), proj_post0=np.array(proj_post0, np.int64), scratch_len=base,
                 ring_len=max_delay + 2)
 

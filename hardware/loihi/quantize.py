@@ -11,9 +11,9 @@ is the core's ``CubaLIF`` update (``neurosim.models.CubaLIF``, exact propagator)
 volts above rest: with ``u = k_e i_e`` (the voltage the synaptic current adds per step),
 ``1 - du = a_e``, ``1 - dv = a_m``, ``vth = v_th - v_rest``, ``bias = k_ext I_ext`` and a
 synaptic weight ``w`` (A) becoming ``k_e w`` (V). Both engines let a spike act one step after
-it is sent (a core delay of d steps is a Lava delay of d - 1). The mapping is exact when the
-reset is to rest (``v_reset == v_rest``) and there is no refractory clamp (``t_ref <= dt``);
-otherwise ``map_network`` raises.
+it is sent, so a delay of d seconds (d/dt steps beyond that one) is a Lava delay of d/dt. The
+mapping is exact when the reset is to rest (``v_reset == v_rest``) and there is no refractory
+clamp (``t_ref <= dt``); otherwise ``map_network`` raises.
 
 Fixed point (Lava's ``PyLifModelBitAcc`` / ``PyDenseModelBitAcc``, the arithmetic of the
 chip): ``u``, ``v`` are 24-bit integers; ``du``, ``dv`` 12-bit (the current decays by
@@ -38,7 +38,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from neurosim.models import CubaLIF
-from neurosim.network import Network, PoissonSource, Population, SpikeSource, spike_steps
+from neurosim.network import Network, PoissonSource, Population, SpikeSource, delay_steps, spike_steps
 
 __all__ = ["LoihiPopulation", "LoihiProjection", "LoihiSource", "LoihiNetwork", "map_network", "quantize",
            "one_spike_per_step", "QuantizationReport", "DECAY_UNITY", "MAX_DELAY", "WEIGHT_EXP_RANGE"]
@@ -231,7 +231,7 @@ def _source_counts(src, dt: float, n_steps: int) -> np.ndarray:
 def map_network(network: Network, dt: float, n_steps: int) -> LoihiNetwork:
     """``network`` in Lava's floating-point terms, for a run of ``n_steps`` steps of ``dt``
     (s). Populations must be ``CubaLIF`` with ``v_reset == v_rest`` and ``t_ref <= dt``;
-    projections static, current-based, with delays of 1..64 steps and at most one synapse
+    projections static, current-based, with delays of 0..63 steps at ``dt`` and at most one synapse
     per (pre, post) pair; sources ``SpikeSource`` with at most one spike per neuron and step
     (``one_spike_per_step``); current injections constant (they become the bias). Raises
     ``ValueError`` naming the element that Loihi cannot express (gap junctions, astrocytes,
@@ -261,16 +261,17 @@ def map_network(network: Network, dt: float, n_steps: int) -> LoihiNetwork:
         k = c["k_i"] if pr.target == "inh" else c["k_e"]
         n_pre = pr.n_pre
         pre_idx = pr.pre_indices()
-        if pr.n_synapses and int(pr.delays.max()) - 1 > MAX_DELAY:
-            raise ValueError(f"{where}: delay {int(pr.delays.max())} steps is beyond Loihi 2's {MAX_DELAY + 1} "
-                             f"(6-bit delays, 0..{MAX_DELAY} after the one-step transmission)")
+        try:  # Lava's delay: the steps beyond the one-step transmission, 6 bits
+            steps = delay_steps(pr, dt, MAX_DELAY + 1)
+        except ValueError as exc:
+            raise ValueError(f"{exc} (Loihi 2's delays are 0..{MAX_DELAY} steps after the one-step transmission)") from None
         pair = pr.indices.astype(np.int64) * n_pre + pre_idx
         if np.unique(pair).size != pair.size:
             raise ValueError(f"{where}: more than one synapse between the same pre and post neuron; Lava's Dense "
                              "holds one weight per pair (merge them)")
         shape = (network.node(pr.post).size, n_pre)
         w = sp.csr_matrix((k * pr.weights.astype(np.float64), (pr.indices, pre_idx)), shape=shape)
-        d = sp.csr_matrix((pr.delays.astype(np.int64) - 1, (pr.indices, pre_idx)), shape=shape)
+        d = sp.csr_matrix((steps - 1, (pr.indices, pre_idx)), shape=shape)
         w.sort_indices()
         d.sort_indices()
         projs.append(LoihiProjection(pr.name, pr.pre, pr.post, w, d))

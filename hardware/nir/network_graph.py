@@ -5,10 +5,10 @@ discretisation (``hardware.nir.neurons``): ``tau_mem``, ``tau_syn``, ``r = tau_m
 c_mem`` (ohm), ``v_leak = v_rest``, ``v_threshold = v_th``, ``v_reset`` (V) and ``w_in =
 tau_syn`` so that a spike through a weight ``w`` (A) steps the synaptic current by ``w``,
 as in the engine. A source becomes an ``Input``; a projection a ``Linear`` of dense
-weights (n_post, n_pre) in A, after a ``Delay`` of ``(d - 1) dt`` seconds when its
-synapses have delay ``d > 1`` steps (a projection with several delays becomes one branch
-per delay): the engine's one-step minimum delay is NIR's instantaneous edge, as in
-``neurosim.nn.to_network``. Every population also feeds an ``Output`` named after it.
+weights (n_post, n_pre) in A, after a ``Delay`` when its synapses have a delay (a
+projection with several delays becomes one branch per delay). NIR's delay and neurosim's
+are the same number of seconds: the time beyond the one step every synapse takes, so an
+instantaneous NIR edge is neurosim's delay 0 (the next step), as in ``neurosim.nn.to_network``. Every population also feeds an ``Output`` named after it.
 
 What NIR cannot say is kept in node metadata for neurosim's reader and ignored by other
 consumers: the refractory period ``t_ref``, initial states, Poisson rates, projection
@@ -33,7 +33,7 @@ import numpy as np
 
 from neurosim import models
 from neurosim.models.base import check_dt
-from neurosim.network import Network, PoissonSource, Population, Projection, SpikeSource, check_name
+from neurosim.network import Network, PoissonSource, Population, Projection, SpikeSource, check_name, delay_steps
 
 from .graph import read_graph
 from .neurons import NEURON_NODES, NIRConversionError, check_euler_dt, meta_str, neuron_from_nir, same_parameters
@@ -148,13 +148,13 @@ def network_to_nir(net: Network, dt: float) -> nir.NIRGraph:
             raise NIRConversionError(f"projection {pr.name!r}: {n_post} x {n_pre} dense weights exceed {MAX_DENSE_ENTRIES} entries "
                                      "(NIR stores weights dense)")
         i, j = pr.pre_indices(), pr.indices.astype(np.int64)
-        for d in np.unique(pr.delays):
-            sel = pr.delays == d
+        steps = delay_steps(pr, dt)  # checks that every delay is a whole number of steps at dt
+        for d in np.unique(steps):
+            sel = steps == d
             w = np.zeros((n_post, n_pre), dtype=pr.weights.dtype)
             np.add.at(w, (j[sel], i[sel]), pr.weights[sel])
-            name = f"p{k}_{_safe(pr.name)}" + (f"_d{int(d)}" if np.unique(pr.delays).size > 1 else "")
-            nodes[name] = nir.Linear(weight=w, metadata={"neurosim_projection": pr.name, "target": pr.target,
-                                                         "delay_steps": int(d)})
+            name = f"p{k}_{_safe(pr.name)}" + (f"_d{int(d)}" if np.unique(steps).size > 1 else "")
+            nodes[name] = nir.Linear(weight=w, metadata={"neurosim_projection": pr.name, "target": pr.target})
             head = name
             if d > 1:
                 nodes[name + "_delay"] = nir.Delay(delay=np.full(n_pre, (int(d) - 1) * float(dt)))
@@ -165,7 +165,7 @@ def network_to_nir(net: Network, dt: float) -> nir.NIRGraph:
     try:
         # nir's type inference starts from Input nodes: a network without sources (CUBA) has none
         return nir.NIRGraph(nodes=nodes, edges=edges, type_check=bool(net.sources),
-                            metadata={"neurosim_dt": float(dt), "neurosim_max_delay_steps": int(net.max_delay_steps)})
+                            metadata={"neurosim_dt": float(dt)})
     except ValueError as exc:
         raise NIRConversionError(f"nir rejected the graph: {exc}") from exc
 
@@ -204,9 +204,11 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
     (``NeuronSpec.gain``) in amperes; targets are ``"exc"`` unless neurosim wrote others.
 
     Raises ``NIRConversionError`` naming the node for other nodes (convolutions: import
-    with ``from_nir`` and export with ``neurosim.nn.to_network``), biases, non-uniform or
-    fractional delays, edges that are not source/population -> [Delay] -> Linear ->
-    population, and ``NIRFileError`` for unreadable files.
+    with ``from_nir`` and export with ``neurosim.nn.to_network``), biases, delays that
+    differ between the neurons of one ``Delay`` (or are negative or not finite), edges that
+    are not source/population -> [Delay] -> Linear -> population, and ``NIRFileError`` for
+    unreadable files. Delays keep NIR's seconds; an engine refuses one that is not a whole
+    number of its steps.
     """
     h = check_euler_dt(euler_dt)
     g = read_graph(graph)
@@ -283,16 +285,15 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
         pre = pred.get(name, [])
         if len(pre) != 1:
             raise NIRConversionError(f"{where}: must have exactly one input, has {pre}")
-        delay = 1
+        delay = 0.0
         if isinstance(nodes[pre[0]], nir.Delay):
             dnode, pre = nodes[pre[0]], pred.get(pre[0], [])
-            if not np.all(np.isfinite(np.asarray(dnode.delay, np.float64))):
+            seconds = np.asarray(dnode.delay, np.float64)
+            if not np.all(np.isfinite(seconds)):
                 raise NIRConversionError(f"{where}: its Delay holds non-finite delays (NaN or infinity)")
-            steps = np.asarray(dnode.delay, np.float64) / dt
-            if len(pre) != 1 or np.unique(steps).size != 1 or abs(steps.flat[0] - round(steps.flat[0])) > 1e-6 or steps.flat[0] < 0:
-                raise NIRConversionError(f"{where}: its Delay must be one whole number of steps (dt = {dt} s) for all neurons "
-                                         f"and have one input")
-            delay = int(round(steps.flat[0])) + 1
+            if len(pre) != 1 or np.unique(seconds).size != 1 or seconds.flat[0] < 0:
+                raise NIRConversionError(f"{where}: its Delay must be one delay >= 0 s for all neurons and have one input")
+            delay = float(seconds.flat[0])  # NIR's delay is neurosim's: the time beyond the one-step transmission
         if pre[0] not in names:
             raise NIRConversionError(f"{where}: its input {pre[0]!r} is not an Input or neuron node")
         w = np.asarray(node.weight)
@@ -317,10 +318,9 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
         projs.append(Projection.from_pairs(pre, post, ii, np.concatenate([p[1] for p in parts]),
                                            np.concatenate([p[2] for p in parts]), sizes[pre],
                                            np.concatenate([np.full(p[0].size, p[3]) for p in parts]), target, name=label))
-    max_delay = max([int(p.delays.max()) for p in projs if p.n_synapses] + [int(meta.get("neurosim_max_delay_steps", 1))])
     if not pops:
         raise NIRConversionError("the graph has no neuron node")
-    return Network(pops, srcs, projs, max_delay_steps=max_delay)
+    return Network(pops, srcs, projs)
 
 
 def _group_population(name: str, lif, synapses: list, nodes: dict, dt, euler_dt):

@@ -27,7 +27,7 @@ import numpy as np
 from neurosim.atomic import atomic_savez, atomic_write_text, check_output_path
 from neurosim.runlock import folder_lock
 from neurosim.models import CubaLIF
-from neurosim.network import Network, PoissonSource, SpikeSource, spike_steps
+from neurosim.network import Network, PoissonSource, SpikeSource, delay_steps, spike_steps
 
 __all__ = ["export_pynn"]
 
@@ -76,9 +76,11 @@ def export_pynn(network: Network, folder, duration: float, dt: float, delay_shif
     ``dt`` s into ``folder`` (created). Returns the script's path.
 
     Delays: neurosim's engine adds an arriving spike to the synaptic current before the
-    step's update, so a delay of d steps is a current onset d x dt after the spike, PyNN's
-    definition, and the export keeps it. Brian2 (and so ``pyNN.brian2``) applies arrivals
-    after the state update of their step, one step later; ``delay_shift_steps=-1`` makes
+    step's update, so a synapse that takes d steps (``neurosim.network.delay_steps``: a
+    delay of (d - 1) dt seconds) is a current onset d x dt after the spike, PyNN's
+    definition of a delay of d x dt, and the export writes that. Brian2 (and so
+    ``pyNN.brian2``) applies arrivals after the state update of their step, one step later;
+    ``delay_shift_steps=-1`` makes
     the exported script reproduce neurosim's timing there.
 
     Names (validated by the ``Network``: ``neurosim.network.NAME_RULES``) and array keys
@@ -141,10 +143,10 @@ def export_pynn(network: Network, folder, duration: float, dt: float, delay_shif
     for k, pr in enumerate(network.projections):
         if pr.target == "graded" or pr.synapse is not None:
             raise ValueError(f"projection {pr.name!r}: only static current-based synapses can be exported to PyNN")
-        steps = pr.delays.astype(np.int64) + int(delay_shift_steps)
+        steps = delay_steps(pr, dt) + int(delay_shift_steps)
         if steps.size and steps.min() < 1:
-            raise ValueError(f"projection {pr.name!r}: delay {int(pr.delays.min())} steps shifted by {delay_shift_steps} is under "
-                             "one step, PyNN's minimum")
+            raise ValueError(f"projection {pr.name!r}: a delay of {int(steps.min()) - int(delay_shift_steps)} steps shifted by "
+                             f"{delay_shift_steps} is under one step, PyNN's minimum")
         conn = np.column_stack([pr.pre_indices(), pr.indices, pr.weights.astype(np.float64) * 1e9, steps * dt * 1e3])
         arrays[f"proj{k}"] = conn
         receptor = "excitatory" if pr.target == "exc" else "inhibitory"

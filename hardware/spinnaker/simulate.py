@@ -32,6 +32,7 @@ from numba import njit
 
 from neurosim.models import CubaLIF
 from neurosim.network import Network, SpikeSource, spike_steps
+from neurosim.network.flat import flatten_synapses, node_offsets
 from neurosim.results import Results, SpikeTrains
 
 from .mapping import Mapping, walk
@@ -78,13 +79,14 @@ def _mul(a, b):
 
 
 @njit(cache=True)
-def _run(n_steps, coef, pop_of, v, ie, ii, refrac, iext, src_steps_ptr, src_ids, n_src, indptr, post, w, chan, delay,
+def _run(n_steps, coef, pop_of, v, ie, ii, refrac, iext, src_steps_ptr, src_ids, indptr, post, w, chan, delay,
          ring_e, ring_i, spk_step, spk_id, n_spk, overflow):
-    """The run; ``overflow`` (step, neuron) is set and the run stops when a membrane or
+    """The run over the global numbering of ``neurosim.network.flat`` (neurons, then source
+    neurons); ``overflow`` (step, neuron) is set and the run stops when a membrane or
     synaptic current leaves the s16.15 range (the board's 32-bit accum would wrap)."""
     n = v.shape[0]
     R = ring_e.shape[0]
-    spiked = np.zeros(n_src + n, np.bool_)
+    spiked = np.zeros(indptr.shape[0] - 1, np.bool_)
     for t in range(n_steps):
         slot = t % R
         for i in range(n):
@@ -118,12 +120,12 @@ def _run(n_steps, coef, pop_of, v, ie, ii, refrac, iext, src_steps_ptr, src_ids,
             ie[i] = _mul(ie[i], a_e)
             ii[i] = _mul(ii[i], a_i)
             if s:
-                spiked[n_src + i] = True
+                spiked[i] = True
                 if n_spk < spk_step.shape[0]:  # past the buffer only counted (the caller raises)
                     spk_step[n_spk] = t
                     spk_id[n_spk] = i
                 n_spk += 1
-        for j in range(n_src + n):
+        for j in range(spiked.shape[0]):
             if not spiked[j]:
                 continue
             for k in range(indptr[j], indptr[j + 1]):
@@ -169,14 +171,7 @@ def simulate_fixed(network: Network, mapping: Mapping, duration: float, load: Lo
     if n_steps < 1:
         raise ValueError(f"duration = {duration} s is shorter than one step ({dt} s)")
     pops = network.populations
-    offset, n = {}, 0
-    for p in pops:
-        offset[p.name] = n
-        n += p.size
-    src_off, n_src = {}, 0
-    for s in network.sources:
-        src_off[s.name] = n_src
-        n_src += s.size
+    offset, n, n_total = node_offsets(network)  # neurons, then source neurons (the core's one flattening)
     # per-population coefficients in mV, nA, MOhm (s16.15)
     coef = np.zeros((len(pops), 10), np.int64)
     pop_of = np.zeros(n, np.int64)
@@ -195,28 +190,21 @@ def simulate_fixed(network: Network, mapping: Mapping, duration: float, load: Lo
         iext[offset[inj.target] + idx] += to_fixed(np.broadcast_to(inj.amplitude, idx.shape) * 1e9,
                                                    f"current injection into {inj.target!r} (nA)")
     to_fixed(iext / ONE, "the summed current injections (nA)")
-    # synapses by presynaptic node (sources first), weights in nA
-    rows, posts, ws, chans, delays = [], [], [], [], []
+    # synapses merged by presynaptic neuron (neurosim.network.flat), weights in nA
     for pr in network.projections:
-        base = src_off[pr.pre] if pr.pre in src_off else n_src + offset[pr.pre]
-        rows.append(pr.pre_indices() + base)
-        posts.append(pr.indices.astype(np.int64) + offset[pr.post])
-        ws.append(to_fixed(pr.weights.astype(np.float64) * 1e9, f"projection {pr.name!r}: a weight (nA)"))
-        chans.append(np.full(pr.n_synapses, 0 if pr.target == "exc" else 1))
-        delays.append(pr.delays.astype(np.int64))
-    cat = (lambda xs: np.concatenate(xs) if xs else np.zeros(0, np.int64))
-    rows, posts, ws, chans, delays = map(cat, (rows, posts, ws, chans, delays))
-    order = np.argsort(rows, kind="stable")
-    indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_src + n))]).astype(np.int64)
-    post, w, chan, delay = posts[order], ws[order], chans[order], delays[order]
+        to_fixed(pr.weights.astype(np.float64) * 1e9, f"projection {pr.name!r}: a weight (nA)")  # names the one out of range
+    flat = flatten_synapses(network, dt, list(network.projections))
+    indptr = flat.indptr
+    post, chan, delay = flat.post.astype(np.int64), flat.channel.astype(np.int64), flat.delay.astype(np.int64)
+    w = to_fixed(flat.weight.astype(np.float64) * 1e9)
     # routes: the cores and links each slice's key reaches through the compressed tables
-    node_slice = np.zeros(n_src + n, np.int64)  # the slice of every source neuron and neuron
+    node_slice = np.zeros(n_total, np.int64)  # the slice of every neuron and source neuron
     for k, s in enumerate(mapping.slices):
-        base = src_off[s.node] if s.node in src_off else n_src + offset[s.node]
-        node_slice[base + s.lo: base + s.hi] = k
+        node_slice[offset[s.node] + s.lo: offset[s.node] + s.hi] = k
     core_of_neuron = np.zeros(n, np.int64)
+    populations = {p.name for p in pops}
     for k, s in enumerate(mapping.slices):
-        if s.node in offset:
+        if s.node in populations:
             core_of_neuron[offset[s.node] + s.lo: offset[s.node] + s.hi] = k
     reach, links = [], []
     for k, s in enumerate(mapping.slices):
@@ -224,7 +212,7 @@ def simulate_fixed(network: Network, mapping: Mapping, duration: float, load: Lo
         reach.append(set(got))
         links.append(crossed)
     cores_needed = {}
-    pre_slice = node_slice[np.repeat(np.arange(n_src + n), np.diff(indptr))]
+    pre_slice = node_slice[flat.pre]
     post_slice = core_of_neuron[post]
     for a, b in set(zip(pre_slice.tolist(), post_slice.tolist())):
         t = mapping.slices[b]
@@ -239,9 +227,9 @@ def simulate_fixed(network: Network, mapping: Mapping, duration: float, load: Lo
         st = spike_steps(s.times, dt)
         keep = st < n_steps
         steps_list.append(st[keep])
-        ids_list.append(s.ids[keep] + src_off[s.name])
-    st = cat(steps_list)
-    sid = cat(ids_list)
+        ids_list.append(s.ids[keep] + offset[s.name])
+    st = np.concatenate(steps_list) if steps_list else np.zeros(0, np.int64)
+    sid = np.concatenate(ids_list) if ids_list else np.zeros(0, np.int64)
     o = np.lexsort((sid, st))
     st, sid = st[o], sid[o]
     src_ptr = np.searchsorted(st, np.arange(n_steps + 1)).astype(np.int64)
@@ -254,7 +242,7 @@ def simulate_fixed(network: Network, mapping: Mapping, duration: float, load: Lo
     spk_step, spk_id = np.zeros(cap, np.int64), np.zeros(cap, np.int64)
     t0 = time.perf_counter()
     overflow = np.full(2, -1, np.int64)
-    n_spk = _run(n_steps, coef, pop_of, v, ie, ii, refrac, iext, src_ptr, sid, n_src, indptr, post, w, chan, delay,
+    n_spk = _run(n_steps, coef, pop_of, v, ie, ii, refrac, iext, src_ptr, sid, indptr, post, w, chan, delay,
                  ring_e, ring_i, spk_step, spk_id, 0, overflow)
     wall = time.perf_counter() - t0
     if overflow[0] >= 0:
@@ -271,19 +259,19 @@ def simulate_fixed(network: Network, mapping: Mapping, duration: float, load: Lo
     for p in pops:
         sel = (spk_id >= offset[p.name]) & (spk_id < offset[p.name] + p.size)
         spikes[p.name] = SpikeTrains(p.name, spk_step[sel] * dt, spk_id[sel] - offset[p.name], p.size, n_steps * dt)
-    stats = _traffic(mapping, network, n_steps, st, sid, spk_step, spk_id, node_slice, n_src, reach, links, indptr, post,
+    stats = _traffic(mapping, network, n_steps, st, sid, spk_step, spk_id, node_slice, reach, links, indptr, post,
                      core_of_neuron, load)
     return Results(spikes, {}, 0.0, n_steps * dt, dt, wall), stats
 
 
-def _traffic(mapping, network, n_steps, src_steps, src_ids, spk_step, spk_id, node_slice, n_src, reach, links, indptr, post,
+def _traffic(mapping, network, n_steps, src_steps, src_ids, spk_step, spk_id, node_slice, reach, links, indptr, post,
              core_of_neuron, load: LoadModel) -> dict:
     """Packets per link and router, drops and CPU load from the spikes of the run."""
     m = mapping.machine
     n_sl = len(mapping.slices)
     # spikes per slice and step (sources and neurons)
     emit_step = np.concatenate([src_steps, spk_step])
-    emit_node = np.concatenate([src_ids, spk_id + n_src])
+    emit_node = np.concatenate([src_ids, spk_id])  # global numbering: source neurons already offset
     emit_slice = node_slice[emit_node]
     per = np.zeros((n_sl, n_steps), np.int64)
     np.add.at(per, (emit_slice, emit_step), 1)

@@ -1,4 +1,5 @@
-"""Flatten a ``Network`` into the structure-of-arrays layout the kernels run on.
+"""The structure-of-arrays layout the kernels run on, built from the one flattening of a
+``Network`` (``neurosim.network.flat``: global numbering, merged CSR, delays in steps).
 
 Global numbering: the neurons of all populations in order (0 .. N-1), then the neurons of
 all input sources (N .. N+S-1). Spiking projections are merged into one CSR over that
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..network import AstrocyteGapJunctions, AstrocyteToSynapse, Network, PoissonSource, SpikeSource, SynapseToAstrocyte
+from ..network.flat import flatten_synapses, node_offsets
 from .kernels import GRADED
 from .registry import kernel_codes, state_slots, synapse_codes
 
@@ -62,16 +64,8 @@ class Layout:
 def build_layout(net: Network, dt: float, dtype) -> Layout:
     """Flatten ``net`` for time step ``dt`` (s) in ``dtype`` (float32 or float64)."""
     dtype = np.dtype(dtype)
-    offsets, lo = {}, 0
-    for p in net.populations:
-        offsets[p.name] = lo
-        lo += p.size
-    n_neurons = lo
-    src_lo = lo
-    for s in net.sources:
-        offsets[s.name] = lo
-        lo += s.size
-    n_total = lo
+    offsets, n_neurons, n_total = node_offsets(net)
+    src_lo = n_neurons
 
     coefs = [list(p.model.discretize(dt).values()) for p in net.populations]
     width = max(len(c) for c in coefs)
@@ -96,34 +90,19 @@ def build_layout(net: Network, dt: float, dtype) -> Layout:
     pop_lo = np.array([offsets[p.name] for p in net.populations], np.int64)
     pop_hi = pop_lo + np.array([p.size for p in net.populations], np.int64)
 
-    # static spiking projections -> one CSR over global presynaptic neurons
+    # static spiking projections -> one CSR over global presynaptic neurons (the one flatten,
+    # neurosim.network.flat), the channel folded into the index: post + channel * N
     spiking = [pr for pr in net.projections if pr.target != "graded" and pr.synapse is None]
     dynamic = [pr for pr in net.projections if pr.synapse is not None]
-    counts = np.zeros(n_total, np.int64)
-    for pr in spiking:
-        counts[offsets[pr.pre] : offsets[pr.pre] + pr.n_pre] += np.diff(pr.indptr)
-    indptr = np.zeros(n_total + 1, np.int64)
-    np.cumsum(counts, out=indptr[1:])
-    nnz = int(indptr[-1])
+    flat = flatten_synapses(net, dt, spiking, keep_positions=False)
+    indptr = flat.indptr
     idx_dtype = np.int32 if 2 * n_neurons < 2**31 else np.int64
-    indices = np.empty(nnz, idx_dtype)
-    weights = np.empty(nnz, dtype)
-    dmax = max((int(pr.delays.max()) for pr in spiking + dynamic if pr.n_synapses), default=1)
-    delays = np.empty(nnz, np.uint8 if dmax < 256 else np.uint16)
-    fill = indptr[:-1].copy()
-    for pr in spiking:
-        base = offsets[pr.pre]
-        channel = 0 if pr.target == "exc" else 1
-        pre = pr.pre_indices() + base
-        # position of each synapse inside its presynaptic neuron's row in the merged CSR
-        within = np.arange(pr.n_synapses) - np.repeat(pr.indptr[:-1], np.diff(pr.indptr))
-        pos = fill[pre] + within
-        indices[pos] = pr.indices + offsets[pr.post] + channel * n_neurons
-        weights[pos] = pr.weights
-        delays[pos] = pr.delays
-        fill[base : base + pr.n_pre] += np.diff(pr.indptr)
-    all_delays = np.concatenate([delays] + [pr.delays for pr in dynamic])
-    uniform = int(all_delays[0]) if all_delays.size and np.all(all_delays == all_delays[0]) else (1 if all_delays.size == 0 else 0)
+    indices = flat.post.astype(idx_dtype) + flat.channel.astype(idx_dtype) * idx_dtype(n_neurons)
+    weights = flat.weight.astype(dtype)
+    dyn_flat = flatten_synapses(net, dt, dynamic)
+    dmax = int(max(flat.delay.max(initial=1), dyn_flat.delay.max(initial=1)))
+    delays = flat.delay.astype(np.uint8 if dmax < 256 else np.uint16)
+    uniform = _uniform_delay(flat.delay, dyn_flat.delay)
     if uniform:
         delays = np.zeros(0, delays.dtype)  # not needed: every synapse has the same delay
     ring_len = dmax + 1
@@ -179,51 +158,46 @@ def build_layout(net: Network, dt: float, dtype) -> Layout:
         gap_i, gap_j, gap_g, g_gap_sum.astype(dtype),
         gs_indptr, gs_pre, gs_w, gs_erev,
         src_lo, sched_t[order], sched_id[order], src_lo, pois_rate,
-        _dynamic_synapses(net, dynamic, offsets, n_neurons, n_total, dt, dtype),
+        _dynamic_synapses(net, dynamic, dyn_flat, offsets, n_neurons, dt, dtype),
     )
 
 
-def _dynamic_synapses(net, dynamic, offsets, n_neurons, n_total, dt, dtype) -> dict:
-    """Dynamic synapses as a second CSR over global presynaptic neurons (kept apart so the
-    static path stays lean), with their state ``S0`` (slots, n), model code and coefficient
-    row, the astrocyte variable modulating each (``mod_row``/``mod_col``, -1: none), the
-    astrocyte sensing each (``sense``, -1: none) with its weight; ``pos[name]`` maps a
-    projection's synapses (CSR order) to positions here. Astrocyte gap junctions: global
-    pairs, the state row of IP3, parameters (F, I_Theta, omega_I) and the astrocyte clock."""
+def _uniform_delay(*delays) -> int:
+    """The delay (steps) every synapse has, 1 when there are none, 0 when they differ."""
+    present = [d for d in delays if d.size]
+    if not present:
+        return 1
+    first = int(present[0][0])
+    return first if all(np.all(d == first) for d in present) else 0
+
+
+def _dynamic_synapses(net, dynamic, flat, offsets, n_neurons, dt, dtype) -> dict:
+    """Dynamic synapses as a second CSR over global presynaptic neurons (``flat``, kept
+    apart so the static path stays lean), with their state ``S0`` (slots, n), model code and
+    coefficient row, the astrocyte variable modulating each (``mod_row``/``mod_col``, -1:
+    none), the astrocyte sensing each (``sense``, -1: none) with its weight; ``pos[name]``
+    maps a projection's synapses (CSR order) to positions here. Astrocyte gap junctions:
+    global pairs, the state row of IP3, parameters (F, I_Theta, omega_I) and the astrocyte
+    clock."""
     codes = synapse_codes()
-    counts = np.zeros(n_total, np.int64)
-    for pr in dynamic:
-        counts[offsets[pr.pre] : offsets[pr.pre] + pr.n_pre] += np.diff(pr.indptr)
-    indptr = np.zeros(n_total + 1, np.int64)
-    np.cumsum(counts, out=indptr[1:])
+    indptr = flat.indptr
     nnz = int(indptr[-1])
-    fill = indptr[:-1].copy()
-    post = np.zeros(nnz, np.int64)
-    w = np.zeros(nnz, dtype)
-    delay = np.ones(nnz, np.int64)
+    post = flat.post.astype(np.int64) + flat.channel.astype(np.int64) * n_neurons
+    w = flat.weight.astype(dtype)
+    delay = flat.delay.astype(np.int64)
     code = np.zeros(nnz, np.int64)
-    row = np.zeros(nnz, np.int64)
+    row = flat.projection.astype(np.int64)
     width = max([1] + [len(pr.synapse.discretize(dt)) for pr in dynamic])
     n_slots = max([1] + [len(pr.synapse.state_vars) for pr in dynamic])
     coef = np.zeros((max(1, len(dynamic)), width), dtype)
     S0 = np.zeros((n_slots, nnz), dtype)
     pos = {}
-    for k, pr in enumerate(dynamic):
-        base = offsets[pr.pre]
-        channel = 0 if pr.target == "exc" else 1
-        pre = pr.pre_indices() + base
-        within = np.arange(pr.n_synapses) - np.repeat(pr.indptr[:-1], np.diff(pr.indptr))
-        p = fill[pre] + within
-        post[p] = pr.indices + offsets[pr.post] + channel * n_neurons
-        w[p] = pr.weights
-        delay[p] = pr.delays
+    for k, (pr, p) in enumerate(zip(dynamic, flat.positions)):
         code[p] = codes[pr.synapse.kind]
-        row[p] = k
         c = list(pr.synapse.discretize(dt).values())
         coef[k, : len(c)] = c
         for r, value in enumerate(pr.synapse.initial_state().values()):
             S0[r, p] = value
-        fill[base : base + pr.n_pre] += np.diff(pr.indptr)
         pos[pr.name] = p
     mod_row = np.zeros(nnz, np.int64)
     mod_col = np.full(nnz, -1, np.int64)

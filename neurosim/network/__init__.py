@@ -7,9 +7,12 @@ the hardware mappings) read it; it knows nothing of them.
 Index conventions: neurons are numbered within their population (0 .. size-1). Projection
 weights are CSR over the presynaptic neurons: the synapses of presynaptic neuron ``j`` are
 ``indices[indptr[j]:indptr[j+1]]`` (postsynaptic neurons) with ``weights`` and ``delays``
-(integer steps, >= 1) at the same positions.
+(seconds, >= 0: the time in transit beyond the one step every synapse takes) at the same
+positions. A ``Network`` has no time step; every engine discretises it once at its own
+(``neurosim.network.flat``).
 """
-from .description import DEFAULT_MAX_DELAY_STEPS, Network
+from .description import Network
+from .flat import delay_steps
 from .elements import TARGETS, GapJunctions, Node, PoissonSource, Population, Projection, SpikeSource, spike_steps
 from .glia import GLIA, AstrocyteGapJunctions, AstrocyteToSynapse, SynapseToAstrocyte
 from .inputs import CurrentInjection
@@ -17,5 +20,5 @@ from .io import NetworkFileError
 from .validation import NAME_RULES, check_name
 
 __all__ = ["Population", "SpikeSource", "PoissonSource", "Projection", "GapJunctions", "CurrentInjection", "SynapseToAstrocyte",
-           "AstrocyteToSynapse", "AstrocyteGapJunctions", "Network", "TARGETS", "DEFAULT_MAX_DELAY_STEPS", "NetworkFileError",
+           "AstrocyteToSynapse", "AstrocyteGapJunctions", "Network", "TARGETS", "delay_steps", "NetworkFileError",
            "check_name", "NAME_RULES", "spike_steps", "Node", "GLIA"]

@@ -7,10 +7,7 @@ from dataclasses import dataclass
 from .elements import Node, Population
 from .validation import validate_network
 
-__all__ = ["Network", "DEFAULT_MAX_DELAY_STEPS"]
-
-DEFAULT_MAX_DELAY_STEPS = 4096
-"""Default length of the delay ring buffer, in steps."""
+__all__ = ["Network"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -19,12 +16,14 @@ class Network:
     current injections and ``glia``: the links of astrocyte populations
     (``SynapseToAstrocyte``, ``AstrocyteToSynapse``, ``AstrocyteGapJunctions``).
 
-    ``max_delay_steps`` is the length of the engines' delay ring buffer: every synaptic
-    delay must be in 1 .. max_delay_steps.
+    Every quantity is in SI units, delays included (seconds): a ``Network`` has no time
+    step. An engine discretises it once, at its own ``dt`` (``neurosim.network.flat``), and
+    refuses what it cannot hold (a delay that is not a whole number of its steps, or longer
+    than its delay buffer).
 
     Raises ``ValueError`` naming the offending element for duplicate or unknown names,
-    indices out of range, CSR shape mismatches, delays beyond the buffer, projection targets
-    that do not fit the pre/post models, and current injections into unknown neurons.
+    indices out of range, CSR shape mismatches, projection targets that do not fit the
+    pre/post models, and current injections into unknown neurons.
     """
 
     populations: tuple = ()
@@ -32,7 +31,6 @@ class Network:
     projections: tuple = ()
     gap_junctions: tuple = ()
     inputs: tuple = ()
-    max_delay_steps: int = DEFAULT_MAX_DELAY_STEPS
     glia: tuple = ()
 
     def __post_init__(self):
@@ -74,10 +72,12 @@ class Network:
         save_network(self, path)
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Network":
+    def load(cls, path: str | os.PathLike, dt: float | None = None) -> "Network":
         """Read a network written by ``save`` (``neurosim.network.io.load_network``: raises
         ``FileNotFoundError`` for a missing file and ``NetworkFileError``, a ``ValueError``,
-        naming the file and what is wrong for everything else)."""
+        naming the file and what is wrong for everything else). ``dt``: only for files saved
+        before delays were in seconds (format 1, delays in steps): the time step they were
+        made for, which converts each delay of d steps to (d - 1) dt seconds."""
         from .io import load_network
 
-        return load_network(path)
+        return load_network(path, dt)

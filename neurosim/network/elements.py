@@ -174,11 +174,17 @@ class Projection:
     """Synapses from population/source ``pre`` to population ``post``, in CSR over ``pre``.
 
     ``indptr`` (n_pre + 1,), ``indices`` (n_syn,) postsynaptic neuron of each synapse,
-    ``weights`` (n_syn,), ``delays`` (n_syn,) integer steps >= 1 (or one integer for all).
-    ``target``: ``"exc"``/``"inh"`` add the weight (A) to the excitatory/inhibitory synaptic
-    current of a spiking neuron when a spike arrives, ``delay`` steps after it was emitted;
+    ``weights`` (n_syn,), ``delays`` (n_syn,) in seconds, >= 0 (or one value for all;
+    default 0). ``target``: ``"exc"``/``"inh"`` add the weight (A) to the
+    excitatory/inhibitory synaptic current of a spiking neuron when a spike arrives;
     ``"graded"`` makes a continuous graded synapse of conductance ``weight`` (S) and reversal
     potential ``e_rev`` (V) between graded neurons (delays are ignored).
+
+    A delay is the time a spike spends in transit beyond the one step every synapse takes
+    (Brian2's and NIR's convention): emitted in step ``n``, it acts in step ``n + 1 +
+    delay / dt`` (``neurosim.network.flat.delay_steps``). The ``Network`` has no time step;
+    an engine refuses a delay that is not a whole number of its steps. Equal delays are held
+    as one value (a read-only broadcast view).
 
     ``synapse``: a dynamic synapse model (``neurosim.models.TripartiteSynapse``) whose
     per-synapse state scales each delivered weight by the fraction it releases; ``None``
@@ -233,20 +239,20 @@ class Projection:
             raise ValueError(f"{where}: weights has {weights.size} entries but indices has {n_syn}; they must match")
         if self.target == "graded" and np.any(weights < 0):
             raise ValueError(f"{where}: graded conductances must be >= 0 S, got {weights.min()}")
-        delays = int_array(where, "delays", self.delays)
+        delays = float_array(where, "delays (s)", self.delays)
         if delays.ndim == 0 or delays.size == 1:
-            delays = np.full(n_syn, int(delays.ravel()[0]) if delays.size else 1)
+            delays = np.broadcast_to(np.float64(delays.ravel()[0] if delays.size else 0.0), (n_syn,))
         delays = delays.ravel()
         if delays.size != n_syn:
             raise ValueError(f"{where}: delays has {delays.size} entries but indices has {n_syn}; they must match")
-        if n_syn and delays.min() < 1:
-            raise ValueError(f"{where}: delays must be >= 1 step, got {delays.min()} (a spike acts on the step after it is emitted at the earliest)")
-        dmax = int(delays.max()) if n_syn else 1
-        ddtype = np.uint8 if dmax <= np.iinfo(np.uint8).max else np.uint16 if dmax <= np.iinfo(np.uint16).max else np.int64
+        if n_syn and delays.min() < 0:
+            raise ValueError(f"{where}: delays must be >= 0 s, got {delays.min()} (0: the spike acts in the next step)")
         object.__setattr__(self, "indptr", indptr)
         object.__setattr__(self, "indices", indices.astype(np.int32) if (n_syn == 0 or indices.max() < 2**31) else indices)
         object.__setattr__(self, "weights", weights)
-        object.__setattr__(self, "delays", delays.astype(ddtype))
+        if n_syn and delays.strides != (0,) and np.all(delays == delays[0]):
+            delays = np.broadcast_to(np.float64(delays[0]), (n_syn,))  # one value, not one per synapse
+        object.__setattr__(self, "delays", delays)
 
     @property
     def n_pre(self) -> int:
@@ -263,10 +269,10 @@ class Projection:
         return np.repeat(np.arange(self.n_pre, dtype=np.int64), np.diff(self.indptr))
 
     @classmethod
-    def from_pairs(cls, pre: str, post: str, i, j, weights, n_pre: int, delays=1, target="exc", e_rev=None, name="",
+    def from_pairs(cls, pre: str, post: str, i, j, weights, n_pre: int, delays=0.0, target="exc", e_rev=None, name="",
                    synapse=None):
         """From synapse lists: presynaptic ``i`` (n_syn,), postsynaptic ``j`` (n_syn,),
-        ``weights`` (scalar or (n_syn,)), ``delays`` in steps (scalar or (n_syn,)). The
+        ``weights`` (scalar or (n_syn,)), ``delays`` in s (scalar or (n_syn,)). The
         synapses are stored sorted by (i, j): arrays over synapses (astrocyte links) follow
         that order."""
         where = f"projection {name or f'{pre}->{post}:{target}'}"
@@ -291,9 +297,9 @@ class Projection:
         return cls(pre, post, indptr, j[order], w[order], d[order], target, e_rev, name, synapse)
 
     @classmethod
-    def from_dense(cls, pre: str, post: str, w, delays=1, target="exc", e_rev=None, name="", synapse=None):
+    def from_dense(cls, pre: str, post: str, w, delays=0.0, target="exc", e_rev=None, name="", synapse=None):
         """From a dense matrix ``w`` of shape (n_pre, n_post); zeros mean no synapse.
-        ``delays``: scalar or (n_pre, n_post) in steps. Raises ``ValueError`` for other
+        ``delays``: scalar or (n_pre, n_post) in s. Raises ``ValueError`` for other
         shapes."""
         where = f"projection {name or f'{pre}->{post}'}"
         w = np.asarray(w)

@@ -17,7 +17,7 @@ from .inputs import CurrentInjection
 
 __all__ = ["NetworkFileError", "save_network", "load_network"]
 
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2: delays in seconds; 1: delays in steps (read with the dt they were made for)
 _MAX_META_BYTES = 64 << 20  # the JSON description of a saved network (read before any array)
 
 
@@ -30,7 +30,7 @@ def save_network(net, path) -> None:
     """Write to ``path`` (``.npz``) atomically, without pickle. Function-valued current
     injections cannot be saved (``ValueError``)."""
     arrays: dict[str, np.ndarray] = {}
-    meta: dict = {"format": "neurosim.Network", "version": _FORMAT_VERSION, "max_delay_steps": int(net.max_delay_steps)}
+    meta: dict = {"format": "neurosim.Network", "version": _FORMAT_VERSION}
     meta["populations"] = []
     for k, p in enumerate(net.populations):
         meta["populations"].append({"name": p.name, "kind": p.model.kind, "params": p.model.to_dict(), "size": p.size,
@@ -52,8 +52,10 @@ def save_network(net, path) -> None:
         syn = None if pr.synapse is None else {"kind": pr.synapse.kind, "params": pr.synapse.to_dict()}
         meta["projections"].append({"name": pr.name, "pre": pr.pre, "post": pr.post, "target": pr.target, "e_rev": pr.e_rev,
                                     "synapse": syn})
-        for a in ("indptr", "indices", "weights", "delays"):
+        for a in ("indptr", "indices", "weights"):
             arrays[f"proj{k}_{a}"] = getattr(pr, a)
+        # equal delays are one value (a broadcast view), saved once
+        arrays[f"proj{k}_delays"] = pr.delays[:1].copy() if pr.delays.strides == (0,) else pr.delays
     meta["gap_junctions"] = []
     for k, gj in enumerate(net.gap_junctions):
         meta["gap_junctions"].append({"pop_a": gj.pop_a, "pop_b": gj.pop_b})
@@ -85,8 +87,11 @@ def save_network(net, path) -> None:
     atomic_savez(path, arrays)
 
 
-def load_network(path):
-    """Read a network written by ``save``.
+def load_network(path, dt: float | None = None):
+    """Read a network written by ``save``. Files of format 1 (before delays were in seconds)
+    hold delays in steps: give the ``dt`` (s) they were made for, and a delay of d steps
+    becomes (d - 1) dt seconds (the same timing at that dt); without it they are refused
+    with a message that says so.
 
     Raises ``FileNotFoundError`` for a missing file and ``NetworkFileError`` (a
     ``ValueError``) naming the file and what is wrong for everything else: not an
@@ -97,14 +102,14 @@ def load_network(path):
     if not os.path.isfile(path):
         raise FileNotFoundError(f"network file {path!r} does not exist")
     try:
-        return _from_npz(path)
+        return _from_npz(path, dt)
     except NetworkFileError:
         raise
     except Exception as exc:  # damaged bytes surface as zlib, zipfile, json, numpy, Key/Type errors...: one error type
         raise NetworkFileError(f"{path!r} is not a readable neurosim network file: {type(exc).__name__}: {exc}") from exc
 
 
-def _from_npz(path: str):
+def _from_npz(path: str, dt: float | None):
     def fail(what):
         return NetworkFileError(f"{path!r} is not a readable neurosim network file: {what}")
 
@@ -115,9 +120,9 @@ def _from_npz(path: str):
     if not isinstance(z, np.lib.npyio.NpzFile):
         raise fail("a single .npy array, not an .npz archive (corrupt or truncated?)")
     with z:
-        return _from_archive(z, fail)
+        return _from_archive(z, fail, dt)
 
-def _from_archive(z, fail):
+def _from_archive(z, fail, dt: float | None):
     from .description import Network
 
     """The network in the open ``NpzFile`` ``z``. Every array is read lazily, only when
@@ -163,9 +168,25 @@ def _from_archive(z, fail):
     meta = json.loads(bytes(z["__meta__"]).decode())
     if not isinstance(meta, dict):
         raise fail(f"'__meta__' holds a JSON {type(meta).__name__}, expected an object")
-    if meta.get("format") != "neurosim.Network" or meta.get("version") != _FORMAT_VERSION:
+    if meta.get("format") == "neurosim.Network" and meta.get("version") == 1:
+        if dt is None:
+            raise fail("it was saved before delays were in seconds (format 1: delays in steps); load it with "
+                       "Network.load(path, dt=...) giving the time step it was made for, then save it again")
+        from ..models.base import check_dt
+
+        dt = check_dt(dt)
+    elif meta.get("format") != "neurosim.Network" or meta.get("version") != _FORMAT_VERSION:
         raise fail(f"unsupported format {meta.get('format')!r} version {meta.get('version')!r} "
                    f"(this neurosim reads 'neurosim.Network' version {_FORMAT_VERSION})")
+
+    def seconds(delays):
+        """Delays as stored: seconds (format 2) or steps at ``dt`` (format 1)."""
+        if meta.get("version") == 1:
+            steps = np.asarray(delays)
+            if steps.size and (steps.min() < 1 or np.any(steps != np.round(steps))):
+                raise fail(f"format-1 delays must be whole numbers of steps >= 1, got {steps.min()}")
+            return (steps.astype(np.float64) - 1) * dt
+        return delays
 
     def entries(key):
         items = meta.get(key, [] if key == "glia" else None)
@@ -222,7 +243,8 @@ def _from_archive(z, fail):
         indptr = arr(f"proj{k}_indptr", [(sizes[m["pre"]] + 1,)])
         n = int(indptr[-1])
         projs.append(Projection(m["pre"], m["post"], indptr, arr(f"proj{k}_indices", [(n,)]), arr(f"proj{k}_weights", [(n,)]),
-                                arr(f"proj{k}_delays", [(), (1,), (n,)]), m["target"], m["e_rev"], m["name"], synapse(m)))
+                                seconds(arr(f"proj{k}_delays", [(), (1,), (n,)])), m["target"], m["e_rev"], m["name"],
+                                synapse(m)))
         n_syn[projs[-1].name] = n
     glia = []
     for k, m in enumerate(entries("glia")):
@@ -257,4 +279,4 @@ def _from_archive(z, fail):
     if unexpected:
         shown = ", ".join(repr(u) for u in unexpected[:5]) + (" ..." if len(unexpected) > 5 else "")
         raise fail(f"{len(unexpected)} entries that are not part of the format ({shown}); refused without reading them")
-    return Network(tuple(pops), tuple(srcs), tuple(projs), tuple(gaps), tuple(inps), meta["max_delay_steps"], tuple(glia))
+    return Network(tuple(pops), tuple(srcs), tuple(projs), tuple(gaps), tuple(inps), tuple(glia))

@@ -80,9 +80,6 @@ def validate_network(net) -> None:
         names[node.name] = node
     if not net.populations:
         raise ValueError("a Network needs at least one Population")
-    mds = net.max_delay_steps
-    if isinstance(mds, bool) or not isinstance(mds, (int, np.integer)) or not 1 <= mds <= 65535:
-        raise ValueError(f"max_delay_steps = {mds!r} is invalid: must be an integer in 1..65535")
     pops = {p.name: p for p in net.populations}
     seen = set()
     for pr in net.projections:
@@ -117,11 +114,6 @@ def validate_network(net) -> None:
                 raise ValueError(f"{where}: {pr.post!r} ({type(post.model).__name__}) takes targets "
                                  f"{list(post.model.synaptic_targets)} only, got {pr.target!r}"
                                  + (" (astrocytes sense neurotransmitter through 'exc')" if post.model.glial else ""))
-            if pr.n_synapses and int(pr.delays.max()) > mds:
-                raise ValueError(
-                    f"{where}: delay of {int(pr.delays.max())} steps is beyond the delay buffer "
-                    f"(max_delay_steps = {mds}); raise Network.max_delay_steps"
-                )
     for gj in net.gap_junctions:
         if not isinstance(gj, GapJunctions):
             raise ValueError(f"gap_junctions must be GapJunctions objects, got {type(gj).__name__}")

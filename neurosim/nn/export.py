@@ -179,7 +179,7 @@ def to_network(model, input_spikes, input_name: str = "input", bias_name: str = 
         n_post = m.shape[0]
         pops.append(Population(name, model_n, n_post))
         coo = m.tocoo()
-        projs.append(Projection.from_pairs(pre, name, coo.col, coo.row, coo.data * to_amperes, m.shape[1], delays=1,
+        projs.append(Projection.from_pairs(pre, name, coo.col, coo.row, coo.data * to_amperes, m.shape[1],
                                            target="exc", name=f"{pre}->{name}"))
         biases.append((k, name, b * to_amperes))
         pre = name
@@ -194,6 +194,6 @@ def to_network(model, input_spikes, input_name: str = "input", bias_name: str = 
         sources.append(SpikeSource(bias_name, n_bias, times, ids))
         for k, name, b in used:
             j = np.nonzero(b)[0]
-            projs.append(Projection.from_pairs(bias_name, name, np.full(j.size, k), j, b[j], n_bias, delays=1, target="exc",
+            projs.append(Projection.from_pairs(bias_name, name, np.full(j.size, k), j, b[j], n_bias, target="exc",
                                                name=f"{bias_name}->{name}"))
-    return Network(pops, sources, projs, max_delay_steps=1)
+    return Network(pops, sources, projs)
