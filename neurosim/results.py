@@ -73,7 +73,9 @@ class Results:
     """``spikes[population] -> SpikeTrains``, ``traces[population] -> Traces``, the run's
     ``t_start``/``duration`` (s), timing of the run (``wall_time`` of the simulation loop,
     ``compile_time`` spent on JIT compilation, in s) and ``synaptic_events``: how many times
-    a spike was delivered through a synapse (the event-driven work; 0 for graded networks)."""
+    a spike was delivered through a synapse (the event-driven work; 0 for graded networks).
+    ``info``: what a hardware backend measured beyond spikes (``neurosim.backend``: packet
+    counts, integer state), empty for the simulator."""
 
     spikes: dict
     traces: dict
@@ -83,6 +85,7 @@ class Results:
     wall_time: float = 0.0
     compile_time: float = 0.0
     synaptic_events: int = 0
+    info: dict = field(default_factory=dict)
 
     def plot_raster(self, path=None, populations=None, max_neurons: int = 500, title: str | None = None):
         """Raster plot (and population rate) of the recorded spikes; saved as PNG if ``path``."""

@@ -90,3 +90,26 @@ def test_deploy_pynn_writes_the_script(tmp_path, capsys):
     rc = main(["deploy", "pynn", "cuba", "--out", str(tmp_path / "pynn"), "--simulate", "0.1"])
     assert rc == 0 and "wrote the PyNN script" in capsys.readouterr().out
     assert "sim.IF_curr_exp(" in (tmp_path / "pynn" / "run.py").read_text()
+
+
+def test_deploy_goes_through_the_backends_and_prints_every_reason(tmp_path, capsys):
+    """Every target refuses a network through its backend (neurosim.backend), listing every
+    reason; Loihi 2 compiles and runs a network it can express."""
+    from test_backends import compatible_network, hostile_network
+
+    hostile = tmp_path / "hostile.npz"
+    hostile_network().save(hostile)
+    for target in ("spinnaker", "pynn", "nir", "loihi"):
+        rc = main(["deploy", target, str(hostile), *(["--out", str(tmp_path / target)] if target != "spinnaker" else [])])
+        err = capsys.readouterr().err
+        assert rc == 2 and "cannot run this network (" in err and "population 'izh' is Izhikevich" in err, (target, err)
+        assert "gap junctions" in err and "projection 'tri': dynamic synapses" in err
+    assert main(["deploy", "loihi", "cuba"]) == 2
+    err = capsys.readouterr().err
+    assert "Loihi 2 cannot run this network (3 reasons)" in err and "v_reset = -0.06 V differs" in err
+    ok = tmp_path / "ok.npz"
+    compatible_network().save(ok)
+    assert main(["deploy", "loihi", str(ok), "--simulate", "0.2"]) == 0
+    out = capsys.readouterr().out
+    assert "total 1 cores on 1 chip(s)" in out and "within every limit" in out and "on the fixed-point engine" in out
+    assert int(out.split("p: ")[1].split(" spikes")[0]) > 100

@@ -213,11 +213,8 @@ def test_the_pynn_export_runs_under_pynn_brian2_and_agrees(tmp_path):
     FromListConnector with weights and delays) runs under pyNN.brian2; its spikes agree
     with neurosim's within one step for >= 95% (with Brian2's one-step arrival shift
     compensated, they are identical)."""
-    import subprocess
-    import sys
-
     from conftest import match_fraction
-    from hardware.spinnaker.pynn_export import export_pynn
+    from hardware.spinnaker import PyNNBackend
     from neurosim import Simulator, SpikeMonitor
 
     rng = np.random.default_rng(3)
@@ -231,19 +228,21 @@ def test_the_pynn_export_runs_under_pynn_brian2_and_agrees(tmp_path):
                   [Projection.from_dense("inp", "p", w_in, delays=9 * dt),
                    Projection.from_dense("p", "p", np.clip(w_rec, 0, None), delays=(rng.integers(2, 16, (n, n)) - 1) * dt),
                    Projection.from_dense("p", "p", np.clip(w_rec, None, 0), delays=7 * dt, target="inh", name="inh")])
-    script = export_pynn(net, tmp_path / "export", dur, dt, delay_shift_steps=-1)
+    backend = PyNNBackend(dt, folder=tmp_path / "export", simulator="pyNN.brian2")  # delays shifted by -1 for Brian2
+    assert backend.delay_shift_steps == -1
+    deployment = backend.compile(net, dur)
+    script = deployment.target
+    assert script == tmp_path / "export" / "run.py" and (script.parent / "network.npz").exists()
     text = script.read_text()
     assert "sim.IF_curr_exp(" in text and "sim.FromListConnector(" in text and "receptor_type='inhibitory'" in text
     assert 'else "pyNN.spiNNaker"' in text  # runs unchanged on SpiNNaker by default
-    out = tmp_path / "spikes.npz"
-    run = subprocess.run([sys.executable, str(script), "pyNN.brian2", str(out)], capture_output=True, text=True, timeout=600,
-                         cwd=tmp_path)
-    assert run.returncode == 0, run.stderr[-2000:]
-    got = np.load(out)
-    t_p, i_p = got["p__times_ms"] * 1e-3, got["p__ids"]
+    got = backend.run(deployment).spikes["p"]  # the script under pyNN.brian2, in a child process
+    t_p, i_p = got.times, got.ids
     core = Simulator(net, dt=dt).run(dur, [SpikeMonitor("p")]).spikes["p"]
     assert len(core) > 300
     assert match_fraction(t_p, i_p, core.times, core.ids, 1.01 * dt) >= 0.95
+    from hardware.spinnaker.pynn_export import export_pynn
+
     with pytest.raises(ValueError, match="under one step"):
         export_pynn(Network([Population("a", m, 1)], [SpikeSource("s", 1, [0.0], [0])],
                             [Projection.from_dense("s", "a", np.ones((1, 1)) * 1e-10)]), tmp_path / "x", 0.01, dt,

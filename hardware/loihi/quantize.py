@@ -37,8 +37,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
-from neurosim.models import CubaLIF
-from neurosim.network import Network, PoissonSource, Population, SpikeSource, delay_steps, spike_steps
+from neurosim.network import Network, SpikeSource, delay_steps, spike_steps
 
 __all__ = ["LoihiPopulation", "LoihiProjection", "LoihiSource", "LoihiNetwork", "map_network", "quantize",
            "one_spike_per_step", "QuantizationReport", "DECAY_UNITY", "MAX_DELAY", "WEIGHT_EXP_RANGE"]
@@ -166,32 +165,6 @@ class QuantizationReport:
         return "\n".join(lines)
 
 
-def _lif_population(pop: Population, dt: float, inputs) -> LoihiPopulation:
-    where = f"population {pop.name!r}"
-    if not isinstance(pop.model, CubaLIF) or pop.params:
-        raise ValueError(f"{where}: Loihi's LIF maps only homogeneous CubaLIF populations, got {type(pop.model).__name__}"
-                         + (" with per-neuron parameters" if pop.params else ""))
-    m = pop.model
-    c = m.discretize(dt)
-    if m.v_reset != m.v_rest:
-        raise ValueError(f"{where}: Loihi's LIF resets the voltage to rest (0); v_reset = {m.v_reset} V differs from "
-                         f"v_rest = {m.v_rest} V")
-    if c["ref_steps"] > 1:
-        raise ValueError(f"{where}: t_ref = {m.t_ref} s clamps the membrane for {int(c['ref_steps']) - 1} steps; "
-                         f"Lava's LIF has no refractory period (use t_ref <= dt = {dt} s)")
-    bias = np.zeros(pop.size)
-    for inj in inputs:
-        if inj.kind != "step" or inj.start != 0 or math.isfinite(inj.stop):
-            raise ValueError(f"current injection into {pop.name!r}: only constant currents (start 0, no stop) map to "
-                             "Loihi's bias; feed time-varying input as spikes")
-        idx = np.arange(pop.size) if inj.neurons is None else inj.neurons
-        bias[idx] += c["k_ext"] * np.broadcast_to(inj.amplitude, idx.shape)
-    v0 = pop.initial_state()["v"] - m.v_rest
-    if np.any(pop.initial_state()["i_e"] != 0) or np.any(pop.initial_state()["i_i"] != 0):
-        raise ValueError(f"{where}: initial synaptic currents must be 0 on Loihi")
-    return LoihiPopulation(pop.name, pop.size, 1.0 - c["a_e"], 1.0 - c["a_m"], m.v_th - m.v_rest, bias, v0)
-
-
 def _source_steps(src, dt: float) -> np.ndarray:
     """The step of every spike of ``src``, as the core simulator bins it (``spike_steps``)."""
     return spike_steps(src.times, dt)
@@ -209,9 +182,8 @@ def one_spike_per_step(src: SpikeSource, dt: float) -> SpikeSource:
 
 
 def _source_counts(src, dt: float, n_steps: int) -> np.ndarray:
-    if isinstance(src, PoissonSource):
-        raise ValueError(f"source {src.name!r}: Poisson sources are drawn by the engine; give Loihi a SpikeSource "
-                         "(sample the Poisson trains first)")
+    """(size, n_steps) 1 where a neuron of a checked source (one spike per neuron and step)
+    spikes; raises ``ValueError`` for a table beyond ``MAX_INPUT_ENTRIES``."""
     if src.size * n_steps > MAX_INPUT_ENTRIES:
         raise ValueError(f"source {src.name!r}: its spike input over n_steps = {n_steps:,} steps would be a table of "
                          f"{src.size:,} x {n_steps:,} entries, more than MAX_INPUT_ENTRIES = {MAX_INPUT_ENTRIES:,}; map and run "
@@ -219,57 +191,38 @@ def _source_counts(src, dt: float, n_steps: int) -> np.ndarray:
     steps = _source_steps(src, dt)
     keep = steps < n_steps
     counts = np.zeros((src.size, n_steps), np.int32)
-    np.add.at(counts, (src.ids[keep], steps[keep]), 1)
-    if counts.max(initial=0) > 1:
-        i, t = np.unravel_index(int(np.argmax(counts)), counts.shape)
-        raise ValueError(f"source {src.name!r}: neuron {i} spikes {counts[i, t]} times in step {t} (dt = {dt} s); Loihi's "
-                         "spike input carries one spike per neuron and step, where the core simulator adds every spike. "
-                         "Thin the source first (hardware.loihi.quantize.one_spike_per_step) or use a smaller dt")
+    counts[src.ids[keep], steps[keep]] = 1
     return counts
 
 
 def map_network(network: Network, dt: float, n_steps: int) -> LoihiNetwork:
     """``network`` in Lava's floating-point terms, for a run of ``n_steps`` steps of ``dt``
-    (s). Populations must be ``CubaLIF`` with ``v_reset == v_rest`` and ``t_ref <= dt``;
-    projections static, current-based, with delays of 0..63 steps at ``dt`` and at most one synapse
-    per (pre, post) pair; sources ``SpikeSource`` with at most one spike per neuron and step
-    (``one_spike_per_step``); current injections constant (they become the bias). Raises
-    ``ValueError`` naming the element that Loihi cannot express (gap junctions, astrocytes,
-    graded or dynamic synapses, a separate inhibitory time constant for a population that
-    receives inhibition, several spikes of a source neuron in one step, ...) and for a
-    source whose spike table (neurons x ``n_steps``) would exceed ``MAX_INPUT_ENTRIES``."""
-    if network.gap_junctions:
-        raise ValueError("gap junctions cannot be mapped to Loihi's LIF (no electrical coupling in Lava's processes)")
-    if network.glia:
-        raise ValueError("astrocyte links cannot be mapped to Loihi (no astrocyte process in Lava)")
+    (s). What Loihi can express is ``hardware.loihi.backend.LoihiBackend``'s: populations of a
+    model kind it maps (``CubaLIF`` with ``v_reset == v_rest`` and ``t_ref <= dt``);
+    projections static, current-based, with delays of 0..63 steps at ``dt`` and at most one
+    synapse per (pre, post) pair; sources ``SpikeSource`` with at most one spike per neuron
+    and step (``one_spike_per_step``); current injections constant (they become the bias).
+    Raises ``neurosim.backend.UnsupportedNetwork`` (a ``ValueError``) listing every element
+    Loihi cannot express (gap junctions, astrocytes, graded or dynamic synapses, a separate
+    inhibitory time constant for a population that receives inhibition, several spikes of a
+    source neuron in one step, ...), and ``ValueError`` for a bad ``n_steps`` or a source
+    whose spike table (neurons x ``n_steps``) would exceed ``MAX_INPUT_ENTRIES``."""
+    from .backend import LoihiBackend  # the backend imports this module
+
+    backend = LoihiBackend(dt)
+    backend.check(network)  # every reason at once (neurosim.backend)
     if not (isinstance(n_steps, (int, np.integer)) and n_steps >= 1):
         raise ValueError(f"n_steps = {n_steps!r} is invalid: must be an integer >= 1")
-    pops = {p.name: _lif_population(p, dt, [i for i in network.inputs if i.target == p.name]) for p in network.populations}
+    pops = {p.name: backend.neuron_mapping(p).convert(p, dt, [i for i in network.inputs if i.target == p.name])
+            for p in network.populations}
     srcs = {s.name: LoihiSource(s.name, s.size, _source_counts(s, dt, n_steps)) for s in network.sources}
     projs = []
     for pr in network.projections:
-        where = f"projection {pr.name!r}"
-        if pr.target == "graded":
-            raise ValueError(f"{where}: graded synapses cannot be mapped to Loihi's LIF")
-        if pr.synapse is not None:
-            raise ValueError(f"{where}: dynamic synapses ({type(pr.synapse).__name__}) cannot be mapped to Loihi's Dense")
-        post = network.population(pr.post).model
-        c = post.discretize(dt)
-        if pr.target == "inh" and post.tau_syn_i != post.tau_syn_e:
-            raise ValueError(f"{where}: Loihi's LIF has one synaptic current; {pr.post!r} has tau_syn_i = {post.tau_syn_i} s "
-                             f"!= tau_syn_e = {post.tau_syn_e} s (set them equal, inhibition as negative weights)")
+        c = network.population(pr.post).model.discretize(dt)
         k = c["k_i"] if pr.target == "inh" else c["k_e"]
-        n_pre = pr.n_pre
         pre_idx = pr.pre_indices()
-        try:  # Lava's delay: the steps beyond the one-step transmission, 6 bits
-            steps = delay_steps(pr, dt, MAX_DELAY + 1)
-        except ValueError as exc:
-            raise ValueError(f"{exc} (Loihi 2's delays are 0..{MAX_DELAY} steps after the one-step transmission)") from None
-        pair = pr.indices.astype(np.int64) * n_pre + pre_idx
-        if np.unique(pair).size != pair.size:
-            raise ValueError(f"{where}: more than one synapse between the same pre and post neuron; Lava's Dense "
-                             "holds one weight per pair (merge them)")
-        shape = (network.node(pr.post).size, n_pre)
+        steps = delay_steps(pr, dt, MAX_DELAY + 1)  # Lava's delay: the steps beyond the one-step transmission
+        shape = (network.node(pr.post).size, pr.n_pre)
         w = sp.csr_matrix((k * pr.weights.astype(np.float64), (pr.indices, pre_idx)), shape=shape)
         d = sp.csr_matrix((steps - 1, (pr.indices, pre_idx)), shape=shape)
         w.sort_indices()

@@ -12,9 +12,11 @@ instantaneous NIR edge is neurosim's delay 0 (the next step), as in ``neurosim.n
 
 What NIR cannot say is kept in node metadata for neurosim's reader and ignored by other
 consumers: the refractory period ``t_ref``, initial states, Poisson rates, projection
-targets and names. What it cannot say at all raises ``NIRConversionError``: other neuron
-models (conductance-based, AdEx, Izhikevich, graded, astrocytes), gap junctions, graded or
-dynamic synapses, glia, current injections.
+targets and names. What it cannot say at all is decided in one place, ``NIRBackend``
+(``hardware.nir.backend``, the core's ``Backend`` interface): ``NIRBackend(dt).unsupported(net)``
+lists every reason (other neuron models, per-neuron parameters, gap junctions, graded or
+dynamic synapses, glia, current injections, projections too large to store dense) and
+``network_to_nir`` raises them all in one ``NIRConversionError``.
 
 A population whose excitatory and inhibitory currents decay with different time constants
 (the CUBA network's 5 and 10 ms) does not fit NIR's ``CubaLIF`` (one synaptic current): it
@@ -44,7 +46,7 @@ MAX_DENSE_ENTRIES = 2**25
 """Largest dense weight matrix (entries) written per projection: NIR's weights are dense."""
 
 
-def _safe(name: str) -> str:
+def safe_name(name: str) -> str:
     return "".join(c if c.isalnum() or c == "_" else "_" for c in name)
 
 
@@ -72,14 +74,14 @@ def _stored_population(meta: dict, name: str, n: int) -> Population | None:
                                  f"malformed: {exc}") from None
 
 
-def _population_node(pop: Population, tau_syn: float) -> nir.CubaLIF:
+def population_node(pop: Population, tau_syn: float) -> nir.CubaLIF:
     m, n, meta = pop.model, pop.size, _population_meta(pop)
     full = lambda v: np.full(n, float(v))  # noqa: E731
     return nir.CubaLIF(tau_syn=full(tau_syn), tau_mem=full(m.tau_mem), r=full(m.tau_mem / m.c_mem), v_leak=full(m.v_rest),
                        v_threshold=full(m.v_th), v_reset=full(m.v_reset), w_in=full(tau_syn), metadata=meta)
 
 
-def _membrane_node(pop: Population) -> nir.LIF:
+def membrane_node(pop: Population) -> nir.LIF:
     """The membrane of a population whose two synaptic currents are ``LI`` nodes."""
     m, n, meta = pop.model, pop.size, _population_meta(pop)
     full = lambda v: np.full(n, float(v))  # noqa: E731
@@ -87,7 +89,7 @@ def _membrane_node(pop: Population) -> nir.LIF:
                    v_reset=full(m.v_reset), metadata=meta)
 
 
-def _synapse_node(pop: Population, target: str, tau: float) -> nir.LI:
+def synapse_node(pop: Population, target: str, tau: float) -> nir.LI:
     """A synaptic current of ``pop`` as NIR's ``LI``: ``tau dI/dt = -I + r S`` with
     ``r = tau``, so a spike through weight ``w`` (A) steps ``I`` by ``w``."""
     n = pop.size
@@ -95,72 +97,50 @@ def _synapse_node(pop: Population, target: str, tau: float) -> nir.LI:
                   metadata={"neurosim_receptor": target, "neurosim_population": pop.name})
 
 
-def _check_expressible(net: Network) -> None:
-    for what, items, why in (("gap junctions", net.gap_junctions, "NIR has no electrical synapses"),
-                             ("glia links", net.glia, "NIR has no astrocytes"),
-                             ("current injections", net.inputs, "a NIR graph carries no stimulus")):
-        if items:
-            raise NIRConversionError(f"the network has {len(items)} {what}: {why}")
-    for pop in net.populations:
-        if type(pop.model) is not models.CubaLIF:
-            raise NIRConversionError(f"population {pop.name!r} is {type(pop.model).__name__}; NIR has neuron nodes for "
-                                     "current-based LIF only (CubaLIF, LIF, LI, IF)")
-    for pr in net.projections:
-        if pr.target == "graded" or pr.synapse is not None:
-            raise NIRConversionError(f"projection {pr.name!r}: {'graded' if pr.target == 'graded' else 'dynamic'} synapses have "
-                                     "no NIR node")
-
-
 def network_to_nir(net: Network, dt: float) -> nir.NIRGraph:
-    """The NIR graph of ``net`` (module docstring) for engine step ``dt`` (s), which turns
-    delays in steps into NIR's seconds. Raises ``NIRConversionError`` naming what NIR
-    cannot express, or a projection whose dense weights would exceed
-    ``MAX_DENSE_ENTRIES``."""
+    """The NIR graph of ``net`` (module docstring) for engine step ``dt`` (s), at which every
+    delay must be a whole number of steps. Raises ``NIRConversionError`` listing every reason
+    of ``NIRBackend(dt).unsupported(net)`` (what NIR cannot express, projections whose dense
+    weights would exceed ``MAX_DENSE_ENTRIES``)."""
     if not (isinstance(dt, (int, float)) and math.isfinite(dt) and dt > 0):
         raise ValueError(f"dt = {dt!r} is invalid: must be the engine's step > 0 in seconds")
-    _check_expressible(net)
+    from .backend import NIRBackend  # the backend imports this module
+
+    backend = NIRBackend(dt)
+    backend.check(net)  # every reason at once (neurosim.backend)
     sizes = {p.name: p.size for p in (*net.populations, *net.sources)}
     nodes, edges = {}, []
     for src in net.sources:
-        meta = {"neurosim_source": "poisson" if isinstance(src, PoissonSource) else "spikes"}
-        if isinstance(src, PoissonSource):
+        meta = {"neurosim_source": src.kind}
+        if src.kind == "poisson":
             meta["rate"] = np.broadcast_to(src.rate, (src.size,)).astype(np.float64)
-        nodes[_safe(src.name)] = nir.Input(input_type=np.array([src.size]), metadata=meta)
+        nodes[safe_name(src.name)] = nir.Input(input_type=np.array([src.size]), metadata=meta)
     entry = {}  # (population, target) -> the node its projections feed
     for pop in net.populations:
-        name = _safe(pop.name)
+        name = safe_name(pop.name)
         targets = sorted({pr.target for pr in net.projections if pr.post == pop.name})
-        taus = {t: pop.model.tau_syn_e if t == "exc" else pop.model.tau_syn_i for t in targets}
-        if len(set(taus.values())) > 1:  # NIR's CubaLIF has one synaptic current: LI synapses into a LIF
-            nodes[name] = _membrane_node(pop)
-            for t in targets:
-                nodes[f"{name}_{t}"] = _synapse_node(pop, t, taus[t])
-                edges.append((f"{name}_{t}", name))
-                entry[pop.name, t] = f"{name}_{t}"
-        else:
-            nodes[name] = _population_node(pop, next(iter(taus.values())) if taus else pop.model.tau_syn_e)
-            entry.update({(pop.name, t): name for t in ("exc", "inh")})
+        pop_nodes, pop_edges, pop_entry = backend.neuron_mapping(pop).convert(pop, name, targets)
+        nodes.update(pop_nodes)
+        edges += pop_edges
+        entry.update({(pop.name, t): node for t, node in pop_entry.items()})
         nodes[name + "_output"] = nir.Output(output_type=np.array([pop.size]))
         edges.append((name, name + "_output"))
     for k, pr in enumerate(net.projections):
         n_pre, n_post = sizes[pr.pre], sizes[pr.post]
-        if n_pre * n_post > MAX_DENSE_ENTRIES:
-            raise NIRConversionError(f"projection {pr.name!r}: {n_post} x {n_pre} dense weights exceed {MAX_DENSE_ENTRIES} entries "
-                                     "(NIR stores weights dense)")
         i, j = pr.pre_indices(), pr.indices.astype(np.int64)
         steps = delay_steps(pr, dt)  # checks that every delay is a whole number of steps at dt
         for d in np.unique(steps):
             sel = steps == d
             w = np.zeros((n_post, n_pre), dtype=pr.weights.dtype)
             np.add.at(w, (j[sel], i[sel]), pr.weights[sel])
-            name = f"p{k}_{_safe(pr.name)}" + (f"_d{int(d)}" if np.unique(steps).size > 1 else "")
+            name = f"p{k}_{safe_name(pr.name)}" + (f"_d{int(d)}" if np.unique(steps).size > 1 else "")
             nodes[name] = nir.Linear(weight=w, metadata={"neurosim_projection": pr.name, "target": pr.target})
             head = name
             if d > 1:
                 nodes[name + "_delay"] = nir.Delay(delay=np.full(n_pre, (int(d) - 1) * float(dt)))
                 edges.append((name + "_delay", name))
                 head = name + "_delay"
-            edges.append((_safe(pr.pre), head))
+            edges.append((safe_name(pr.pre), head))
             edges.append((name, entry[pr.post, pr.target]))
     try:
         # nir's type inference starts from Input nodes: a network without sources (CUBA) has none
@@ -178,7 +158,7 @@ def _population(name: str, node, dt, euler_dt):
     if pop is not None:
         tau = float(np.unique(node.tau_syn)[0])
         fields = ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in")
-        if tau in (pop.model.tau_syn_e, pop.model.tau_syn_i) and same_parameters(node, _population_node(pop, tau), fields, rtol=1e-12):
+        if tau in (pop.model.tau_syn_e, pop.model.tau_syn_i) and same_parameters(node, population_node(pop, tau), fields, rtol=1e-12):
             return pop, np.ones(pop.size)
     spec = neuron_from_nir(node, where, dt, euler_dt, rest_above_threshold=True)
     if spec.kind in ("LIF", "LIBox"):
@@ -189,7 +169,7 @@ def _population(name: str, node, dt, euler_dt):
     scale = np.broadcast_to(spec.gain, np.shape(node.tau_mem)).reshape(-1) * spec.amperes_per_unit
     if spec.kind == "LI":  # a readout: the threshold out of reach, as neurosim.nn.to_network does
         model = model.replace(v_th=model.v_rest + 1e3)
-    return Population(_safe(name), model, scale.size), scale
+    return Population(safe_name(name), model, scale.size), scale
 
 
 def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = None, sources: dict | None = None) -> Network:
@@ -249,9 +229,9 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
                 if src.size != size:
                     raise NIRConversionError(f"{where}: sources[{name!r}] has {src.size} neurons; the input has {size}")
             elif meta_str(m, "neurosim_source") == "poisson":
-                src = PoissonSource(_safe(name), size, np.asarray(m["rate"], np.float64))
+                src = PoissonSource(safe_name(name), size, np.asarray(m["rate"], np.float64))
             else:
-                src = SpikeSource(_safe(name), size, np.zeros(0), np.zeros(0, np.int64))
+                src = SpikeSource(safe_name(name), size, np.zeros(0), np.zeros(0, np.int64))
             srcs.append(src)
             names[name] = src.name
         elif name in synapses_of or name in synapse_nodes:
@@ -337,8 +317,8 @@ def _group_population(name: str, lif, synapses: list, nodes: dict, dt, euler_dt)
     pop = _stored_population(meta, name, n)
     if pop is not None:
         m = pop.model
-        same = same_parameters(lif, _membrane_node(pop), ("tau", "r", "v_leak", "v_threshold", "v_reset"), rtol=1e-12) and all(
-            same_parameters(nodes[li], _synapse_node(pop, t, m.tau_syn_e if t == "exc" else m.tau_syn_i), ("tau", "r", "v_leak"), rtol=1e-12)
+        same = same_parameters(lif, membrane_node(pop), ("tau", "r", "v_leak", "v_threshold", "v_reset"), rtol=1e-12) and all(
+            same_parameters(nodes[li], synapse_node(pop, t, m.tau_syn_e if t == "exc" else m.tau_syn_i), ("tau", "r", "v_leak"), rtol=1e-12)
             for li, t in zip(synapses, targets))
         if same:
             return pop, {li: (t, np.ones(n)) for li, t in zip(synapses, targets)}
@@ -354,7 +334,7 @@ def _group_population(name: str, lif, synapses: list, nodes: dict, dt, euler_dt)
     model = base.neuron.replace(tau_syn_e=specs["exc"].neuron.tau_syn_e if "exc" in specs else base.neuron.tau_syn_e,
                                 tau_syn_i=specs["inh"].neuron.tau_syn_e if "inh" in specs else base.neuron.tau_syn_e)
     entries = {li: (t, np.broadcast_to(specs[t].gain, (n,)) * specs[t].amperes_per_unit) for li, t in zip(synapses, targets)}
-    return Population(_safe(name), model, n), entries
+    return Population(safe_name(name), model, n), entries
 
 
 def _size(node) -> int:

@@ -14,8 +14,8 @@ script using standard cell types only: ``IF_curr_exp`` for ``CubaLIF`` populatio
 Units: PyNN's (ms, mV, nF, nA); neurosim's SI values are converted. PyNN's current-based
 synapses take inhibitory weights as negative numbers on the ``inhibitory`` receptor (as
 ``pyNN.brian2`` and ``pyNN.nest`` do; sPyNNaker accepts them and warns about the sign).
-Raises ``ValueError`` for what PyNN's standard cells cannot express: other neuron models,
-graded or dynamic synapses, gap junctions, astrocytes, time-varying current injections.
+What PyNN's standard cells can express, and the cell type of each neuron model (by its
+``kind``), is ``pynn_backend.PyNNBackend``'s.
 """
 from __future__ import annotations
 
@@ -25,17 +25,10 @@ from pathlib import Path
 import numpy as np
 
 from neurosim.atomic import atomic_savez, atomic_write_text, check_output_path
+from neurosim.network import Network, delay_steps, spike_steps
 from neurosim.runlock import folder_lock
-from neurosim.models import CubaLIF
-from neurosim.network import Network, PoissonSource, SpikeSource, delay_steps, spike_steps
 
 __all__ = ["export_pynn"]
-
-
-def _cell_params(model: CubaLIF) -> dict:
-    return {"cm": model.c_mem * 1e9, "tau_m": model.tau_mem * 1e3, "tau_syn_E": model.tau_syn_e * 1e3,
-            "tau_syn_I": model.tau_syn_i * 1e3, "v_rest": model.v_rest * 1e3, "v_reset": model.v_reset * 1e3,
-            "v_thresh": model.v_th * 1e3, "tau_refrac": model.t_ref * 1e3}
 
 
 _SCRIPT = '''"""PyNN script exported by neurosim (hardware.spinnaker.export_pynn): {summary}.
@@ -85,8 +78,10 @@ def export_pynn(network: Network, folder, duration: float, dt: float, delay_shif
 
     Names (validated by the ``Network``: ``neurosim.network.NAME_RULES``) and array keys
     reach the script only as Python string literals (``repr``), never as code. Raises
-    ``ValueError`` for what PyNN's standard cells cannot express, for shifted delays under
-    one step, and for a ``dt`` or ``duration`` that is not a finite time > 0 s (or a
+    ``neurosim.backend.UnsupportedNetwork`` (a ``ValueError``) listing everything PyNN's
+    standard cells cannot express (other neuron models, graded or dynamic synapses, gap
+    junctions, astrocytes, time-varying current injections, shifted delays under one step),
+    ``ValueError`` for a ``dt`` or ``duration`` that is not a finite time > 0 s (or a
     duration under one step); ``NotADirectoryError`` when ``folder`` or one of its parents is
     a file."""
     for what, value in (("dt", dt), ("duration", duration)):
@@ -95,14 +90,16 @@ def export_pynn(network: Network, folder, duration: float, dt: float, delay_shif
             raise ValueError(f"{what} = {value!r} is invalid: must be a finite time > 0 s")
     if duration < dt:
         raise ValueError(f"duration = {duration} s is shorter than one step (dt = {dt} s)")
-    if network.gap_junctions or network.glia:
-        raise ValueError("gap junctions and astrocytes have no PyNN standard model")
+    from .pynn_backend import PyNNBackend  # the backend imports this module
+
+    backend = PyNNBackend(dt, delay_shift_steps=int(delay_shift_steps))
+    backend.check(network)  # every reason at once (neurosim.backend)
     folder = check_output_path(folder, folder=True)
     arrays, pop_lines, proj_lines = {}, [], []
     for src in network.sources:
         # every name and key reaches the script as a Python literal (repr), never as code
         name = src.name
-        if isinstance(src, SpikeSource):
+        if src.kind == "spikes":
             # one spike per neuron and step, at the step's start (the core's engine merges
             # spikes within a step; Brian2 refuses them)
             pairs = np.unique(np.column_stack([src.ids, spike_steps(src.times, dt)]), axis=0)
@@ -114,39 +111,28 @@ def export_pynn(network: Network, folder, duration: float, dt: float, delay_shif
             pop_lines.append(
                 f'_t, _i = data[{name + "__times_ms"!r}], data[{name + "__ids"!r}]\n'
                 f'pops[{name!r}] = sim.Population({src.size}, sim.SpikeSourceArray(spike_times={trains}), label={name!r})')
-        elif isinstance(src, PoissonSource):
+        elif src.kind == "poisson":
             rate = np.broadcast_to(np.asarray(src.rate, float), (src.size,))
             arrays[f"{name}__rate"] = rate
             pop_lines.append(f'pops[{name!r}] = sim.Population({src.size}, sim.SpikeSourcePoisson(rate=data[{name + "__rate"!r}]), '
                              f'label={name!r})')
     offsets = {}
     for pop in network.populations:
-        if not isinstance(pop.model, CubaLIF) or pop.params:
-            raise ValueError(f"population {pop.name!r}: PyNN export supports homogeneous CubaLIF populations (IF_curr_exp), "
-                             f"not {type(pop.model).__name__}")
-        params = _cell_params(pop.model)
-        inj = [i for i in network.inputs if i.target == pop.name]
+        cell, params = backend.neuron_mapping(pop).convert(pop)
         i_offset = np.zeros(pop.size)
-        for i in inj:
-            if i.kind != "step" or i.start != 0 or np.isfinite(i.stop):
-                raise ValueError(f"current injection into {pop.name!r}: only constant currents (i_offset) can be exported")
+        for i in (i for i in network.inputs if i.target == pop.name):  # constant (checked): PyNN's i_offset
             idx = np.arange(pop.size) if i.neurons is None else i.neurons
             i_offset[idx] += np.broadcast_to(i.amplitude, idx.shape) * 1e9
         arrays[f"{pop.name}__v0"] = pop.initial_state()["v"] * 1e3
         arrays[f"{pop.name}__i_offset"] = i_offset
         args = ", ".join(f"{k}={float(v)!r}" for k, v in params.items())
         name = pop.name
-        pop_lines.append(f'pops[{name!r}] = sim.Population({pop.size}, sim.IF_curr_exp({args}, '
+        pop_lines.append(f'pops[{name!r}] = sim.Population({pop.size}, sim.{cell}({args}, '
                          f'i_offset=data[{name + "__i_offset"!r}]), initial_values={{"v": data[{name + "__v0"!r}]}}, '
                          f'label={name!r})')
         offsets[pop.name] = pop
     for k, pr in enumerate(network.projections):
-        if pr.target == "graded" or pr.synapse is not None:
-            raise ValueError(f"projection {pr.name!r}: only static current-based synapses can be exported to PyNN")
         steps = delay_steps(pr, dt) + int(delay_shift_steps)
-        if steps.size and steps.min() < 1:
-            raise ValueError(f"projection {pr.name!r}: a delay of {int(steps.min()) - int(delay_shift_steps)} steps shifted by "
-                             f"{delay_shift_steps} is under one step, PyNN's minimum")
         conn = np.column_stack([pr.pre_indices(), pr.indices, pr.weights.astype(np.float64) * 1e9, steps * dt * 1e3])
         arrays[f"proj{k}"] = conn
         receptor = "excitatory" if pr.target == "exc" else "inhibitory"

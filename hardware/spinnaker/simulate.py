@@ -30,8 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from neurosim.models import CubaLIF
-from neurosim.network import Network, SpikeSource, spike_steps
+from neurosim.network import Network, spike_steps
 from neurosim.network.flat import flatten_synapses, node_offsets
 from neurosim.results import Results, SpikeTrains
 
@@ -137,34 +136,21 @@ def _run(n_steps, coef, pop_of, v, ie, ii, refrac, iext, src_steps_ptr, src_ids,
     return n_spk
 
 
-def _check(network: Network):
-    for pop in network.populations:
-        if not isinstance(pop.model, CubaLIF) or pop.params:
-            raise ValueError(f"population {pop.name!r}: the SpiNNaker simulation runs homogeneous CubaLIF populations "
-                             f"(IF_curr_exp), not {type(pop.model).__name__}")
-    for src in network.sources:
-        if not isinstance(src, SpikeSource):
-            raise ValueError(f"source {src.name!r}: give the SpiNNaker simulation spike times (a SpikeSource)")
-    for pr in network.projections:
-        if pr.target not in ("exc", "inh") or pr.synapse is not None:
-            raise ValueError(f"projection {pr.name!r}: only static current-based synapses run on the SpiNNaker model")
-    if network.gap_junctions or network.glia:
-        raise ValueError("gap junctions and astrocytes have no SpiNNaker model here")
-    for inj in network.inputs:
-        if inj.kind != "step" or inj.start != 0 or np.isfinite(inj.stop):
-            raise ValueError(f"current injection into {inj.target!r}: only constant offsets (I_offset) are supported")
-
-
 def simulate_fixed(network: Network, mapping: Mapping, duration: float, load: LoadModel | None = None) -> tuple[Results, dict]:
     """Run ``network`` (mapped by ``mapping``) for ``duration`` s at the machine's time step
     in s16.15. Returns (``Results`` with the spikes of every population; ``stats``:
     ``packets_per_link`` {(chip index, link): packets}, ``packets_per_router`` (n_chips,),
     ``max_link_packets_per_step``, ``dropped_packets``, ``cpu_load`` (n_slices, n_steps)
-    fraction of each core's time step, ``synaptic_events``). Raises ``ValueError`` for
-    what the model cannot run, when a route misses a synapse's target core, for values
-    outside the s16.15 range (weights, initial voltages, injected currents: before the run;
-    a membrane voltage or synaptic current during it, naming the step and neuron)."""
-    _check(network)
+    fraction of each core's time step, ``synaptic_events``). Raises
+    ``neurosim.backend.UnsupportedNetwork`` (a ``ValueError``) listing everything the model
+    cannot run (``backend.SpiNNakerBackend``), and ``ValueError`` when a route misses a
+    synapse's target core and for values outside the s16.15 range (weights, initial
+    voltages, injected currents: before the run; a membrane voltage or synaptic current
+    during it, naming the step and neuron)."""
+    from .backend import SpiNNakerBackend  # the backend imports this module
+
+    backend = SpiNNakerBackend(machine=mapping.machine)
+    backend.check(network)  # every reason at once (neurosim.backend)
     load = load or LoadModel()
     dt = mapping.machine.timestep
     n_steps = int(round(duration / dt))
@@ -178,10 +164,9 @@ def simulate_fixed(network: Network, mapping: Mapping, duration: float, load: Lo
     v = np.zeros(n, np.int64)
     iext = np.zeros(n, np.int64)
     for k, p in enumerate(pops):
-        c = p.model.discretize(dt)
-        coef[k, :9] = to_fixed([c["a_m"], c["a_e"], c["a_i"], c["k_e"] * 1e-6, c["k_i"] * 1e-6, c["k_ext"] * 1e-6,
-                                c["v_rest"] * 1e3, c["v_th"] * 1e3, c["v_reset"] * 1e3], f"population {p.name!r}: a parameter")
-        coef[k, 9] = int(c["ref_steps"])
+        row, ref_steps = backend.neuron_mapping(p).convert(p, dt)
+        coef[k, :9] = to_fixed(row, f"population {p.name!r}: a parameter")
+        coef[k, 9] = int(ref_steps)
         lo = offset[p.name]
         pop_of[lo: lo + p.size] = k
         v[lo: lo + p.size] = to_fixed(p.initial_state()["v"] * 1e3, f"population {p.name!r}: an initial v (mV)")

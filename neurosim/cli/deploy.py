@@ -1,7 +1,9 @@
 """``neurosim deploy nir|loihi|spinnaker|pynn``: each target is a subcommand with only its own
-options. Networks come from ``Network.load`` or the CUBA reference network; the handlers call
-the backends (``hardware``) or the N-MNIST deployment study (``circuits.nmnist``) and print
-what they return."""
+options. A core network (``Network.load`` or the CUBA reference network) goes through the
+target's ``neurosim.backend.Backend``, found by name (``get_backend``): compile (which lists
+every reason the target cannot run the network, exit 2) and, where asked, run. A trained
+N-MNIST classifier goes to NIR (``hardware.nir.to_nir``) or through the Loihi deployment
+study (``circuits.nmnist``). The handlers print what those return."""
 from __future__ import annotations
 
 import sys
@@ -11,7 +13,8 @@ from .args import INT0, INT1, POSITIVE, SHARED_DATA, add_group, number
 
 TARGETS = {
     "nir": "write the trained N-MNIST classifier or a network as a NIR graph (snnTorch, Norse, other NIR tool chains)",
-    "loihi": "quantise the trained N-MNIST classifier to Loihi 2 and run it on the fixed-point engine and Lava's simulator",
+    "loihi": "quantise the trained N-MNIST classifier (or a network) to Loihi 2 and run it on the fixed-point engine and Lava's "
+             "simulator",
     "spinnaker": "map a network onto a SpiNNaker-style machine, optionally run it in s16.15",
     "pynn": "write a network as a PyNN script (IF_curr_exp, FromListConnector) for sPyNNaker and other PyNN back ends",
 }
@@ -34,13 +37,20 @@ def add(sub) -> None:
     n.add_argument("--seed", type=INT0, default=0, help="seed of the CUBA network")
     n.add_argument("--out", default=None, help="the .nir file (default runs/nir/<model>-<for>.nir)")
     lo = p["loihi"]
-    lo.add_argument("model", nargs="?", default=None, help="folder of `neurosim train nmnist` (default runs/nmnist)")
+    lo.add_argument("model", nargs="?", default=None,
+                    help="folder of `neurosim train nmnist` (default runs/nmnist), or a network: 'cuba' or a Network.save file "
+                         "(.npz), compiled for Loihi 2 and run for --simulate seconds")
     lo.add_argument("--data", default=str(SHARED_DATA / "nmnist_small"), help="N-MNIST subset folder (default ../shared/data/nmnist_small)")
     lo.add_argument("--out", default=None, help="output folder (default runs/loihi_nmnist)")
     lo.add_argument("--samples", type=INT1, default=None, help="held-out samples to deploy (default all)")
     lo.add_argument("--lava-samples", type=INT0, default=None,
                     help="of those, how many also run on Lava (default all; 0 skips Lava, whose Python loop is slow)")
     lo.add_argument("--threshold-bits", type=number(int, 1), default=14, help="threshold mantissa 2**bits (1..16; default 14)")
+    lo.add_argument("--dt", type=POSITIVE, default=1e-3, help="time step of a network in s (default 1e-3)")
+    lo.add_argument("--simulate", type=POSITIVE, default=0.1, metavar="SECONDS", help="a network's run in s (default 0.1)")
+    lo.add_argument("--engine", choices=["fixed", "lava"], default="fixed",
+                    help="a network runs on the fixed-point engine (default) or Lava's simulator (slow)")
+    lo.add_argument("--seed", type=INT0, default=0, help="seed of the CUBA network")
     lo.add_argument("--threads", type=INT1, default=2)
     lo.add_argument("--no-progress", action="store_true")
     s = p["spinnaker"]
@@ -71,6 +81,17 @@ def outputs(a) -> list:
     return found + [(p, f) for p, f in ((getattr(a, "pynn", None), True), (getattr(a, "heatmap", None), False)) if p]
 
 
+def _is_network(model) -> bool:
+    return model == "cuba" or Path(model or "").suffix == ".npz"
+
+
+def _backend(name: str, **settings):
+    """The backend registered as ``name`` (``neurosim.backend``), constructed with ``settings``."""
+    from ..backend import get_backend
+
+    return get_backend(name)(**settings)
+
+
 def _network(a):
     """The core Network a deploy target reads: 'cuba' (default) or a Network.save file."""
     if a.model in (None, "cuba"):
@@ -88,15 +109,16 @@ def _error(err) -> int:
 
 
 def run_spinnaker(a) -> int:
-    from hardware.spinnaker import Machine, map_network
+    from hardware.spinnaker import Machine
     from hardware.spinnaker.report import plot_machine_load
 
     try:
         net = _network(a)
         kw = {"neurons_per_core": a.neurons_per_core, "timestep": a.dt}
         machine = Machine.torus(*a.torus, **kw) if a.torus else Machine.board(**kw)
-        mapping = map_network(net, machine, a.placement, a.seed)
-        r = mapping.report()
+        backend = _backend("spinnaker", machine=machine, placement=a.placement, seed=a.seed)
+        deployment = backend.compile(net, a.simulate or 1.0)
+        mapping, r = deployment.target, deployment.info["mapping"]
         print(f"{r['slices']} slices on {r['cores_used']} cores of {r['chips_used']} chips (machine: {r['chips']} chips x "
               f"{machine.cores_per_chip} cores); mapped in {sum(mapping.seconds.values()):.2f} s")
         print(f"routing tables: largest {r['max_table_before']} -> {r['max_table_after']} entries after compression "
@@ -104,9 +126,8 @@ def run_spinnaker(a) -> int:
         print(f"link traversals if every neuron fires once: {r['link_traversals_per_spike_wave']:.3g}")
         stats = None
         if a.simulate:
-            from hardware.spinnaker.simulate import simulate_fixed
-
-            res, stats = simulate_fixed(net, mapping, a.simulate)
+            res = backend.run(deployment)
+            stats = res.info["traffic"]
             n_spk = sum(len(t) for t in res.spikes.values())
             steps = int(round(a.simulate / machine.timestep))
             print(f"s16.15 run of {a.simulate:g} s: {n_spk} spikes, {sum(stats['packets_per_link'].values()) / steps:.1f} link "
@@ -116,9 +137,8 @@ def run_spinnaker(a) -> int:
             plot_machine_load(mapping, stats, a.heatmap)
             print(f"wrote {a.heatmap}")
         if a.pynn:
-            from hardware.spinnaker.pynn_export import export_pynn
-
-            script = export_pynn(net, a.pynn, a.simulate or 1.0, machine.timestep)
+            script = _backend("pynn", dt=machine.timestep, folder=a.pynn, simulator="pyNN.spiNNaker").compile(
+                net, a.simulate or 1.0).target
             print(f"wrote the PyNN script {script} (and network.npz beside it): `python {script}` runs it on SpiNNaker, "
                   f"`python {script} pyNN.brian2 spikes.npz` on Brian2")
     except (ValueError, FileNotFoundError) as err:
@@ -127,10 +147,10 @@ def run_spinnaker(a) -> int:
 
 
 def run_pynn(a) -> int:
-    from hardware.spinnaker.pynn_export import export_pynn
-
     try:
-        script = export_pynn(_network(a), a.out or "runs/pynn", a.simulate or 1.0, a.dt)
+        # written for SpiNNaker (sPyNNaker): delays unshifted (PyNNBackend, export_pynn)
+        backend = _backend("pynn", dt=a.dt, folder=a.out or "runs/pynn", simulator="pyNN.spiNNaker")
+        script = backend.compile(_network(a), a.simulate or 1.0).target
     except (ValueError, FileNotFoundError) as err:
         return _error(err)
     print(f"wrote the PyNN script {script} (and network.npz beside it): `python {script}` runs it on SpiNNaker (sPyNNaker), "
@@ -146,8 +166,8 @@ def run_nir(a) -> int:
     model = None
     try:
         model_path = Path(a.model or "runs/nmnist")
-        if model_path.suffix == ".npz" or a.model == "cuba":
-            graph, what = hnir.network_to_nir(_network(a), a.dt), f"network {model_path.name}"
+        if _is_network(a.model):
+            graph, what = _backend("nir", dt=a.dt).compile(_network(a), a.dt).target, f"network {model_path.name}"
         else:
             from circuits.nmnist.loihi import load_nmnist_model
 
@@ -186,6 +206,8 @@ def run_nir(a) -> int:
 
 
 def run_loihi(a) -> int:
+    if _is_network(a.model):
+        return _run_loihi_network(a)
     import torch
 
     torch.set_num_threads(a.threads)
@@ -207,3 +229,20 @@ def run_loihi(a) -> int:
               f"({out['lava_seconds']:.0f} s), {same} (engine on those: {100 * out['fixed_engine_on_lava_samples']:.1f}%)")
     print(f"wrote {a.out or 'runs/loihi_nmnist'}/results.json, quantization.txt, resources.txt, accuracy.png")
     return 0 if out.get("lava_equals_engine", True) else 1
+
+
+def _run_loihi_network(a) -> int:
+    """A core network compiled for Loihi 2 (quantised, cores counted) and run on ``--engine``."""
+    try:
+        backend = _backend("loihi", dt=a.dt, threshold_bits=a.threshold_bits, engine=a.engine)
+        deployment = backend.compile(_network(a), a.simulate)
+    except (ValueError, FileNotFoundError) as err:
+        return _error(err)
+    print(deployment.info["resources"].table())
+    worst = max((r["max_abs_error"] for r in deployment.info["quantization"].projections.values()), default=0.0)
+    print(f"weights: 8-bit mantissas, largest error {100 * worst:.2f}% of a projection's largest |weight|")
+    res = backend.run(deployment)
+    for name, trains in res.spikes.items():
+        print(f"{name}: {len(trains)} spikes in {deployment.duration:g} s ({trains.mean_rate():.2f} Hz per neuron) on the "
+              f"{'fixed-point engine' if a.engine == 'fixed' else 'Lava simulator'}")
+    return 0

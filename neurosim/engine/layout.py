@@ -18,7 +18,10 @@ from ..network.flat import flatten_synapses, node_offsets
 from .kernels import GRADED
 from .registry import kernel_codes, state_slots, synapse_codes
 
-__all__ = ["Layout", "build_layout"]
+__all__ = ["Layout", "build_layout", "GRADED_KINDS"]
+
+GRADED_KINDS = frozenset({"graded"})
+"""Non-spiking model kinds the coupled graded solver integrates (``graded_implicit``)."""
 
 
 @dataclass
@@ -81,6 +84,9 @@ def build_layout(net: Network, dt: float, dtype) -> Layout:
             neuron_coef[offsets[p.name] : offsets[p.name] + p.size, : len(rows[0])] = rows
     codes = kernel_codes()
     for p in net.populations:
+        if not p.spiking and p.model.kind not in GRADED_KINDS:
+            raise ValueError(f"population {p.name!r}: the engine integrates non-spiking models of kinds {sorted(GRADED_KINDS)} "
+                             f"with its graded solver; {type(p.model).__name__} (kind {p.model.kind!r}) is not one of them")
         if p.spiking and p.model.kind not in codes:
             raise ValueError(f"population {p.name!r}: no engine kernel for model kind {p.model.kind!r}; "
                              f"registered: {sorted(codes)} (see neurosim.engine.registry)")

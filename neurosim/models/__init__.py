@@ -2,15 +2,12 @@
 source, ``discretize(dt)``."""
 from .adex import AdEx
 from .astrocyte import UMOLAR, GChIAstrocyte
-from .base import NeuronModel
+from .base import MODELS, NeuronModel, register_model
 from .coba import CobaLIF
 from .graded import GradedNeuron
 from .izhikevich import Izhikevich
 from .lif import CubaLIF
 from .synapses import SYNAPSE_MODELS, SynapseModel, TripartiteSynapse
 
-MODELS = {m.kind: m for m in (CubaLIF, CobaLIF, Izhikevich, AdEx, GradedNeuron, GChIAstrocyte)}
-"""Model classes by their engine name (``kind``)."""
-
 __all__ = ["NeuronModel", "CubaLIF", "CobaLIF", "Izhikevich", "AdEx", "GradedNeuron", "GChIAstrocyte", "UMOLAR",
-           "SynapseModel", "TripartiteSynapse", "MODELS", "SYNAPSE_MODELS"]
+           "SynapseModel", "TripartiteSynapse", "MODELS", "SYNAPSE_MODELS", "register_model"]

@@ -5,11 +5,12 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import NeuronModel, check_dt, check_nonnegative, check_positive
+from .base import NeuronModel, check_dt, check_nonnegative, check_positive, register_model
 
 __all__ = ["AdEx"]
 
 
+@register_model
 @dataclass(frozen=True)
 class AdEx(NeuronModel):
     r"""Adaptive exponential integrate-and-fire (Brette & Gerstner 2005, J. Neurophysiol.

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import NeuronModel, check_dt, check_nonnegative, check_positive
+from .base import NeuronModel, check_dt, check_nonnegative, check_positive, register_model
 
 __all__ = ["GChIAstrocyte", "UMOLAR"]
 
@@ -14,6 +14,7 @@ UMOLAR = 1e-3
 """One micromolar in SI (mol/m^3): concentrations here are in mol/m^3 = mM."""
 
 
+@register_model
 @dataclass(frozen=True)
 class GChIAstrocyte(NeuronModel):
     r"""Astrocyte: IP3/Ca2+ dynamics (G-ChI model) and Ca2+-triggered gliotransmitter release.

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 import numpy as np
 
-__all__ = ["ParameterModel", "NeuronModel", "check_finite", "check_positive", "check_nonnegative", "check_dt"]
+__all__ = ["ParameterModel", "NeuronModel", "MODELS", "register_model", "check_finite", "check_positive", "check_nonnegative", "check_dt"]
 
 
 def _fail(model: str, field: str, value, allowed: str) -> None:
@@ -119,3 +119,23 @@ class NeuronModel(ParameterModel):
     def discretize(self, dt: float) -> dict[str, float]:
         """Per-step coefficients for time step ``dt`` (s)."""
         raise NotImplementedError
+
+
+MODELS: dict[str, type] = {}
+"""Neuron model classes by their engine name (``kind``), filled by ``register_model``: what
+``Network.load`` reads a saved population's model from and every backend's ``unsupported``
+names."""
+
+
+def register_model(cls):
+    """Class decorator: register neuron model ``cls`` (a ``NeuronModel`` subclass with a
+    ``kind``) by its kind, so that saved networks that use it load again. Put it above
+    ``@dataclass``. Registering the same class twice is harmless; another class under a kind
+    already taken raises ``ValueError`` naming both."""
+    if not (isinstance(cls, type) and issubclass(cls, NeuronModel)) or not cls.kind:
+        raise ValueError(f"register_model: {cls!r} is not a NeuronModel subclass with a kind")
+    known = MODELS.get(cls.kind)
+    if known is not None and known is not cls and known.__qualname__ != cls.__qualname__:
+        raise ValueError(f"neuron model kind {cls.kind!r} is already registered by {known.__module__}.{known.__qualname__}")
+    MODELS[cls.kind] = cls
+    return cls

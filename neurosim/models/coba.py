@@ -5,11 +5,12 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import NeuronModel, check_dt, check_nonnegative, check_positive
+from .base import NeuronModel, check_dt, check_nonnegative, check_positive, register_model
 
 __all__ = ["CobaLIF"]
 
 
+@register_model
 @dataclass(frozen=True)
 class CobaLIF(NeuronModel):
     r"""Leaky integrate-and-fire neuron with exponential excitatory and inhibitory conductances.

@@ -4,11 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import NeuronModel, check_dt, check_positive
+from .base import NeuronModel, check_dt, check_positive, register_model
 
 __all__ = ["GradedNeuron"]
 
 
+@register_model
 @dataclass(frozen=True)
 class GradedNeuron(NeuronModel):
     r"""Passive graded-potential neuron whose output is a graded synaptic activation.

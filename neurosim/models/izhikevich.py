@@ -5,11 +5,12 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import NeuronModel, check_dt, check_nonnegative, check_positive
+from .base import NeuronModel, check_dt, check_nonnegative, check_positive, register_model
 
 __all__ = ["Izhikevich"]
 
 
+@register_model
 @dataclass(frozen=True)
 class Izhikevich(NeuronModel):
     r"""Izhikevich (2003, IEEE Trans. Neural Netw. 14:1569, eqs. 1-3) simple model.

@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import NeuronModel, check_dt, check_nonnegative, check_positive
+from .base import NeuronModel, check_dt, check_nonnegative, check_positive, register_model
 
 __all__ = ["CubaLIF", "exp_kernel_gain"]
 
@@ -26,6 +26,7 @@ def exp_kernel_gain(dt: float, tau_mem: float, tau_syn: float) -> float:
     return dt / tau_mem * math.exp(-dt / tau_mem) * ratio
 
 
+@register_model
 @dataclass(frozen=True)
 class CubaLIF(NeuronModel):
     r"""Leaky integrate-and-fire neuron with exponential excitatory and inhibitory currents.

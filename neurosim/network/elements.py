@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field
-from typing import Union
+from typing import ClassVar, Union
 
 import numpy as np
 
@@ -118,6 +118,7 @@ class SpikeSource:
     thousandth of a step of rounding (as Brian2 does).
     """
 
+    kind: ClassVar[str] = "spikes"
     name: str
     size: int
     times: np.ndarray
@@ -149,6 +150,7 @@ class PoissonSource:
     simulator's seeded generator.
     """
 
+    kind: ClassVar[str] = "poisson"
     name: str
     size: int
     rate: Union[float, np.ndarray]

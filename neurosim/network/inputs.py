@@ -70,6 +70,12 @@ class CurrentInjection:
         """``"step"``, ``"array"`` or ``"function"``."""
         return "function" if self.function is not None else "array" if self.values is not None else "step"
 
+    @property
+    def constant(self) -> bool:
+        """Whether this is one constant current over the whole run (a step from 0 s that never
+        stops): what hardware maps to a bias or an offset current."""
+        return self.kind == "step" and self.start == 0 and math.isinf(self.stop)
+
     @classmethod
     def from_array(cls, target, values, dt, neurons=None, start=0.0):
         """``values`` (A) of shape (T,) or (T, n_neurons), each held ``dt`` s from ``start`` s."""

@@ -24,6 +24,10 @@ class LIFCoefficients(NamedTuple):
     ref_steps: int
 
 
+TORCH_KINDS = frozenset({"cuba_lif"})
+"""Neuron model kinds whose dynamics the torch layers compute."""
+
+
 class LIFState(NamedTuple):
     """Synaptic current ``e``, membrane ``u`` (normalised), refractory counter ``r``; each
     shaped like one time step of the input (B, ...)."""
@@ -37,7 +41,11 @@ def coefficients(neuron, dt: float, synaptic: bool = True) -> LIFCoefficients:
     """Coefficients of a ``neurosim.models.CubaLIF`` at step ``dt`` (s), taken from its
     ``discretize(dt)`` and expressed in units of (v_th - v_rest): the input of a layer is
     ``R I / (v_th - v_rest)`` with R = tau_mem / c_mem. ``synaptic=False`` gives the plain LIF
-    (input current straight into the membrane: gain (1 - a_m), no synaptic filter)."""
+    (input current straight into the membrane: gain (1 - a_m), no synaptic filter). Raises
+    ``ValueError`` for a model of another ``kind`` (the torch layers run CuBa-LIF dynamics)."""
+    if getattr(neuron, "kind", None) not in TORCH_KINDS:
+        raise ValueError(f"neuron must be a neurosim.models.CubaLIF (kind 'cuba_lif'; the torch layers run {sorted(TORCH_KINDS)}), "
+                         f"got {type(neuron).__name__}")
     c = neuron.discretize(dt)
     r = neuron.tau_mem / neuron.c_mem
     scale = neuron.v_th - neuron.v_rest

@@ -25,8 +25,6 @@ class _Neurons(torch.nn.Module):
 
     def _set_up(self, neuron, dt, surrogate, slope, detach_reset):
         self.neuron = neuron if neuron is not None else models.CubaLIF(t_ref=0.0, v_reset=models.CubaLIF().v_rest)
-        if not isinstance(self.neuron, models.CubaLIF):
-            raise ValueError(f"neuron must be a neurosim.models.CubaLIF, got {type(self.neuron).__name__}")
         self.dt = check_dt(dt)
         self.coef = coefficients(self.neuron, self.dt, self.synaptic)
         if surrogate not in SURROGATES:
