@@ -6,7 +6,7 @@ injected current, no synapses, so that what is measured is the input path.
   engine holds a constant drive as one bias value per neuron: O(neurons).
 * ``array``: a current sampled every step (``CurrentInjection.from_array``, shape (T,), the
   same for every neuron), which the engine reads segment by segment in chunks bounded to
-  ``_MAX_INPUT_VALUES`` values.
+  ``neurosim.engine.external.MAX_INPUT_VALUES`` values.
 
 The peer is Brian2 (runtime mode, numpy target, ``method="exact"``): the same neurons with
 ``I : amp`` (step) or a ``TimedArray`` (array). Each engine runs in a fresh process, which

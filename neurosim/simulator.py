@@ -7,37 +7,16 @@ import time
 import numpy as np
 
 from .engine import kernels
+from .engine.external import external_currents, input_chunk, input_segments
 from .engine.graded_implicit import run_graded_adaptive, run_graded_bdf2
 from .engine.layout import build_layout
+from .engine.recording import Recording, check_monitors, flush_monitors
 from .engine.registry import kernel_table, state_slots, synapse_table
 from .models.base import check_dt
-from .monitors import SpikeMonitor, StateMonitor, resolve_neurons
 from .network import Network, spike_steps
-from .results import Results, SpikeTrains, Traces
+from .results import Results
 
 __all__ = ["Simulator"]
-
-_MAX_TRACE_VALUES = 500_000_000  # 4 GB in float64: beyond this a StateMonitor is refused
-_MAX_INPUT_VALUES = 1 << 22  # sampled input currents per chunk (32 MB in float64)
-
-
-def _flush_monitors(cols, mon_buf, mon_count, written):
-    """Move the kernel's per-column sample buffers into the trace arrays. The columns of one
-    (monitor, variable) are consecutive and advance together, so each such block is one
-    strided copy (a per-column loop costs more than the simulation for big monitors)."""
-    c = 0
-    while c < len(cols):
-        tr, var = cols[c][0], cols[c][1]
-        end = c + 1
-        while end < len(cols) and cols[end][0] is tr and cols[end][1] == var and mon_count[end] == mon_count[c] \
-                and written[end] == written[c]:
-            end += 1
-        cnt, w0 = mon_count[c], written[c]
-        first_col = cols[c][2]
-        tr.data[var][w0 : w0 + cnt, first_col : first_col + (end - c)] = mon_buf[c:end, :cnt].T
-        written[c:end] += cnt
-        c = end
-    mon_count[:] = 0
 
 
 class Simulator:
@@ -224,48 +203,11 @@ class Simulator:
         n_steps = int(round(duration / self.dt))
         if n_steps < 1:
             raise ValueError(f"duration = {duration} s is shorter than one step (dt = {self.dt} s)")
-        chunk_steps = self._input_chunk(max(1, int(chunk_steps)))
+        chunk_steps = input_chunk(self.network, max(1, int(chunk_steps)))
         lay = self.layout
-        spk_mons, st_mons = self._check_monitors(monitors, n_steps)
+        spk_mons, st_mons = check_monitors(self.network, monitors, n_steps)
         step0 = self.step
-
-        rec_mask = np.zeros(lay.n_total, np.bool_)
-        caps = {}  # population -> [global lo, hi, max_spikes, recorded so far]
-        for m in spk_mons:
-            node = self.network.node(m.population)
-            idx = resolve_neurons(f"SpikeMonitor({m.population!r})", m.neurons, node.size)
-            rec_mask[lay.offsets[m.population] + idx] = True
-            if m.max_spikes is not None:
-                lo = lay.offsets[m.population]
-                caps[m.population] = [lo, lo + node.size, m.max_spikes, 0]
-        rec_cap = max(4 * lay.n_total, 1 << 18)
-        rec_step = np.zeros(rec_cap, np.int64)
-        rec_id = np.zeros(rec_cap, np.int64)
-        rec_count = np.zeros(1, np.int64)
-        got_steps, got_ids = [], []
-
-        cols = []  # per recorded column: (Traces, variable, column in it, every, global neuron index)
-        traces = {}
-        mon_var = []
-        for k, m in enumerate(st_mons):
-            pop = self.network.population(m.population)
-            slots = state_slots(pop.model)
-            idx = resolve_neurons(f"StateMonitor({m.population!r})", m.neurons, pop.size)
-            n_samp = len(range(0, n_steps, m.every))
-            tr = Traces(m.population, (step0 + np.arange(0, n_steps, m.every)) * self.dt, idx,
-                        {var: np.zeros((n_samp, idx.size), self.dtype) for var in m.variables})
-            traces[m.population] = tr
-            for var in m.variables:
-                for c, j in enumerate(idx):
-                    cols.append((tr, var, c, m.every, lay.offsets[m.population] + j))
-                    mon_var.append(slots[var])
-        mon_var = np.array(mon_var, np.int64)
-        mon_idx = np.array([c[4] for c in cols], np.int64)
-        mon_every = np.array([c[3] for c in cols], np.int64)
-        min_every = int(mon_every.min()) if cols else 1
-        mon_buf = np.zeros((len(cols), chunk_steps // min_every + 2), self.dtype)
-        mon_count = np.zeros(len(cols), np.int64)
-        mon_written = np.zeros(len(cols), np.int64)
+        rec = Recording(self.network, lay, spk_mons, st_mons, n_steps, step0, self.dt, self.dtype, chunk_steps)
 
         has_ext = bool(self.network.inputs) or lay.gap_i.size > 0 or lay.dyn["ag_i"].size > 0
         spike_list = np.zeros(lay.n_total, np.int64)
@@ -273,9 +215,9 @@ class Simulator:
         empty_tab = np.zeros((0, 0), self.dtype)
 
         if self.adaptive:
-            wall, compile_time = self._run_adaptive(n_steps, step0, cols, mon_var, mon_idx, mon_every, progress)
+            wall, compile_time = self._run_adaptive(n_steps, step0, rec, progress)
             self._check_finite(step0)
-            return Results({}, traces, step0 * self.dt, n_steps * self.dt, self.dt, wall, compile_time)
+            return Results({}, rec.traces, step0 * self.dt, n_steps * self.dt, self.dt, wall, compile_time)
 
         step_kernels = kernel_table(self.dtype)
         syn_kernels = synapse_table(self.dtype)
@@ -294,7 +236,8 @@ class Simulator:
                 dyn["mod_row"], dyn["mod_col"], dyn["sense"], dyn["sense_w"], syn_kernels, self.dt,
                 dyn["ag_i"], dyn["ag_j"], dyn["ag_row"], dyn["ag_par"], dyn["ag_every"],
                 lay.src_lo, self.sched_step, lay.sched_id, self.sched_ptr, lay.pois_lo, self.pois_p, self.rng_state,
-                rec_mask, rec_step, rec_id, rec_count, step0, mon_var, mon_idx, mon_every, mon_buf, mon_count,
+                rec.rec_mask, rec.rec_step, rec.rec_id, rec.rec_count, step0, rec.mon_var, rec.mon_idx, rec.mon_every,
+                rec.mon_buf, rec.mon_count,
                 self.has_graded, *self.graded_scratch,
                 spike_list, syn_events,
             )
@@ -309,7 +252,7 @@ class Simulator:
                 has_ext, bias, tab, tab_idx, tab_step, self.restart, self.iext,
                 lay.gap_i, lay.gap_j, lay.gap_g, lay.g_gap_sum,
                 lay.gs_indptr, lay.gs_pre, lay.gs_w, lay.gs_erev,
-                step0, mon_var, mon_idx, mon_every, mon_buf, mon_count,
+                step0, rec.mon_var, rec.mon_idx, rec.mon_every, rec.mon_buf, rec.mon_count,
                 tol_v, 10_000, self.bdf_scratch,
                 self.solver_stats,
             )
@@ -334,110 +277,31 @@ class Simulator:
         try:
             while done < n_steps:
                 steps = min(chunk_steps, n_steps - done)
-                bias, tab, tab_idx, tab_step = self._external(self.step, steps)
+                bias, tab, tab_idx, tab_step, self.restart = external_currents(
+                    self.network, lay, self.dt, self.dtype, self.step, steps, self.graded_method == "bdf2")
                 t0 = time.perf_counter()
                 ran = call(steps, bias, tab, tab_idx, tab_step, self.step)
                 wall += time.perf_counter() - t0
                 self.step += ran
                 done += ran
                 self._check_finite(self.step - ran)
-                if rec_count[0]:
-                    got_steps.append(rec_step[: rec_count[0]].copy())
-                    got_ids.append(rec_id[: rec_count[0]].copy())
-                    rec_count[0] = 0
-                    self._apply_caps(caps, got_ids[-1], rec_mask)
-                _flush_monitors(cols, mon_buf, mon_count, mon_written)
+                rec.collect()
                 if bar is not None:
                     bar.update(ran)
         finally:
             if bar is not None:
                 bar.close()
 
-        all_steps = np.concatenate(got_steps) if got_steps else np.zeros(0, np.int64)
-        all_ids = np.concatenate(got_ids) if got_ids else np.zeros(0, np.int64)
-        spikes = {}
-        for m in spk_mons:
-            node = self.network.node(m.population)
-            lo = lay.offsets[m.population]
-            sel = (all_ids >= lo) & (all_ids < lo + node.size)
-            st, ids = all_steps[sel], all_ids[sel] - lo
-            truncated = m.max_spikes is not None and st.size >= m.max_spikes
-            if m.max_spikes is not None:
-                st, ids = st[: m.max_spikes], ids[: m.max_spikes]
-            n_mon = resolve_neurons("", m.neurons, node.size).size
-            spikes[m.population] = SpikeTrains(m.population, st * self.dt, ids, node.size, n_steps * self.dt, n_mon, truncated, step0 * self.dt)
-        return Results(spikes, traces, step0 * self.dt, n_steps * self.dt, self.dt, wall, compile_time, int(syn_events[0]))
+        return Results(rec.spikes(), rec.traces, step0 * self.dt, n_steps * self.dt, self.dt, wall, compile_time,
+                       int(syn_events[0]))
 
     # ------------------------------------------------------------------ helpers
-    def _check_monitors(self, monitors, n_steps):
-        if isinstance(monitors, (SpikeMonitor, StateMonitor)):
-            monitors = [monitors]
-        spk, st = [], []
-        names = {n.name for n in (*self.network.populations, *self.network.sources)}
-        for m in monitors:
-            if isinstance(m, SpikeMonitor):
-                if m.population not in names:
-                    raise ValueError(f"SpikeMonitor: unknown population {m.population!r}; known: {sorted(names)}")
-                if any(o.population == m.population for o in spk):
-                    raise ValueError(f"SpikeMonitor: {m.population!r} is monitored twice; use one monitor per population")
-                node = self.network.node(m.population)
-                if not getattr(node, "spiking", True):
-                    raise ValueError(f"SpikeMonitor: {m.population!r} is a graded (non-spiking) population; record its 'v' with a StateMonitor")
-                resolve_neurons(f"SpikeMonitor({m.population!r})", m.neurons, node.size)
-                spk.append(m)
-            elif isinstance(m, StateMonitor):
-                pops = {p.name: p for p in self.network.populations}
-                if m.population not in pops:
-                    raise ValueError(f"StateMonitor: unknown population {m.population!r}; known: {sorted(pops)}")
-                if any(o.population == m.population for o in st):
-                    raise ValueError(f"StateMonitor: {m.population!r} is monitored twice; list all variables in one monitor")
-                model = pops[m.population].model
-                for var in m.variables:
-                    if var not in model.state_vars:
-                        raise ValueError(f"StateMonitor({m.population!r}): unknown variable {var!r}; {type(model).__name__} has {list(model.state_vars)}")
-                idx = resolve_neurons(f"StateMonitor({m.population!r})", m.neurons, pops[m.population].size)
-                total = len(range(0, n_steps, m.every)) * idx.size * len(m.variables)
-                if total > _MAX_TRACE_VALUES:
-                    raise ValueError(f"StateMonitor({m.population!r}) would store {total:,} values; record fewer neurons or raise every")
-                st.append(m)
-            else:
-                raise ValueError(f"monitors must be SpikeMonitor or StateMonitor objects, got {type(m).__name__}")
-        return spk, st
-
-    def _segments(self, t0, t1):
-        """Breakpoints in [t0, t1] of the (piecewise-constant) inputs and the injected
-        current on each segment: (seg_t (K+1,), seg_tab (K, n_cols), seg_idx (n_cols,))."""
-        lay = self.layout
-        points = {t0, t1}
-        cols, idx = [], []
-        for inj in self.network.inputs:
-            if inj.kind == "function":
-                raise ValueError(f"current injection into {inj.target!r} is a function of time; the adaptive solver needs "
-                                 "piecewise-constant inputs (use CurrentInjection.from_array, or adaptive=False)")
-            if inj.kind == "step":
-                points.update(x for x in (inj.start, inj.stop) if t0 < x < t1)
-            else:
-                k = np.arange(inj.values.shape[0] + 1)
-                tk = inj.start + k * inj.sample_dt
-                points.update(tk[(tk > t0) & (tk < t1)].tolist())
-        seg_t = np.array(sorted(points))
-        seg_t = seg_t[np.concatenate([[True], np.diff(seg_t) > 1e-12])]
-        mids = 0.5 * (seg_t[:-1] + seg_t[1:])
-        for inj in self.network.inputs:
-            pop = self.network.population(inj.target)
-            neurons = inj.neurons if inj.neurons is not None else np.arange(pop.size)
-            cols.append(inj.sample(mids, neurons.size))
-            idx.append(lay.offsets[inj.target] + neurons)
-        seg_tab = np.ascontiguousarray(np.concatenate(cols, axis=1)) if cols else np.zeros((mids.size, 0))
-        seg_idx = np.concatenate(idx).astype(np.int64) if idx else np.zeros(0, np.int64)
-        return seg_t, seg_tab, seg_idx
-
-    def _run_adaptive(self, n_steps, step0, cols, mon_var, mon_idx, mon_every, progress):
-        lay = self.layout
+    def _run_adaptive(self, n_steps, step0, rec: Recording, progress):
+        lay, cols = self.layout, rec.cols
         t0 = step0 * self.dt
         t1 = (step0 + n_steps) * self.dt
-        seg_t, seg_tab, seg_idx = self._segments(t0, t1)
-        mon_dt = mon_every.astype(np.float64) * self.dt
+        seg_t, seg_tab, seg_idx = input_segments(self.network, lay, t0, t1)
+        mon_dt = rec.mon_every.astype(np.float64) * self.dt
         mon_k = np.zeros(len(cols), np.int64)
         # a few calls are enough (each costs argument unboxing); more when a bar is shown
         chunk = max((t1 - t0) / (50.0 if progress else 10.0), 10 * self.dt)
@@ -455,12 +319,12 @@ class Simulator:
                 seg_t, seg_tab, seg_idx, self.iext,
                 lay.gap_i, lay.gap_j, lay.gap_g, lay.g_gap_sum,
                 lay.gs_indptr, lay.gs_pre, lay.gs_w, lay.gs_erev,
-                t0, mon_var, mon_idx, mon_dt, mon_k, mon_buf, mon_count,
+                t0, rec.mon_var, rec.mon_idx, mon_dt, mon_k, mon_buf, mon_count,
                 self.atol_v, self.atol_s, self.max_step, 1e-9, 10_000, self.bdf_scratch, self.solver_stats, 1e-3 * self.atol_v,
             )
             if ran < 0:
                 raise RuntimeError(f"adaptive graded solver: step size underflow or solver failure near t = {self.clock[0]:.6g} s")
-            _flush_monitors(cols, mon_buf, mon_count, written)
+            flush_monitors(cols, mon_buf, mon_count, written)
 
         t_start = time.perf_counter()
         clock0 = self.clock.copy()
@@ -489,66 +353,3 @@ class Simulator:
                 bar.close()
         self.step = step0 + n_steps
         return wall, compile_time
-
-    def _external(self, step, steps):
-        """External current over ``steps`` steps from ``step``: the bias (constant over the
-        chunk), the piecewise-constant table of the currents that change (one row per
-        segment: ``tab`` (K, n_cols) into neurons ``tab_idx``, segment g from chunk step
-        ``tab_step[g]``), and the steps at which a step or array current jumps (multistep
-        solvers restart there: ``self.restart``). Steps and arrays cost O(segments x
-        neurons), not O(steps x neurons); functions are sampled every step (``run`` bounds
-        the chunk so that this stays under ``_MAX_INPUT_VALUES``)."""
-        lay = self.layout
-        bias = np.zeros(lay.n_neurons, np.float64)
-        cols, idx = [], []
-        self.restart = np.zeros(steps, np.uint8)
-        starts = np.zeros(1, np.int64)
-        if self.network.inputs:
-            t = (step + np.arange(steps)) * self.dt
-            starts = np.unique(np.concatenate([starts, *(inj.change_points(t) for inj in self.network.inputs)]))
-            for inj in self.network.inputs:
-                pop = self.network.population(inj.target)
-                neurons = inj.neurons if inj.neurons is not None else np.arange(pop.size)
-                # the implicit solver evaluates its right-hand side at the end of the step:
-                # smooth (function) inputs are sampled there; steps and arrays hold per step
-                t_eval = t + self.dt if (inj.kind == "function" and self.graded_method == "bdf2") else t
-                rows = inj.sample(t_eval[starts], neurons.size)  # (segments, neurons)
-                if inj.kind != "function":
-                    # compare with the previous step's value (also across chunk boundaries)
-                    prev = inj.sample(np.array([(step - 1) * self.dt]), neurons.size)[0] if step > 0 else np.zeros(neurons.size)
-                    jumps = np.any(np.diff(np.vstack([prev[None, :], rows]), axis=0) != 0, axis=1)
-                    self.restart[starts[jumps]] = 1
-                gidx = lay.offsets[inj.target] + neurons
-                if np.all(rows == rows[:1]):
-                    np.add.at(bias, gidx, rows[0])
-                else:
-                    cols.append(np.asarray(rows))
-                    idx.append(gidx)
-        top = float(np.finfo(self.dtype).max)
-        for values in (bias, *cols):
-            if values.size and not float(np.abs(values).max()) <= top:  # also NaN from a function
-                j = int(np.argmax(~(np.abs(values) <= top)))
-                raise FloatingPointError(f"the injected current reaches {values.ravel()[j]:.3g} A between t = {step * self.dt:g} "
-                                         f"and {(step + steps) * self.dt:g} s, beyond {self.dtype.name} (largest {top:.3g})")
-        tab = np.ascontiguousarray(np.concatenate(cols, axis=1), self.dtype) if cols else np.zeros((1, 0), self.dtype)
-        tab_idx = np.concatenate(idx).astype(np.int64) if idx else np.zeros(0, np.int64)
-        return bias.astype(self.dtype), tab, tab_idx, starts.astype(np.int64)
-
-    def _input_chunk(self, chunk_steps: int) -> int:
-        """``chunk_steps`` bounded so that sampled inputs (arrays, functions: up to one row
-        per step) stay under ``_MAX_INPUT_VALUES`` values per chunk."""
-        inputs = self.network.inputs
-        if all(inj.kind == "step" for inj in inputs):
-            return chunk_steps
-        n_cols = sum(self.network.population(inj.target).size if inj.neurons is None else inj.neurons.size for inj in inputs)
-        return max(1, min(chunk_steps, _MAX_INPUT_VALUES // max(n_cols, 1)))
-
-    @staticmethod
-    def _apply_caps(caps, new_ids, rec_mask):
-        """Stop recording a population once its ``max_spikes`` is reached (memory bound:
-        at most one chunk's spikes beyond the cap are held until results are trimmed)."""
-        for cap in caps.values():
-            lo, hi, limit, seen = cap
-            cap[3] = seen + int(np.count_nonzero((new_ids >= lo) & (new_ids < hi)))
-            if cap[3] >= limit:
-                rec_mask[lo:hi] = False

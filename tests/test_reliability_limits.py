@@ -70,21 +70,23 @@ def test_piecewise_constant_inputs_are_tabled_by_segment_not_by_step():
     net = Network([Population("p", CubaLIF(), n)],
                   inputs=[CurrentInjection("p", 1e-10, start=0.2, stop=0.6),
                           CurrentInjection.from_array("p", [1e-11, 2e-11, 3e-11], 0.25)])
+    from neurosim.engine.external import external_currents
+
     sim = Simulator(net, dt=1e-4)
-    bias, tab, tab_idx, tab_step = sim._external(0, 10_000)  # one second in one chunk
+    bias, tab, tab_idx, tab_step, _ = external_currents(net, sim.layout, sim.dt, sim.dtype, 0, 10_000, False)  # 1 s, one chunk
     assert tab.shape == (6, 2 * n) and tab_step.tolist() == [0, 2000, 2500, 5000, 6000, 7500]  # segments, not steps
     assert bias.shape == (n,) and np.all(bias == 0)
 
 
 def test_sampled_function_inputs_are_chunked_to_a_bounded_size():
-    from neurosim.simulator import _MAX_INPUT_VALUES
+    from neurosim.engine.external import MAX_INPUT_VALUES, external_currents, input_chunk
 
     n = 1_000_000
     net = Network([Population("p", CubaLIF(), n)], inputs=[CurrentInjection.from_function("p", lambda t: 1e-10 * np.ones_like(t))])
     sim = Simulator(net, dt=1e-3)
-    assert sim._input_chunk(10_000) == _MAX_INPUT_VALUES // n
-    _, tab, _, _ = sim._external(0, sim._input_chunk(10_000))
-    assert tab.size <= _MAX_INPUT_VALUES
+    assert input_chunk(net, 10_000) == MAX_INPUT_VALUES // n
+    _, tab, _, _, _ = external_currents(net, sim.layout, sim.dt, sim.dtype, 0, input_chunk(net, 10_000), False)
+    assert tab.size <= MAX_INPUT_VALUES
 
 
 def _mixed_inputs(graded=False):

@@ -166,7 +166,7 @@ def test_a_result_lost_with_its_worker_is_awaited_again_not_recorded_as_failed()
     failed)."""
     from concurrent.futures import CancelledError
 
-    from neurosim.sweep import _outcome
+    from neurosim.sweep.run import _outcome
 
     assert _outcome(_FakeFuture("finished", {"metrics": {}})) == {"metrics": {}}
     assert _outcome(_FakeFuture("lost")) is None and _outcome(_FakeFuture("pending")) is None
