@@ -36,6 +36,21 @@ def run_brian2(model_kind, params, n, i_const, src, syn, rec, duration, dt):
         G = b2.NeuronGroup(n, eqs, threshold="v > v_th", reset="v = v_reset", refractory=p["t_ref"] * second,
                            method="exact", namespace=ns)
         G.v = p["v_rest"] * volt
+    elif model_kind == "if":
+        # Brian2's exact (linear) integrator needs a fixed point, which a membrane without
+        # leak lacks: the reference is the LIF of a 10^7 s membrane time constant, whose leak
+        # moves v by under 0.1 uV over a 1 s run even 1 V from rest (no spike moves for that)
+        eqs = """
+        dv/dt = -(v - v_rest) / tau_m + (ie + ii + I0) / C : volt (unless refractory)
+        die/dt = -ie / tau_e : amp
+        dii/dt = -ii / tau_i : amp
+        I0 : amp
+        """
+        ns.update(v_rest=p["v_rest"] * volt, tau_m=1e7 * second, C=p["c_mem"] * farad, v_th=p["v_th"] * volt,
+                  v_reset=p["v_reset"] * volt)
+        G = b2.NeuronGroup(n, eqs, threshold="v > v_th", reset="v = v_reset", refractory=p["t_ref"] * second,
+                           method="exact", namespace=ns)
+        G.v = p["v_rest"] * volt
     elif model_kind == "izhikevich":
         eqs = """
         dv/dt = k2 * v**2 + k1 * v + k0 - u + (ie + ii + I0) / C : volt

@@ -337,8 +337,12 @@ def _cuba(n, **kw):
 def test_unsupported_nodes_are_named():
     inp, out = nir.Input(input_type=np.array([3])), nir.Output(output_type=np.array([3]))
     lin = nir.Linear(weight=np.eye(3))
-    with pytest.raises(NIRConversionError, match=r"'n1' \(IF\).*without leak"):
-        from_nir(_graph(inp, lin, nir.IF(r=np.ones(3), v_threshold=np.ones(3)), out), dt=1e-3)
+    if_graph = _graph(inp, lin, nir.IF(r=np.ones(3), v_threshold=np.ones(3), v_reset=np.zeros(3)), out)
+    assert type(from_nir(if_graph, dt=1e-3)[-1]).__name__ == "IF"  # torch layers take it (tests/test_integrate_fire.py)
+    with pytest.raises(NIRConversionError, match=r"'n1' \(IF\).*synaptic currents"):
+        network_from_nir(if_graph, dt=1e-3)
+    with pytest.raises(NIRConversionError, match=r"'n1' \(IF\).*v_reset must lie below v_threshold"):
+        from_nir(_graph(inp, lin, nir.IF(r=np.ones(3), v_threshold=np.ones(3), v_reset=np.full(3, 2.0)), out), dt=1e-3)
     with pytest.raises(NIRConversionError, match=r"'n0' \(Delay\).*core Network"):
         from_nir(_graph(inp, nir.Delay(delay=np.ones(3)), lin, _cuba(3), out), dt=1e-3)
     with pytest.raises(NIRConversionError, match=r"'n1' \(Threshold\)"):

@@ -67,7 +67,7 @@ class LoihiBackend(Backend):
 
 
 def _cuba_lif_reasons(pop: Population, network: Network, dt: float) -> list[str]:
-    """What keeps a ``CubaLIF`` population off Loihi's LIF (Lava's ``lava.proc.lif``)."""
+    """What keeps a ``CubaLIF`` (or ``IF``) population off Loihi's LIF (Lava's ``lava.proc.lif``)."""
     m, where, out = pop.model, f"population {pop.name!r}", []
     c = m.discretize(dt)
     if m.v_reset != m.v_rest:
@@ -91,11 +91,13 @@ def _steps(n: int) -> str:
     return f"{n} step" if n == 1 else f"{n} steps"
 
 
+@LoihiBackend.register_neuron("if", as_="Lava LIF process with dv = 0", reasons=_cuba_lif_reasons)
 @LoihiBackend.register_neuron("cuba_lif", as_="Lava LIF process", reasons=_cuba_lif_reasons)
 def cuba_lif_to_loihi(pop: Population, dt: float, inputs) -> LoihiPopulation:
-    """A checked ``CubaLIF`` population as a Lava ``LIF`` (floating point): ``1 - du = a_e``,
-    ``1 - dv = a_m``, ``vth = v_th - v_rest``, the constant currents ``inputs`` as the bias
-    ``k_ext I`` (V per step), the initial voltage above rest (``hardware.loihi.quantize``)."""
+    """A checked ``CubaLIF`` (or ``IF``: ``a_m = 1``, so ``dv = 0``) population as a Lava
+    ``LIF`` (floating point): ``1 - du = a_e``, ``1 - dv = a_m``, ``vth = v_th - v_rest``, the
+    constant currents ``inputs`` as the bias ``k_ext I`` (V per step), the initial voltage
+    above rest (``hardware.loihi.quantize``)."""
     m = pop.model
     c = m.discretize(dt)
     bias = np.zeros(pop.size)

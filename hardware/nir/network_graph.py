@@ -161,6 +161,10 @@ def _population(name: str, node, dt, euler_dt):
         if tau in (pop.model.tau_syn_e, pop.model.tau_syn_i) and same_parameters(node, population_node(pop, tau), fields, rtol=1e-12):
             return pop, np.ones(pop.size)
     spec = neuron_from_nir(node, where, dt, euler_dt, rest_above_threshold=True)
+    if spec.kind == "IF":
+        raise NIRConversionError(f"{where}: NIR's IF takes each step's input straight into the membrane; the core's IF "
+                                 "populations integrate synaptic currents, which NIR's IF node has none of (import it into "
+                                 "torch layers with from_nir)")
     if spec.kind in ("LIF", "LIBox"):
         raise NIRConversionError(f"{where}: a {type(node).__name__} without LI synaptic currents feeding it has no synaptic "
                                  "current; the core's CuBa-LIF populations always have one (import it into torch layers "
@@ -241,7 +245,7 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
                 names[name] = pop.name
                 for li, (target, scale) in entries.items():
                     scales[li], receptor[li], names[li] = scale, target, pop.name
-        elif isinstance(node, NEURON_NODES + (nir.IF,)):
+        elif isinstance(node, NEURON_NODES):
             pop, scale = _population(name, node, None if h is not None else dt, h)
             pops.append(pop)
             scales[name] = scale

@@ -7,6 +7,7 @@ Table 1)::
     LIF:      tau dv/dt = (v_leak - v) + r I
     LI:       tau dv/dt = (v_leak - v) + r I          (no threshold)
     CubaLI:   the CubaLIF equations without threshold
+    IF:       dv/dt = r I                              (no leak)
 
 with a spike and a reset to ``v_reset`` when ``v > v_threshold``; ``S`` is the incoming spike
 train (weighted Dirac impulses), ``I`` of ``LIF``/``LI`` the input current.
@@ -32,6 +33,13 @@ of ``(v_th - v_rest)/R``; the layers' NIR nodes are written in those units (``v_
 which a neurosim reader restores them exactly (only when they still agree with the node's
 NIR parameters). NIR has no refractory period: a layer that holds its membrane after a
 spike (``t_ref >= 1.5 dt``) cannot be written.
+
+``IF`` is read **per step**, under either discretisation: each step's input ``I`` moves the
+membrane by ``r I`` (not ``r I dt``), as every tool chain that writes or reads the node does
+(Sinabs's ``IAF``, Norse's ``IAFCell``, Lava's LIF with ``du = 1, dv = 0``): the graphs they
+write hold weights for it (the NIR paper's ``cnn_sinabs.nir``: weights of order 0.1 and a
+threshold of 1). neurosim's ``IF`` layers are written the same way (``r = 1``,
+``v_threshold = 1``).
 """
 from __future__ import annotations
 
@@ -51,7 +59,7 @@ __all__ = ["SNNTORCH_DT", "NIRConversionError", "NeuronSpec", "layer_to_nir", "n
 SNNTORCH_DT = 1e-4
 """The step (s) at which ``snntorch.import_from_nir`` Euler-integrates every graph."""
 
-NEURON_NODES = (nir.CubaLIF, nir.LIF, nir.LI, nir.CubaLI)
+NEURON_NODES = (nir.CubaLIF, nir.LIF, nir.LI, nir.CubaLI, nir.IF)
 
 
 class NIRConversionError(ValueError):
@@ -84,11 +92,11 @@ def _euler_tau(h: float, decay: float) -> float:
     return h / (1.0 - decay)
 
 
-def layer_to_nir(kind: str, neuron: models.CubaLIF, dt: float, shape: tuple, euler_dt: float | None, where: str):
+def layer_to_nir(kind: str, neuron, dt: float, shape: tuple, euler_dt: float | None, where: str):
     """The NIR node of a neurosim torch neuron layer: ``kind`` is ``"CubaLIF"``, ``"LIF"``,
-    ``"LI"`` (synaptic readout, written as a ``CubaLIF`` whose threshold is +inf, which
-    snnTorch and Norse import; neither reads ``CubaLI``) or ``"LIBox"`` (``LI`` without
-    synaptic filter, written as ``LI``). Parameters are arrays of ``shape`` (the layer's
+    ``"IF"`` (per step, module docstring), ``"LI"`` (synaptic readout, written as a
+    ``CubaLIF`` whose threshold is +inf, which snnTorch and Norse import; neither reads
+    ``CubaLI``) or ``"LIBox"`` (``LI`` without synaptic filter, written as ``LI``). Parameters are arrays of ``shape`` (the layer's
     output shape without time and batch axes). Raises ``NIRConversionError`` for a
     refractory period NIR cannot express."""
     synaptic = kind in ("CubaLIF", "LI")
@@ -99,7 +107,9 @@ def layer_to_nir(kind: str, neuron: models.CubaLIF, dt: float, shape: tuple, eul
     h = euler_dt
     full = lambda v: np.full(shape, v, dtype=np.float64)  # noqa: E731
     meta = {"neurosim_layer": kind, "neurosim_neuron": json.dumps(neuron.to_dict()), "neurosim_dt": float(dt),
-            "neurosim_euler_dt": 0.0 if h is None else float(h)}
+            "neurosim_euler_dt": 0.0 if h is None else float(h), "neurosim_neuron_kind": neuron.kind}
+    if kind == "IF":
+        return nir.IF(r=full(1.0), v_threshold=full(1.0), v_reset=full(co.u_reset), metadata=meta)
     v_th = 1.0 if kind in ("CubaLIF", "LIF") else math.inf
     if synaptic:
         if h is None:
@@ -125,7 +135,7 @@ class NeuronSpec:
     for nodes neurosim wrote)."""
 
     kind: str
-    neuron: models.CubaLIF
+    neuron: models.NeuronModel
     dt: float
     gain: np.ndarray
 
@@ -139,7 +149,7 @@ class NeuronSpec:
 def _arrays(node) -> dict:
     names = {nir.CubaLIF: ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in"),
              nir.LIF: ("tau", "r", "v_leak", "v_threshold", "v_reset"), nir.LI: ("tau", "r", "v_leak"),
-             nir.CubaLI: ("tau_syn", "tau_mem", "r", "v_leak", "w_in")}[type(node)]
+             nir.CubaLI: ("tau_syn", "tau_mem", "r", "v_leak", "w_in"), nir.IF: ("r", "v_threshold", "v_reset")}[type(node)]
     return {k: np.asarray(getattr(node, k), dtype=np.float64) for k in names}
 
 
@@ -151,7 +161,8 @@ def _from_metadata(node, where: str):
         return None
     try:
         kind = str(meta_str(meta, "neurosim_layer"))
-        neuron = models.CubaLIF(**json.loads(meta_str(meta, "neurosim_neuron")))
+        model = models.MODELS[str(meta_str(meta, "neurosim_neuron_kind", "cuba_lif"))]
+        neuron = model(**json.loads(meta_str(meta, "neurosim_neuron")))
         dt, h = float(meta["neurosim_dt"]), float(meta["neurosim_euler_dt"])
         written = layer_to_nir(kind, neuron, dt, (1,), h or None, where)
     except (KeyError, ValueError, TypeError):
@@ -170,12 +181,12 @@ def _uniform(where: str, name: str, values: np.ndarray) -> float:
 
 
 def neuron_from_nir(node, where: str, dt: float | None, euler_dt: float | None, rest_above_threshold: bool = False) -> NeuronSpec:
-    """Read a NIR neuron node (``CubaLIF``, ``LIF``, ``LI``, ``CubaLI``) under the exact
+    """Read a NIR neuron node (``CubaLIF``, ``LIF``, ``LI``, ``CubaLI``; ``IF`` per step) under the exact
     discretisation at step ``dt`` (s) or forward Euler at step ``euler_dt`` (the module
     docstring). Time constants and the reset level must be the same for all neurons of
     the node; ``r``, ``w_in``, ``v_leak`` and ``v_threshold`` may differ (they only scale
     each neuron's input, see ``NeuronSpec.gain``). Raises ``NIRConversionError`` naming the
-    node for other node types, ``IF`` (no leak), heterogeneous time constants, thresholds
+    node for other node types, heterogeneous time constants or IF reset levels, thresholds
     not above ``v_leak`` (allowed with ``rest_above_threshold`` for core populations,
     which count the membrane in volts: a tonically firing neuron such as CUBA's), or time
     constants no longer than the Euler step."""
@@ -183,8 +194,7 @@ def neuron_from_nir(node, where: str, dt: float | None, euler_dt: float | None, 
     if spec is not None:  # neurosim's own node: its step and discretisation rule
         return spec
     if isinstance(node, nir.IF):
-        raise NIRConversionError(f"{where}: IF (integrate-and-fire without leak) has no neurosim model: a CuBa-LIF membrane "
-                                 "time constant must be finite")
+        return _integrate_fire_from_nir(node, where, dt, euler_dt)
     if not isinstance(node, NEURON_NODES):
         raise NIRConversionError(f"{where}: {type(node).__name__} is not a neuron node")
     if euler_dt is None and dt is None:
@@ -243,3 +253,21 @@ def neuron_from_nir(node, where: str, dt: float | None, euler_dt: float | None, 
     else:
         gain = r / scale
     return NeuronSpec(kind, neuron, step, gain)
+
+
+def _integrate_fire_from_nir(node, where: str, dt: float | None, euler_dt: float | None) -> NeuronSpec:
+    """A NIR ``IF`` node read per step (module docstring): the membrane counts from 0 to
+    ``v_threshold`` (``v_threshold > 0`` may differ between neurons, it scales their input),
+    the reset level relative to it must be the same for all."""
+    step = euler_dt if euler_dt is not None else dt
+    if step is None:
+        raise NIRConversionError(f"{where}: give the step the graph runs at (dt or euler_dt): an IF node moves once per step")
+    a = _arrays(node)
+    if not all(np.all(np.isfinite(v)) for v in a.values()) or np.any(a["v_threshold"] <= 0):
+        raise NIRConversionError(f"{where}: r, v_threshold and v_reset must be finite and v_threshold > 0 (the membrane starts "
+                                 "at 0)")
+    u_reset = _uniform(where, "v_reset / v_threshold", a["v_reset"] / a["v_threshold"])
+    if u_reset >= 1:
+        raise NIRConversionError(f"{where}: v_reset must lie below v_threshold")
+    neuron = models.IF(v_rest=0.0, v_th=1.0, v_reset=u_reset, t_ref=0.0)
+    return NeuronSpec("IF", neuron, float(step), a["r"] / a["v_threshold"])

@@ -22,7 +22,7 @@ __all__ = ["run_snntorch", "run_norse", "spike_agreement"]
 
 
 def _neuron_names(g: nir.NIRGraph) -> list:
-    return [n for n, v in g.nodes.items() if isinstance(v, (nir.CubaLIF, nir.LIF, nir.LI, nir.CubaLI))]
+    return [n for n, v in g.nodes.items() if isinstance(v, (nir.CubaLIF, nir.LIF, nir.LI, nir.CubaLI, nir.IF))]
 
 
 def _sanitize(name: str) -> str:
@@ -78,7 +78,7 @@ def run_norse(graph, samples, dt: float) -> dict:
         z, state = out
         if kinds[name] is nir.CubaLIF:  # Norse's wrapper: (spikes, (synapse state, LIF state))
             return z, state[1].v
-        if kinds[name] is nir.LIF:
+        if kinds[name] in (nir.LIF, nir.IF):
             return z, state.v
         return torch.zeros_like(z), state.v  # LI: the output is the membrane
 

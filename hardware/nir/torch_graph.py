@@ -40,11 +40,13 @@ def _pair(v) -> np.ndarray:
     return np.array([v, v] if isinstance(v, int) else list(v), dtype=np.int64)
 
 
+NEURON_LAYERS = (snn.CubaLIF, snn.LIF, snn.IF, snn.LI)
+
+
 def _neuron_kind(layer) -> str:
-    if isinstance(layer, snn.CubaLIF):
-        return "CubaLIF"
-    if isinstance(layer, snn.LIF):
-        return "LIF"
+    for cls in NEURON_LAYERS[:-1]:
+        if isinstance(layer, cls):
+            return cls.__name__
     return "LI" if layer.synaptic else "LIBox"
 
 
@@ -74,7 +76,7 @@ def to_nir(model, input_shape, euler_dt: float | None = None, sum_pooling: bool 
         if isinstance(module, _SKIP):
             continue
         node, name = None, None
-        if isinstance(layer, (snn.CubaLIF, snn.LIF, snn.LI)):
+        if isinstance(layer, NEURON_LAYERS):
             if pending_scale is not None:
                 raise NIRConversionError(f"{where}: sum_pooling needs a Linear or convolution after the pooling to take its 1/(kh kw)")
             kind = _neuron_kind(layer)
@@ -132,7 +134,7 @@ def to_nir(model, input_shape, euler_dt: float | None = None, sum_pooling: bool 
         else:
             raise NIRConversionError(f"{where}: cannot be written to NIR; export supports Linear, Conv1d, Conv2d, AvgPool2d, Flatten "
                                      "(optionally in neurosim.nn.Lift) and neurosim.nn CubaLIF, LIF and LI layers")
-        if not isinstance(layer, (snn.CubaLIF, snn.LIF, snn.LI)):
+        if not isinstance(layer, NEURON_LAYERS):
             with torch.no_grad():
                 shape = tuple(module(torch.zeros((1, *shape))).shape[1:])
         nodes[name] = node
@@ -241,7 +243,8 @@ def from_nir(graph, dt: float | None = None, euler_dt: float | None = None) -> s
     """A ``neurosim.nn.Sequential`` running the NIR ``graph`` (a ``nir.NIRGraph`` or a
     ``.nir`` file): a chain from one ``Input`` to one ``Output`` through ``Affine``,
     ``Linear``, ``Conv1d``, ``Conv2d``, ``AvgPool2d``, ``SumPool2d``, ``Flatten``, ``Scale`` and the
-    neuron nodes ``CubaLIF``, ``LIF``, ``LI``, ``CubaLI`` (``hardware.nir.neurons``).
+    neuron nodes ``CubaLIF``, ``LIF``, ``IF``, ``LI``, ``CubaLI`` (``hardware.nir.neurons``; ``IF``
+    becomes ``neurosim.nn.IF``, read per step as Sinabs and Norse read it).
     Stateless layers are wrapped in ``neurosim.nn.Lift``; the model maps (T, B, *input
     shape) to the last layer's output (T, B, ...); ``model.outputs(x)`` gives every layer's.
 
@@ -251,8 +254,8 @@ def from_nir(graph, dt: float | None = None, euler_dt: float | None = None) -> s
     continuous-time reading. Per-neuron input scales (``r``, ``w_in``, threshold) are folded
     into the preceding weights.
 
-    Raises ``NIRConversionError`` naming the node for nodes neurosim cannot run (``IF``,
-    ``Delay``, ``Threshold``, recurrent subgraphs, branches) and
+    Raises ``NIRConversionError`` naming the node for nodes neurosim cannot run (``Delay``,
+    ``Threshold``, recurrent subgraphs, branches) and
     ``NIRFileError`` for unreadable files.
     """
     h = check_euler_dt(euler_dt)
@@ -264,11 +267,11 @@ def from_nir(graph, dt: float | None = None, euler_dt: float | None = None) -> s
         where = f"node {name!r} ({type(node).__name__})"
         if isinstance(node, (nir.Input, nir.Output)):
             continue
-        if isinstance(node, NEURON_NODES + (nir.IF,)):
+        if isinstance(node, NEURON_NODES):
             spec = neuron_from_nir(node, where, dt, h)
             out = (node.output_type or {}).get("output")
             _fold(layers, spec.gain, tuple(int(v) for v in out) if out is not None else np.shape(spec.gain), where)
-            layer = {"CubaLIF": snn.CubaLIF, "LIF": snn.LIF}.get(spec.kind)
+            layer = {"CubaLIF": snn.CubaLIF, "LIF": snn.LIF, "IF": snn.IF}.get(spec.kind)
             kw = _training_settings(node.metadata or {})
             layers.append(layer(spec.neuron, dt=spec.dt, **kw) if layer else
                           snn.LI(spec.neuron, dt=spec.dt, synaptic=spec.kind == "LI", **kw))
@@ -280,9 +283,9 @@ def from_nir(graph, dt: float | None = None, euler_dt: float | None = None) -> s
         module = _stateless(node, where)
         if module is None:
             raise NIRConversionError(f"{where}: neurosim.nn has no layer for it; supported: Affine, Linear, Conv1d, Conv2d, AvgPool2d, "
-                                     "SumPool2d, Flatten, Scale, CubaLIF, LIF, LI, CubaLI"
+                                     "SumPool2d, Flatten, Scale, CubaLIF, LIF, IF, LI, CubaLI"
                                      + ("; import delays into a core Network with network_from_nir" if isinstance(node, nir.Delay) else ""))
         layers.append(snn.Lift(module))
-    if not any(isinstance(m, (snn.CubaLIF, snn.LIF, snn.LI)) for m in layers):
-        raise NIRConversionError("the graph has no neuron node (CubaLIF, LIF, LI, CubaLI)")
+    if not any(isinstance(m, NEURON_LAYERS) for m in layers):
+        raise NIRConversionError("the graph has no neuron node (CubaLIF, LIF, IF, LI, CubaLI)")
     return snn.Sequential(*layers)

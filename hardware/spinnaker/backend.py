@@ -51,11 +51,12 @@ class SpiNNakerBackend(Backend):
         return res
 
 
+@SpiNNakerBackend.register_neuron("if", as_="IF_curr_exp without leak (a_m = 1)")
 @SpiNNakerBackend.register_neuron("cuba_lif", as_="IF_curr_exp")
 def cuba_lif_coefficients(pop: Population, dt: float) -> tuple[np.ndarray, float]:
-    """The fixed-point kernel's coefficient row of a ``CubaLIF`` population in mV, nA and
-    MOhm (``a_m, a_e, a_i, k_e, k_i, k_ext, v_rest, v_th, v_reset``, floats, converted to
-    s16.15 by the caller) and its refractory steps."""
+    """The fixed-point kernel's coefficient row of a ``CubaLIF`` (or ``IF``, ``a_m = 1``)
+    population in mV, nA and MOhm (``a_m, a_e, a_i, k_e, k_i, k_ext, v_rest, v_th, v_reset``,
+    floats, converted to s16.15 by the caller) and its refractory steps."""
     c = pop.model.discretize(dt)
     row = np.array([c["a_m"], c["a_e"], c["a_i"], c["k_e"] * 1e-6, c["k_i"] * 1e-6, c["k_ext"] * 1e-6, c["v_rest"] * 1e3,
                     c["v_th"] * 1e3, c["v_reset"] * 1e3])

@@ -5,9 +5,10 @@ from .astrocyte import UMOLAR, GChIAstrocyte
 from .base import MODELS, NeuronModel, register_model
 from .coba import CobaLIF
 from .graded import GradedNeuron
+from .integrate_fire import IF
 from .izhikevich import Izhikevich
 from .lif import CubaLIF
 from .synapses import SYNAPSE_MODELS, SynapseModel, TripartiteSynapse
 
-__all__ = ["NeuronModel", "CubaLIF", "CobaLIF", "Izhikevich", "AdEx", "GradedNeuron", "GChIAstrocyte", "UMOLAR",
+__all__ = ["NeuronModel", "CubaLIF", "IF", "CobaLIF", "Izhikevich", "AdEx", "GradedNeuron", "GChIAstrocyte", "UMOLAR",
            "SynapseModel", "TripartiteSynapse", "MODELS", "SYNAPSE_MODELS", "register_model"]

@@ -10,7 +10,8 @@ import torch
 from . import kernels
 from .surrogate import SURROGATES, spike
 
-__all__ = ["LIFCoefficients", "LIFState", "lif_step", "lif_sequence", "coefficients", "check_finite"]
+__all__ = ["LIFCoefficients", "LIFState", "lif_step", "lif_sequence", "coefficients", "check_finite", "COEFFICIENTS",
+           "TORCH_KINDS"]
 
 
 class LIFCoefficients(NamedTuple):
@@ -24,10 +25,6 @@ class LIFCoefficients(NamedTuple):
     ref_steps: int
 
 
-TORCH_KINDS = frozenset({"cuba_lif"})
-"""Neuron model kinds whose dynamics the torch layers compute."""
-
-
 class LIFState(NamedTuple):
     """Synaptic current ``e``, membrane ``u`` (normalised), refractory counter ``r``; each
     shaped like one time step of the input (B, ...)."""
@@ -37,22 +34,46 @@ class LIFState(NamedTuple):
     r: torch.Tensor
 
 
-def coefficients(neuron, dt: float, synaptic: bool = True) -> LIFCoefficients:
-    """Coefficients of a ``neurosim.models.CubaLIF`` at step ``dt`` (s), taken from its
-    ``discretize(dt)`` and expressed in units of (v_th - v_rest): the input of a layer is
-    ``R I / (v_th - v_rest)`` with R = tau_mem / c_mem. ``synaptic=False`` gives the plain LIF
-    (input current straight into the membrane: gain (1 - a_m), no synaptic filter). Raises
-    ``ValueError`` for a model of another ``kind`` (the torch layers run CuBa-LIF dynamics)."""
-    if getattr(neuron, "kind", None) not in TORCH_KINDS:
-        raise ValueError(f"neuron must be a neurosim.models.CubaLIF (kind 'cuba_lif'; the torch layers run {sorted(TORCH_KINDS)}), "
-                         f"got {type(neuron).__name__}")
+def _cuba_lif(neuron, dt: float, synaptic: bool) -> LIFCoefficients:
+    """CuBa-LIF in units of (v_th - v_rest): the input of a layer is ``R I / (v_th - v_rest)``
+    with R = tau_mem / c_mem; without synapse, gain (1 - a_m) and no synaptic filter."""
     c = neuron.discretize(dt)
     r = neuron.tau_mem / neuron.c_mem
-    scale = neuron.v_th - neuron.v_rest
-    u_reset = (neuron.v_reset - neuron.v_rest) / scale
+    u_reset = (neuron.v_reset - neuron.v_rest) / (neuron.v_th - neuron.v_rest)
     if synaptic:
         return LIFCoefficients(c["a_e"], c["a_m"], c["k_e"] / r, u_reset, int(c["ref_steps"]))
     return LIFCoefficients(0.0, c["a_m"], c["k_ext"] / r, u_reset, int(c["ref_steps"]))
+
+
+def _integrate_fire(neuron, dt: float, synaptic: bool) -> LIFCoefficients:
+    """IF without leak (``a_m = 1``) and without synaptic filter: the input of a step is the
+    membrane's jump in units of (v_th - v_rest), ``I dt / (c_mem (v_th - v_rest))`` for a
+    current I held over the step (Norse's ``IAFCell``, Sinabs's ``IAF``)."""
+    if synaptic:
+        raise ValueError("the torch IF layer has no synaptic filter (as NIR's IF node): use synaptic=False, or CubaLIF")
+    c = neuron.discretize(dt)
+    u_reset = (neuron.v_reset - neuron.v_rest) / (neuron.v_th - neuron.v_rest)
+    return LIFCoefficients(0.0, 1.0, 1.0, u_reset, int(c["ref_steps"]))
+
+
+COEFFICIENTS = {"cuba_lif": _cuba_lif, "if": _integrate_fire}
+"""How the torch layers' per-step coefficients come from a neuron model, by its ``kind``."""
+TORCH_KINDS = frozenset(COEFFICIENTS)
+"""Neuron model kinds whose dynamics the torch layers compute."""
+
+
+def coefficients(neuron, dt: float, synaptic: bool = True) -> LIFCoefficients:
+    """Coefficients of a neuron model at step ``dt`` (s), taken from its ``discretize(dt)``
+    and expressed in units of its threshold above rest (``COEFFICIENTS``: ``CubaLIF``, the
+    input of a layer is ``R I / (v_th - v_rest)`` with R = tau_mem / c_mem, and
+    ``synaptic=False`` gives the plain LIF: gain (1 - a_m), no synaptic filter; ``IF``, no
+    leak, the input is the step's jump of the membrane). Raises ``ValueError`` for a model of
+    a kind not in ``TORCH_KINDS``."""
+    convert = COEFFICIENTS.get(getattr(neuron, "kind", None))
+    if convert is None:
+        raise ValueError(f"neuron must be a neurosim.models.CubaLIF or IF (kinds {sorted(TORCH_KINDS)}: the dynamics the torch "
+                         f"layers run), got {type(neuron).__name__}")
+    return convert(neuron, dt, synaptic)
 
 
 def check_finite(x: torch.Tensor) -> None:

@@ -12,7 +12,7 @@ from ..models.base import check_dt
 from .functional import LIFState, check_finite, coefficients, initial_state, lif_sequence, lif_step
 from .surrogate import SURROGATES
 
-__all__ = ["CubaLIF", "LIF", "LI", "Sequential"]
+__all__ = ["CubaLIF", "LIF", "IF", "LI", "Sequential"]
 
 
 class _Neurons(torch.nn.Module):
@@ -74,6 +74,21 @@ class LIF(_Neurons):
     directly (the ``k_ext`` coefficient of ``neurosim.models.CubaLIF``)."""
 
     synaptic = False
+
+
+class IF(_Neurons):
+    """Integrate-and-fire neurons without leak (``neurosim.models.IF``; NIR's ``IF``, Norse's
+    ``IAFCell``, Sinabs's ``IAF``): each step's input adds to the membrane, counted in units
+    of the threshold above rest (``u = u + x``), a spike when ``u > 1``, then a hard reset to
+    ``u_reset = (v_reset - v_rest) / (v_th - v_rest)``. The default neuron counts from 0 V
+    to a threshold of 1 V and resets to 0 V (NIR's and Norse's defaults)."""
+
+    synaptic = False
+
+    def __init__(self, neuron=None, dt=1e-3, surrogate="superspike", slope=25.0, detach_reset=False):
+        torch.nn.Module.__init__(self)
+        self._set_up(neuron if neuron is not None else models.IF(v_rest=0.0, v_th=1.0, v_reset=0.0), dt, surrogate, slope,
+                     detach_reset)
 
 
 class LI(_Neurons):

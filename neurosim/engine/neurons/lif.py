@@ -1,9 +1,11 @@
-"""Kernel of ``neurosim.models.CubaLIF``."""
+"""Kernel of ``neurosim.models.CubaLIF``, and of ``neurosim.models.IF`` (the same update with
+``a_m = 1``: no leak)."""
 import numpy as np
 
 from ..registry import neuron_kernel
 
 
+@neuron_kernel("if")
 @neuron_kernel("cuba_lif")
 def lif_step(c, X, lo, hi, n_step, ie, ii, refrac, iext, has_ext, spiked):
     """CuBa-LIF: exact step, refractory clamp, threshold, reset (branch-free, so it
