@@ -33,7 +33,7 @@ from typing import Callable, ClassVar
 import numpy as np
 
 from .models import MODELS
-from .models.base import check_dt
+from .models.base import RESETS, check_dt
 from .network import Network, Population, delay_steps
 from .network.flat import MAX_DELAY_STEPS
 from .results import Results
@@ -62,7 +62,8 @@ class Capabilities:
     ``one_synapse_per_pair``: at most one synapse between a pre and a post neuron within a
     projection; ``max_fan_in``: most synapses onto one neuron (None: no limit);
     ``max_projection_entries``: most entries of a projection's dense (n_post x n_pre)
-    weights, for targets that store weights dense (None: sparse); ``weight_precision`` and
+    weights, for targets that store weights dense (None: sparse); ``resets``: the resets of
+    spiking neurons it runs (``neurosim.models.base.RESETS``); ``weight_precision`` and
     ``state_precision``: the number formats, in words."""
 
     sources: frozenset = frozenset({"spikes", "poisson"})
@@ -75,6 +76,7 @@ class Capabilities:
     one_synapse_per_pair: bool = False
     max_fan_in: int | None = None
     max_projection_entries: int | None = None
+    resets: frozenset = frozenset({"hard"})
     weight_precision: str = "float64"
     state_precision: str = "float64"
 
@@ -84,6 +86,8 @@ class Capabilities:
         unknown = set(self.sources) - set(SOURCE_KINDS)
         if unknown:
             raise ValueError(f"sources: unknown kinds {sorted(unknown)}; known: {sorted(SOURCE_KINDS)}")
+        if set(self.resets) - set(RESETS) or not self.resets:
+            raise ValueError(f"resets = {sorted(self.resets)!r} is invalid: a non-empty set of {list(RESETS)}")
         if not (isinstance(self.max_delay_steps, int) and 1 <= self.max_delay_steps <= MAX_DELAY_STEPS):
             raise ValueError(f"max_delay_steps = {self.max_delay_steps!r} is invalid: an integer in 1..{MAX_DELAY_STEPS}")
 
@@ -216,7 +220,12 @@ class Backend(ABC):
         if pop.params and not mapping.heterogeneous:
             return [f"population {pop.name!r}: per-neuron parameters {sorted(pop.params)}; {title} maps homogeneous "
                     f"{type(model).__name__} populations only"]
-        return list(mapping.reasons(pop, network, self.dt)) if mapping.reasons else []
+        out = []
+        reset = getattr(model, "reset", "hard")
+        if model.spiking and reset not in self.capabilities.resets:
+            out.append(f"population {pop.name!r}: reset = {reset!r}; {title} resets neurons "
+                       + " or ".join({"hard": "to v_reset", "subtract": "by subtraction"}[r] for r in sorted(self.capabilities.resets)))
+        return out + (list(mapping.reasons(pop, network, self.dt)) if mapping.reasons else [])
 
     def _projection_reasons(self, pr, network: Network) -> list[str]:
         caps, title, where = self.capabilities, self.title or self.name, f"projection {pr.name!r}"

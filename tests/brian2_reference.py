@@ -24,6 +24,7 @@ def run_brian2(model_kind, params, n, i_const, src, syn, rec, duration, dt):
     b2.defaultclock.dt = dt * second
     p = params
     ns = {"tau_e": p["tau_syn_e"] * second, "tau_i": p["tau_syn_i"] * second}
+    reset = "v = v - (v_th - v_reset)" if p.get("reset") == "subtract" else "v = v_reset"
     if model_kind == "cuba_lif":
         eqs = """
         dv/dt = (-(v - v_rest) + R * (ie + ii + I0)) / tau_m : volt (unless refractory)
@@ -33,7 +34,7 @@ def run_brian2(model_kind, params, n, i_const, src, syn, rec, duration, dt):
         """
         ns.update(v_rest=p["v_rest"] * volt, R=p["tau_mem"] / p["c_mem"] * volt / amp, tau_m=p["tau_mem"] * second,
                   v_th=p["v_th"] * volt, v_reset=p["v_reset"] * volt)
-        G = b2.NeuronGroup(n, eqs, threshold="v > v_th", reset="v = v_reset", refractory=p["t_ref"] * second,
+        G = b2.NeuronGroup(n, eqs, threshold="v > v_th", reset=reset, refractory=p["t_ref"] * second,
                            method="exact", namespace=ns)
         G.v = p["v_rest"] * volt
     elif model_kind == "if":
@@ -48,7 +49,7 @@ def run_brian2(model_kind, params, n, i_const, src, syn, rec, duration, dt):
         """
         ns.update(v_rest=p["v_rest"] * volt, tau_m=1e7 * second, C=p["c_mem"] * farad, v_th=p["v_th"] * volt,
                   v_reset=p["v_reset"] * volt)
-        G = b2.NeuronGroup(n, eqs, threshold="v > v_th", reset="v = v_reset", refractory=p["t_ref"] * second,
+        G = b2.NeuronGroup(n, eqs, threshold="v > v_th", reset=reset, refractory=p["t_ref"] * second,
                            method="exact", namespace=ns)
         G.v = p["v_rest"] * volt
     elif model_kind == "izhikevich":

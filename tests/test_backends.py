@@ -143,7 +143,16 @@ def test_fixed_point_backends_run_the_compatible_network_close_to_the_simulator(
         assert res.info["integer_state"]["p"]["v"].dtype.kind == "i"
 
 
+def test_every_shipped_backend_names_a_reset_by_subtraction():
+    net = Network([Population("soft", CubaLIF(reset="subtract", t_ref=0.0), 3)])
+    for name in sorted(SHIPPED):
+        reasons = get_backend(name)(dt=DT).unsupported(net)
+        assert any("population 'soft': reset = 'subtract'" in r and "resets neurons to v_reset" in r for r in reasons), reasons
+
+
 def test_capabilities_are_validated():
+    with pytest.raises(ValueError, match="resets = \\['soft'\\] is invalid"):
+        Capabilities(resets=frozenset({"soft"}))
     with pytest.raises(ValueError, match="current_injections = 'sometimes' is invalid"):
         Capabilities(current_injections="sometimes")
     with pytest.raises(ValueError, match=r"unknown kinds \['rates'\]"):

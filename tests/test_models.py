@@ -76,3 +76,20 @@ def test_initial_state_covers_state_vars(cls):
     m = cls()
     assert set(m.initial_state()) == set(m.state_vars) == set(m.units)
     assert all(np.isfinite(list(m.discretize(1e-4).values())))
+
+
+def test_the_reset_is_an_option_checked_and_saved(tmp_path):
+    """``reset`` ("hard" or "subtract") is a model option next to the SI parameters: refused
+    when unknown, kept by replace, to_dict and a saved Network."""
+    from neurosim import IF, CubaLIF, Network, Population
+
+    with pytest.raises(ValueError, match=r"CubaLIF.reset = 'zero' is invalid: must be one of \['hard', 'subtract'\]"):
+        CubaLIF(reset="zero")
+    with pytest.raises(ValueError, match="IF.reset = 1.0 is invalid"):
+        IF(reset=1.0)
+    m = CubaLIF(reset="subtract")
+    assert m.to_dict()["reset"] == "subtract" and m.replace(tau_mem=0.01).reset == "subtract"
+    assert m.discretize(1e-4)["subtract"] == 1.0 and CubaLIF().discretize(1e-4)["subtract"] == 0.0
+    Network([Population("p", m, 2), Population("q", IF(reset="subtract"), 1)]).save(tmp_path / "n.npz")
+    back = Network.load(tmp_path / "n.npz")
+    assert back.population("p").model == m and back.population("q").model.reset == "subtract"

@@ -32,7 +32,8 @@ def _torch_run(model, spikes_in):
 @pytest.mark.parametrize("neuron", [
     CubaLIFModel(tau_mem=20e-3, tau_syn_e=5e-3, v_rest=-65e-3, v_th=-50e-3, v_reset=-65e-3, t_ref=0.0),
     CubaLIFModel(tau_mem=10e-3, tau_syn_e=3e-3, v_rest=-70e-3, v_th=-55e-3, v_reset=-75e-3, t_ref=3e-3),
-], ids=["no_refractory", "refractory_reset_below_rest"])
+    CubaLIFModel(tau_mem=20e-3, tau_syn_e=5e-3, v_rest=-65e-3, v_th=-50e-3, v_reset=-65e-3, t_ref=0.0, reset="subtract"),
+], ids=["no_refractory", "refractory_reset_below_rest", "subtractive_reset"])
 def test_torch_layers_and_simulator_give_identical_spikes(neuron):
     rng = np.random.default_rng(1)
     spikes_in = (rng.random((T, N_IN)) < 0.15).astype(np.float64)

@@ -54,9 +54,10 @@ def test_bptt_passes_gradcheck_on_the_smooth_part(mode):
 @pytest.mark.parametrize("kind", ["superspike", "atan", "triangle"])
 @pytest.mark.parametrize("detach_reset", [False, True])
 @pytest.mark.parametrize("ref_steps", [0, 3])
-def test_numba_bptt_equals_autograd_through_steps(kind, detach_reset, ref_steps):
+@pytest.mark.parametrize("subtract", [False, True], ids=["hard_reset", "subtractive_reset"])
+def test_numba_bptt_equals_autograd_through_steps(kind, detach_reset, ref_steps, subtract):
     torch.manual_seed(0)
-    co = LIFCoefficients(a_e=0.85, a_m=0.93, k=0.3, u_reset=-0.2, ref_steps=ref_steps)
+    co = LIFCoefficients(a_e=0.85, a_m=0.93, k=0.3, u_reset=-0.2, ref_steps=ref_steps, subtract=subtract)
     x = (torch.rand(60, 4, 7, dtype=torch.float64) * 0.9).requires_grad_(True)
     w = torch.randn(60, 4, 7, dtype=torch.float64)
     zeros = torch.zeros(4, 7, dtype=torch.float64)

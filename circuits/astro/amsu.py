@@ -131,6 +131,8 @@ class AMSU(torch.nn.Module):
             raise ValueError(f"unknown surrogate {surrogate!r}; choose one of {sorted(SURROGATES)}")
         self.neuron = neuron if neuron is not None else CubaLIFModel(tau_syn_e=5e-3, t_ref=0.0, v_reset=CubaLIFModel().v_rest)
         self.coef = coefficients(self.neuron, self.dt)
+        if self.coef.subtract:
+            raise ValueError("neuron.reset = 'subtract': the AM-SU layer resets to v_reset; use CubaLIF(reset='hard')")
         if self.coef.ref_steps > 0:
             raise ValueError(f"neuron.t_ref = {self.neuron.t_ref!r} s is {self.coef.ref_steps} steps of dt; the AM-SU layer has no "
                              "refractory period: use CubaLIF(t_ref=0.0)")

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import nir
 import numpy as np
@@ -101,6 +101,9 @@ def layer_to_nir(kind: str, neuron, dt: float, shape: tuple, euler_dt: float | N
     refractory period NIR cannot express."""
     synaptic = kind in ("CubaLIF", "LI")
     co = coefficients(neuron, dt, synaptic)
+    if co.subtract:
+        raise NIRConversionError(f"{where}: reset = 'subtract'; NIR's neurons reset to v_reset (a reader chooses subtraction "
+                                 "itself, e.g. norse's from_nir(reset_method=reset_subtract) or neurosim's from_nir(reset='subtract'))")
     if co.ref_steps > 1:
         raise NIRConversionError(f"{where}: t_ref = {neuron.t_ref} s holds the membrane for {co.ref_steps - 1} step(s) after a "
                                  f"spike; NIR has no refractory period (use t_ref < 1.5 dt = {1.5 * dt} s)")
@@ -180,7 +183,8 @@ def _uniform(where: str, name: str, values: np.ndarray) -> float:
     return float(flat[0])
 
 
-def neuron_from_nir(node, where: str, dt: float | None, euler_dt: float | None, rest_above_threshold: bool = False) -> NeuronSpec:
+def neuron_from_nir(node, where: str, dt: float | None, euler_dt: float | None, rest_above_threshold: bool = False,
+                    reset: str = "hard") -> NeuronSpec:
     """Read a NIR neuron node (``CubaLIF``, ``LIF``, ``LI``, ``CubaLI``; ``IF`` per step) under the exact
     discretisation at step ``dt`` (s) or forward Euler at step ``euler_dt`` (the module
     docstring). Time constants and the reset level must be the same for all neurons of
@@ -189,12 +193,18 @@ def neuron_from_nir(node, where: str, dt: float | None, euler_dt: float | None, 
     node for other node types, heterogeneous time constants or IF reset levels, thresholds
     not above ``v_leak`` (allowed with ``rest_above_threshold`` for core populations,
     which count the membrane in volts: a tonically firing neuron such as CUBA's), or time
-    constants no longer than the Euler step."""
+    constants no longer than the Euler step. ``reset``: how the graph's spiking neurons reset,
+    ``"hard"`` (to ``v_reset``, NIR's definition) or ``"subtract"`` (by ``v_threshold -
+    v_reset``, as the graph's writer may have meant: snnTorch's default ``reset_mechanism``;
+    the reader chooses, as with Norse's ``reset_method``)."""
+    if reset not in models.base.RESETS:
+        raise ValueError(f"reset = {reset!r} is invalid: one of {list(models.base.RESETS)}")
     spec = _from_metadata(node, where)
-    if spec is not None:  # neurosim's own node: its step and discretisation rule
+    if spec is not None:  # neurosim's own node: its step, discretisation rule and reset
         return spec
     if isinstance(node, nir.IF):
-        return _integrate_fire_from_nir(node, where, dt, euler_dt)
+        spec = _integrate_fire_from_nir(node, where, dt, euler_dt)
+        return replace(spec, neuron=spec.neuron.replace(reset=reset))
     if not isinstance(node, NEURON_NODES):
         raise NIRConversionError(f"{where}: {type(node).__name__} is not a neuron node")
     if euler_dt is None and dt is None:
@@ -252,7 +262,7 @@ def neuron_from_nir(node, where: str, dt: float | None, euler_dt: float | None, 
             gain = jump * (h / a["tau_mem"]) * r / (scale * k)
     else:
         gain = r / scale
-    return NeuronSpec(kind, neuron, step, gain)
+    return NeuronSpec(kind, neuron.replace(reset=reset) if kind in ("CubaLIF", "LIF") else neuron, step, gain)
 
 
 def _integrate_fire_from_nir(node, where: str, dt: float | None, euler_dt: float | None) -> NeuronSpec:

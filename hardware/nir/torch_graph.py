@@ -239,7 +239,7 @@ def _training_settings(meta: dict) -> dict:
     return kw
 
 
-def from_nir(graph, dt: float | None = None, euler_dt: float | None = None) -> snn.Sequential:
+def from_nir(graph, dt: float | None = None, euler_dt: float | None = None, reset: str = "hard") -> snn.Sequential:
     """A ``neurosim.nn.Sequential`` running the NIR ``graph`` (a ``nir.NIRGraph`` or a
     ``.nir`` file): a chain from one ``Input`` to one ``Output`` through ``Affine``,
     ``Linear``, ``Conv1d``, ``Conv2d``, ``AvgPool2d``, ``SumPool2d``, ``Flatten``, ``Scale`` and the
@@ -252,7 +252,8 @@ def from_nir(graph, dt: float | None = None, euler_dt: float | None = None) -> s
     others, give the discretisation their writer used: ``euler_dt`` (snnTorch:
     ``SNNTORCH_DT``; Norse: the ``dt`` given to its ``to_nir``) or ``dt`` for the exact
     continuous-time reading. Per-neuron input scales (``r``, ``w_in``, threshold) are folded
-    into the preceding weights.
+    into the preceding weights. ``reset``: ``"hard"`` (to ``v_reset``, NIR's definition) or
+    ``"subtract"`` for graphs whose writer resets by subtraction (``neuron_from_nir``).
 
     Raises ``NIRConversionError`` naming the node for nodes neurosim cannot run (``Delay``,
     ``Threshold``, recurrent subgraphs, branches) and
@@ -268,7 +269,7 @@ def from_nir(graph, dt: float | None = None, euler_dt: float | None = None) -> s
         if isinstance(node, (nir.Input, nir.Output)):
             continue
         if isinstance(node, NEURON_NODES):
-            spec = neuron_from_nir(node, where, dt, h)
+            spec = neuron_from_nir(node, where, dt, h, reset=reset)
             out = (node.output_type or {}).get("output")
             _fold(layers, spec.gain, tuple(int(v) for v in out) if out is not None else np.shape(spec.gain), where)
             layer = {"CubaLIF": snn.CubaLIF, "LIF": snn.LIF, "IF": snn.IF}.get(spec.kind)

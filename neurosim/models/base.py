@@ -13,7 +13,8 @@ from typing import ClassVar
 
 import numpy as np
 
-__all__ = ["ParameterModel", "NeuronModel", "MODELS", "register_model", "check_finite", "check_positive", "check_nonnegative", "check_dt"]
+__all__ = ["ParameterModel", "NeuronModel", "MODELS", "register_model", "check_finite", "check_positive", "check_nonnegative", "check_dt",
+           "choice", "RESETS"]
 
 
 def _fail(model: str, field: str, value, allowed: str) -> None:
@@ -58,9 +59,24 @@ def _is_number_like(value) -> bool:
     return arr.dtype.kind in "iuf"
 
 
+def choice(default: str, *allowed: str):
+    """A dataclass field holding one of the strings ``allowed`` (default ``default``): a
+    model's discrete option, such as its reset (``RESETS``), next to its numeric parameters."""
+    if default not in allowed:
+        raise ValueError(f"choice: default {default!r} is not one of {allowed}")
+    return dataclasses.field(default=default, metadata={"choices": tuple(allowed)})
+
+
+RESETS = ("hard", "subtract")
+"""How a spiking neuron resets: ``"hard"``, to ``v_reset``; ``"subtract"``, down by
+``v_th - v_reset`` (a "soft" reset: what the membrane had above the threshold is kept;
+snnTorch's ``reset_mechanism="subtract"``, Norse's ``reset_subtract``)."""
+
+
 class ParameterModel:
     """What every model definition shares (a mix-in for frozen dataclasses of SI
-    parameters): scalar, finite parameters checked on construction (then the subclass's
+    parameters): scalar, finite parameters checked on construction (and options declared
+    with ``choice``, checked against their allowed values; then the subclass's
     ``_validate``), ``replace`` and ``to_dict``."""
 
     _scope: ClassVar[str] = "population"  # what one parameter value applies to, for errors
@@ -69,6 +85,11 @@ class ParameterModel:
         name = type(self).__name__
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
+            allowed = f.metadata.get("choices")
+            if allowed is not None:
+                if not isinstance(value, str) or value not in allowed:
+                    _fail(name, f.name, value, f"must be one of {list(allowed)}")
+                continue
             check_finite(name, f.name, value)
             if np.ndim(value) != 0:
                 _fail(name, f.name, value, f"must be a scalar (one value for the whole {self._scope})")
@@ -82,8 +103,9 @@ class ParameterModel:
         return dataclasses.replace(self, **changes)
 
     def to_dict(self) -> dict[str, float]:
-        """Parameters as plain floats (for saving without pickle)."""
-        return {f.name: float(getattr(self, f.name)) for f in dataclasses.fields(self)}
+        """Parameters as plain floats, options as strings (for saving without pickle)."""
+        return {f.name: getattr(self, f.name) if "choices" in f.metadata else float(getattr(self, f.name))
+                for f in dataclasses.fields(self)}
 
 
 class NeuronModel(ParameterModel):

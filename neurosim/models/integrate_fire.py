@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import NeuronModel, check_dt, check_nonnegative, check_positive, register_model
+from .base import RESETS, NeuronModel, check_dt, check_nonnegative, check_positive, choice, register_model
 
 __all__ = ["IF"]
 
@@ -22,6 +22,7 @@ class IF(NeuronModel):
         c_mem dv/dt = i_e + i_i + I_ext
         tau_syn_e di_e/dt = -i_e,   tau_syn_i di_i/dt = -i_i
         if v > v_th: spike, v <- v_reset, v held at v_reset for t_ref
+        (reset="subtract": v <- v - (v_th - v_reset))
 
     A spike through an excitatory (inhibitory) projection adds its weight (A) to ``i_e``
     (``i_i``); ``I_ext`` (A) is held constant over a step. There is no resting potential
@@ -35,7 +36,7 @@ class IF(NeuronModel):
     Biol. Cybern. 81:381). Refractoriness follows Brian2, as for ``CubaLIF``.
 
     Parameters (SI): ``tau_syn_e``, ``tau_syn_i``, ``t_ref`` (s); ``v_rest``, ``v_th``,
-    ``v_reset`` (V); ``c_mem`` (F). Raises ``ValueError`` (naming the field) for non-finite
+    ``v_reset`` (V); ``c_mem`` (F); ``reset``: ``"hard"`` or ``"subtract"``. Raises ``ValueError`` (naming the field) for non-finite
     values, time constants or ``c_mem`` <= 0, ``t_ref < 0`` or ``v_reset >= v_th``.
     """
 
@@ -46,6 +47,7 @@ class IF(NeuronModel):
     v_reset: float = -70e-3
     t_ref: float = 0.0
     c_mem: float = 250e-12
+    reset: str = choice("hard", *RESETS)
 
     kind: ClassVar[str] = "if"
     spiking: ClassVar[bool] = True
@@ -69,10 +71,11 @@ class IF(NeuronModel):
         so that every engine runs it as a CuBa-LIF without leak: ``a_m = 1``, ``a_e``,
         ``a_i``, ``k_e``, ``k_i`` (V per A of synaptic current), ``k_ext`` (V per A held over
         the step), ``v_rest`` (the leak's reference, irrelevant without leak: 0, which keeps
-        ``v_rest + (v - v_rest) a_m`` exactly ``v``), ``v_th``, ``v_reset``, ``ref_steps``."""
+        ``v_rest + (v - v_rest) a_m`` exactly ``v``), ``v_th``, ``v_reset``, ``ref_steps``,
+        ``subtract`` (1 for ``reset="subtract"``, else 0)."""
         dt = check_dt(dt)
         return {"a_m": 1.0, "a_e": math.exp(-dt / self.tau_syn_e), "a_i": math.exp(-dt / self.tau_syn_i),
                 "k_e": -self.tau_syn_e * math.expm1(-dt / self.tau_syn_e) / self.c_mem,
                 "k_i": -self.tau_syn_i * math.expm1(-dt / self.tau_syn_i) / self.c_mem,
                 "k_ext": dt / self.c_mem, "v_rest": 0.0, "v_th": self.v_th, "v_reset": self.v_reset,
-                "ref_steps": float(int(round(self.t_ref / dt)))}
+                "ref_steps": float(int(round(self.t_ref / dt))), "subtract": float(self.reset == "subtract")}

@@ -5,7 +5,7 @@ import math
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .base import NeuronModel, check_dt, check_nonnegative, check_positive, register_model
+from .base import RESETS, NeuronModel, check_dt, check_nonnegative, check_positive, choice, register_model
 
 __all__ = ["CubaLIF", "exp_kernel_gain"]
 
@@ -38,6 +38,9 @@ class CubaLIF(NeuronModel):
         tau_syn_i di_i/dt = -i_i
         if v > v_th: spike, v <- v_reset, v held at v_reset for t_ref
 
+    or, with ``reset="subtract"``, ``v <- v - (v_th - v_reset)`` (a soft reset, keeping what
+    the membrane had above the threshold; snnTorch's and Norse's subtraction).
+
     A spike arriving through an excitatory (inhibitory) projection adds its weight (A) to
     ``i_e`` (``i_i``); weights are signed, so inhibitory weights are normally negative.
     ``I_ext`` (A) is the external and gap-junction current, held constant over a step.
@@ -54,7 +57,7 @@ class CubaLIF(NeuronModel):
     Brian2: the membrane is clamped for ``round(t_ref/dt) - 1`` updates after the spike step.
 
     Parameters (SI): ``tau_mem``, ``tau_syn_e``, ``tau_syn_i``, ``t_ref`` (s); ``v_rest``,
-    ``v_th``, ``v_reset`` (V); ``c_mem`` (F).
+    ``v_th``, ``v_reset`` (V); ``c_mem`` (F); ``reset``: ``"hard"`` or ``"subtract"``.
 
     Raises ``ValueError`` (naming the field) for non-finite values, time constants <= 0,
     ``t_ref < 0``, ``c_mem <= 0`` or ``v_reset >= v_th``.
@@ -68,6 +71,7 @@ class CubaLIF(NeuronModel):
     v_reset: float = -70e-3
     t_ref: float = 2e-3
     c_mem: float = 250e-12
+    reset: str = choice("hard", *RESETS)
 
     kind: ClassVar[str] = "cuba_lif"
     spiking: ClassVar[bool] = True
@@ -89,7 +93,8 @@ class CubaLIF(NeuronModel):
         return {"v": self.v_rest, "i_e": 0.0, "i_i": 0.0}
 
     def discretize(self, dt: float) -> dict[str, float]:
-        """Per-step coefficients for step ``dt`` (s); see the class docstring."""
+        """Per-step coefficients for step ``dt`` (s); see the class docstring. ``subtract``
+        is 1 for ``reset="subtract"``, else 0."""
         dt = check_dt(dt)
         r = self.tau_mem / self.c_mem
         a_m = math.exp(-dt / self.tau_mem)
@@ -104,4 +109,5 @@ class CubaLIF(NeuronModel):
             "v_th": self.v_th,
             "v_reset": self.v_reset,
             "ref_steps": float(int(round(self.t_ref / dt))),
+            "subtract": float(self.reset == "subtract"),
         }

@@ -16,13 +16,16 @@ __all__ = ["LIFCoefficients", "LIFState", "lif_step", "lif_sequence", "coefficie
 
 class LIFCoefficients(NamedTuple):
     """Per-step coefficients in normalised units (threshold 1): synaptic decay ``a_e``,
-    membrane decay ``a_m``, input gain ``k``, reset level ``u_reset``, refractory steps."""
+    membrane decay ``a_m``, input gain ``k``, reset level ``u_reset``, refractory steps, and
+    ``subtract``: the reset lowers the membrane by ``1 - u_reset`` instead of setting it to
+    ``u_reset``."""
 
     a_e: float
     a_m: float
     k: float
     u_reset: float
     ref_steps: int
+    subtract: bool = False
 
 
 class LIFState(NamedTuple):
@@ -40,9 +43,10 @@ def _cuba_lif(neuron, dt: float, synaptic: bool) -> LIFCoefficients:
     c = neuron.discretize(dt)
     r = neuron.tau_mem / neuron.c_mem
     u_reset = (neuron.v_reset - neuron.v_rest) / (neuron.v_th - neuron.v_rest)
+    sub = neuron.reset == "subtract"
     if synaptic:
-        return LIFCoefficients(c["a_e"], c["a_m"], c["k_e"] / r, u_reset, int(c["ref_steps"]))
-    return LIFCoefficients(0.0, c["a_m"], c["k_ext"] / r, u_reset, int(c["ref_steps"]))
+        return LIFCoefficients(c["a_e"], c["a_m"], c["k_e"] / r, u_reset, int(c["ref_steps"]), sub)
+    return LIFCoefficients(0.0, c["a_m"], c["k_ext"] / r, u_reset, int(c["ref_steps"]), sub)
 
 
 def _integrate_fire(neuron, dt: float, synaptic: bool) -> LIFCoefficients:
@@ -53,7 +57,7 @@ def _integrate_fire(neuron, dt: float, synaptic: bool) -> LIFCoefficients:
         raise ValueError("the torch IF layer has no synaptic filter (as NIR's IF node): use synaptic=False, or CubaLIF")
     c = neuron.discretize(dt)
     u_reset = (neuron.v_reset - neuron.v_rest) / (neuron.v_th - neuron.v_rest)
-    return LIFCoefficients(0.0, 1.0, 1.0, u_reset, int(c["ref_steps"]))
+    return LIFCoefficients(0.0, 1.0, 1.0, u_reset, int(c["ref_steps"]), neuron.reset == "subtract")
 
 
 COEFFICIENTS = {"cuba_lif": _cuba_lif, "if": _integrate_fire}
@@ -103,7 +107,7 @@ def lif_step(x: torch.Tensor, state: LIFState, co: LIFCoefficients, surrogate="s
     if threshold_on:
         s = spike(m - 1.0, surrogate, slope)
         s_reset = s.detach() if detach_reset else s
-        u = m * (1.0 - s_reset) + co.u_reset * s_reset
+        u = m - (1.0 - co.u_reset) * s_reset if co.subtract else m * (1.0 - s_reset) + co.u_reset * s_reset
         r = torch.where(s.detach() > 0, torch.full_like(r, co.ref_steps), r)
     else:
         s = torch.zeros_like(m)
@@ -124,7 +128,7 @@ class _LIFSequence(torch.autograd.Function):
         mem = torch.empty_like(spikes)
         held = torch.empty((t_len, xn.shape[1]), dtype=torch.bool)
         kernels.lif_forward(xn, e, u, r, co.a_e, co.a_m, co.k, co.u_reset, co.ref_steps, threshold_on,
-                            spikes.numpy(), mem.numpy(), held.numpy())
+                            spikes.numpy(), mem.numpy(), held.numpy(), co.subtract)
         ctx.set_materialize_grads(False)  # an unused output (often the membrane) gets no zero tensor
         ctx.save_for_backward(mem, held, spikes)
         ctx.co, ctx.kind, ctx.slope, ctx.detach_reset, ctx.threshold_on = co, SURROGATES[surrogate], slope, detach_reset, threshold_on
@@ -145,7 +149,7 @@ class _LIFSequence(torch.autograd.Function):
         grad_x = torch.empty_like(mem)
         co = ctx.co
         kernels.lif_backward(gs.numpy(), gm.numpy(), mem.numpy(), held.numpy(), spikes.numpy(), co.a_e, co.a_m, co.k,
-                             co.u_reset, ctx.kind, ctx.slope, ctx.detach_reset, ctx.threshold_on, grad_x.numpy())
+                             co.u_reset, ctx.kind, ctx.slope, ctx.detach_reset, ctx.threshold_on, grad_x.numpy(), co.subtract)
         return grad_x.reshape(ctx.in_shape), None, None, None, None, None, None, None, None
 
 

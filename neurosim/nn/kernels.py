@@ -6,7 +6,8 @@ neuron (``x`` is the synaptic input current of the step)::
     e_t = a_e e_{t-1} + x_t                    synaptic current
     m_t = a_m u_{t-1} + k e_t                  (held at u_{t-1} while refractory)
     s_t = H(m_t - 1)
-    u_t = m_t (1 - s_t) + u_reset s_t          hard reset
+    u_t = m_t (1 - s_t) + u_reset s_t          hard reset, or
+    u_t = m_t - (1 - u_reset) s_t              reset by subtraction (``subtract``)
 
 the same update as ``neurosim.engine.neurons.lif.lif_step``. The backward pass is exact BPTT
 through these equations with the surrogate derivative in place of H'.
@@ -43,10 +44,11 @@ def _blocks(n_m):
 
 
 @njit(**_OPTS)
-def _forward_blocks(x, e, u, r, a_e, a_m, k, u_reset, ref_steps, thr, spikes, mem, held, bounds):
+def _forward_blocks(x, e, u, r, a_e, a_m, k, u_reset, ref_steps, thr, spikes, mem, held, bounds, subtract):
     n_t = x.shape[0]
     one = x.dtype.type(1.0)
     zero = x.dtype.type(0.0)
+    drop = one - u_reset
     for b in prange(bounds.shape[0] - 1):
         lo, hi = bounds[b], bounds[b + 1]
         for t in range(n_t):
@@ -61,23 +63,26 @@ def _forward_blocks(x, e, u, r, a_e, a_m, k, u_reset, ref_steps, thr, spikes, me
                 mem[t, i] = m
                 held[t, i] = hold
                 spikes[t, i] = one if s else zero
-                u[i] = u_reset if s else m
+                after = m - drop if subtract else u_reset
+                u[i] = after if s else m
                 r[i] = ref_steps if s else ri
                 e[i] = ei
 
 
-def lif_forward(x, e, u, r, a_e, a_m, k, u_reset, ref_steps, threshold_on, spikes, mem, held):
+def lif_forward(x, e, u, r, a_e, a_m, k, u_reset, ref_steps, threshold_on, spikes, mem, held, subtract=False):
     """x (T, M) inputs; e, u (M,) float and r (M,) int32 states (updated in place);
     writes spikes (T, M), mem (T, M) pre-reset membrane and held (T, M) refractory flags.
-    ``threshold_on`` False turns the neuron into a leaky integrator (no spikes)."""
+    ``threshold_on`` False turns the neuron into a leaky integrator (no spikes); ``subtract``
+    resets by subtraction."""
     f = x.dtype.type  # coefficients in the data's precision: no mixed-type arithmetic
     thr = f(1.0) if threshold_on else f(np.inf)
     _forward_blocks(x, e, u, r, f(a_e), f(a_m), f(k), f(u_reset), np.int32(ref_steps), thr, spikes, mem, held,
-                    _blocks(x.shape[1]))
+                    _blocks(x.shape[1]), bool(subtract))
 
 
 @njit(**_OPTS)
-def _backward_blocks(grad_s, grad_m, mem, held, spikes, a_e, a_m, k, u_reset, kind, slope, detach_reset, threshold_on, grad_x, bounds):
+def _backward_blocks(grad_s, grad_m, mem, held, spikes, a_e, a_m, k, u_reset, kind, slope, detach_reset, threshold_on, grad_x, bounds,
+                     subtract):
     n_t, n_m = grad_s.shape
     gu = np.zeros(n_m, mem.dtype)  # dL/du_t from the future
     ge = np.zeros(n_m, mem.dtype)  # a_e dL/de_{t+1}
@@ -89,7 +94,10 @@ def _backward_blocks(grad_s, grad_m, mem, held, spikes, a_e, a_m, k, u_reset, ki
                 if threshold_on:
                     sg = _sg(m - 1.0, kind, slope)
                     s = spikes[t, i]
-                    du_dm = (1.0 - s) + (0.0 if detach_reset else (u_reset - m) * sg)
+                    if subtract:  # u = m - (1 - u_reset) s
+                        du_dm = 1.0 - (0.0 if detach_reset else (1.0 - u_reset) * sg)
+                    else:  # u = m (1 - s) + u_reset s
+                        du_dm = (1.0 - s) + (0.0 if detach_reset else (u_reset - m) * sg)
                     gm = grad_s[t, i] * sg + gu[i] * du_dm + grad_m[t, i]
                 else:
                     gm = gu[i] + grad_m[t, i]
@@ -103,10 +111,11 @@ def _backward_blocks(grad_s, grad_m, mem, held, spikes, a_e, a_m, k, u_reset, ki
                 ge[i] = ge_t * a_e
 
 
-def lif_backward(grad_s, grad_m, mem, held, spikes, a_e, a_m, k, u_reset, kind, slope, detach_reset, threshold_on, grad_x):
+def lif_backward(grad_s, grad_m, mem, held, spikes, a_e, a_m, k, u_reset, kind, slope, detach_reset, threshold_on, grad_x,
+                 subtract=False):
     """BPTT: ``grad_s`` dL/ds_t, ``grad_m`` dL/dm_t from direct use of the membrane
     (readouts), both (T, M); writes dL/dx_t into ``grad_x`` (T, M). Time runs backwards;
     the adjoints of u and e are carried per neuron."""
     f = mem.dtype.type
     _backward_blocks(grad_s, grad_m, mem, held, spikes, f(a_e), f(a_m), f(k), f(u_reset), kind, f(slope), detach_reset,
-                     threshold_on, grad_x, _blocks(grad_s.shape[1]))
+                     threshold_on, grad_x, _blocks(grad_s.shape[1]), bool(subtract))
