@@ -422,3 +422,32 @@ def test_malformed_files_give_clear_errors(tmp_path):
         del f["node"]["nodes"]["1_cubalif"]["tau_mem"]
     with pytest.raises(NIRFileError, match="broken.nir"):
         from_nir(broken)
+
+
+def test_malformed_graphs_name_the_node():
+    """Criterion 5 of the NIR issue: missing nodes, dangling edges, shape mismatches and NaN
+    weights give errors naming the node, in both import paths; a non-NIR HDF5 file and
+    truncated files: test_malformed_files_give_clear_errors."""
+    def lif(n):
+        return nir.LIF(tau=np.full(n, 0.01), r=np.ones(n), v_leak=np.zeros(n), v_threshold=np.ones(n), v_reset=np.zeros(n))
+
+    def graph(weight, neuron, extra_edge=None):
+        edges = [("input", "a"), ("a", "c"), ("c", "output")] + ([extra_edge] if extra_edge else [])
+        return nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([3])), "a": nir.Linear(weight=weight), "c": neuron,
+                                   "output": nir.Output(output_type=np.array([2]))}, edges=edges, type_check=False)
+
+    ok = np.ones((2, 3))
+    for build in (lambda g: from_nir(g, dt=1e-3), lambda g: network_from_nir(g, dt=1e-3)):
+        with pytest.raises(NIRConversionError, match=r"edge \('c', 'zzz'\) names an unknown node"):
+            build(graph(ok, _cuba(2), ("c", "zzz")))
+        with pytest.raises(NIRConversionError, match=r"node 'a' \(Linear\): weight has 6 NaN or infinite values"):
+            build(graph(np.full((2, 3), np.nan), _cuba(2)))
+        with pytest.raises(NIRConversionError, match=r"node 'a' \(Linear\)"):
+            build(graph(np.ones((2, 4)), _cuba(2)))
+    with pytest.raises(NIRConversionError, match=r"node 'c' \(LIF\): declares 5 neurons but receives 2 values"):
+        from_nir(graph(ok, lif(5)), dt=1e-3)
+    with pytest.raises(NIRConversionError, match=r"node 'c' \(CubaLIF\): tau_mem has 1 NaN"):
+        from_nir(graph(ok, _cuba(2, tau_mem=np.array([0.01, np.nan]))), dt=1e-3)
+    li = nir.CubaLIF(tau_syn=np.full(2, 5e-3), tau_mem=np.full(2, 0.02), r=np.ones(2), v_leak=np.zeros(2),
+                     v_threshold=np.full(2, np.inf), v_reset=np.zeros(2), w_in=np.full(2, 5e-3))
+    assert type(from_nir(graph(ok, li), dt=1e-3)[-1]).__name__ == "LI"  # an infinite threshold is a readout

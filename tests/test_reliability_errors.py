@@ -199,7 +199,7 @@ def _set_nan_delay(graph):
 
 @pytest.mark.parametrize("edit,match", [(_set_model_json, "node 'p': its neurosim metadata .* is malformed"),
                                         (_set_dt_zero, "neurosim_dt = 0.0 is not a time step > 0 s"),
-                                        (_set_nan_delay, "its Delay holds non-finite delays")])
+                                        (_set_nan_delay, r"\(Delay\): delay has 2 NaN or infinite values")])
 def test_malformed_nir_graphs_name_the_problem(tmp_path, edit, match):
     from hardware.nir import NIRConversionError, network_from_nir
 

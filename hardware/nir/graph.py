@@ -6,12 +6,13 @@ import warnings
 from pathlib import Path
 
 import nir
+import numpy as np
 
 from neurosim.atomic import atomic_write
 
 from .neurons import NIRConversionError
 
-__all__ = ["NIRFileError", "read_graph", "write_graph", "chain", "MAX_DATASET_ENTRIES", "MAX_FILE_ENTRIES", "NIR_NODE_TYPES"]
+__all__ = ["NIRFileError", "read_graph", "write_graph", "chain", "check_values", "MAX_DATASET_ENTRIES", "MAX_FILE_ENTRIES", "NIR_NODE_TYPES"]
 
 MAX_DATASET_ENTRIES = 2**25
 """Most entries any one array of a ``.nir`` file may declare (33.5 M: a dense weight matrix of
@@ -152,3 +153,22 @@ def chain(g: nir.NIRGraph) -> list:
     if missing:
         raise NIRConversionError(f"nodes {missing} are not on the chain from {inputs[0]!r} to the Output")
     return order
+
+
+def check_values(node, where: str) -> None:
+    """No NaN in any parameter of ``node``, and no infinity outside ``v_threshold`` (+inf:
+    a readout that never fires). Raises ``NIRConversionError`` naming the node (``where``)
+    and the parameter."""
+    for f in getattr(node, "__dataclass_fields__", {}):
+        if f in ("metadata", "input_type", "output_type"):
+            continue
+        value = getattr(node, f)
+        if isinstance(value, (nir.NIRNode, str, bytes, dict)) or value is None:
+            continue
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "iuf":
+            continue
+        bad = np.isnan(arr) if f == "v_threshold" else ~np.isfinite(arr)
+        if bad.any():
+            raise NIRConversionError(f"{where}: {f} has {int(bad.sum())} NaN or infinite values (of {arr.size}); parameters "
+                                     "must be finite")

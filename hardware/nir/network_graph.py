@@ -37,7 +37,7 @@ from neurosim import models
 from neurosim.models.base import check_dt
 from neurosim.network import Network, PoissonSource, Population, Projection, SpikeSource, check_name, delay_steps
 
-from .graph import read_graph
+from .graph import check_values, read_graph
 from .neurons import NEURON_NODES, NIRConversionError, check_euler_dt, meta_str, neuron_from_nir, same_parameters
 
 __all__ = ["network_to_nir", "network_from_nir", "MAX_DENSE_ENTRIES"]
@@ -225,6 +225,7 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
     synapse_nodes = {li for syn in synapses_of.values() for li in syn}
     for name, node in nodes.items():
         where = f"node {name!r} ({type(node).__name__})"
+        check_values(node, where)
         if isinstance(node, nir.Input):
             size = int(np.prod(node.input_type["input"]))
             m = node.metadata or {}
@@ -273,8 +274,6 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
         if isinstance(nodes[pre[0]], nir.Delay):
             dnode, pre = nodes[pre[0]], pred.get(pre[0], [])
             seconds = np.asarray(dnode.delay, np.float64)
-            if not np.all(np.isfinite(seconds)):
-                raise NIRConversionError(f"{where}: its Delay holds non-finite delays (NaN or infinity)")
             if len(pre) != 1 or np.unique(seconds).size != 1 or seconds.flat[0] < 0:
                 raise NIRConversionError(f"{where}: its Delay must be one delay >= 0 s for all neurons and have one input")
             delay = float(seconds.flat[0])  # NIR's delay is neurosim's: the time beyond the one-step transmission

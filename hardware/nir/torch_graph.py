@@ -15,7 +15,7 @@ import torch
 
 from neurosim import nn as snn
 
-from .graph import chain, read_graph
+from .graph import chain, check_values, read_graph
 from .neurons import NEURON_NODES, NIRConversionError, check_euler_dt, layer_to_nir, meta_str, neuron_from_nir
 
 __all__ = ["to_nir", "from_nir"]
@@ -263,11 +263,15 @@ def from_nir(graph, dt: float | None = None, euler_dt: float | None = None, rese
     g = read_graph(graph)
     if h is None and float((g.metadata or {}).get("neurosim_euler_dt", 0.0) or 0.0) > 0:
         h = float(g.metadata["neurosim_euler_dt"])
-    layers = []
+    layers, origin, in_shape = [], [], None  # origin: (node name, where, neurons it declares) of each layer
     for name, node in chain(g):
         where = f"node {name!r} ({type(node).__name__})"
+        check_values(node, where)
+        if isinstance(node, nir.Input):
+            in_shape = _port_shape(node.input_type, "input")
         if isinstance(node, (nir.Input, nir.Output)):
             continue
+        origin.append((where, _declared_neurons(node)))
         if isinstance(node, NEURON_NODES):
             spec = neuron_from_nir(node, where, dt, h, reset=reset)
             out = (node.output_type or {}).get("output")
@@ -280,6 +284,7 @@ def from_nir(graph, dt: float | None = None, euler_dt: float | None = None, rese
         if isinstance(node, nir.Scale):
             scale = np.asarray(node.scale, np.float64)
             _fold(layers, scale, scale.shape, where)
+            origin.pop()
             continue
         module = _stateless(node, where)
         if module is None:
@@ -289,4 +294,40 @@ def from_nir(graph, dt: float | None = None, euler_dt: float | None = None, rese
         layers.append(snn.Lift(module))
     if not any(isinstance(m, NEURON_LAYERS) for m in layers):
         raise NIRConversionError("the graph has no neuron node (CubaLIF, LIF, IF, LI, CubaLI)")
+    if in_shape is not None:
+        _check_shapes(layers, origin, in_shape)
     return snn.Sequential(*layers)
+
+
+def _port_shape(types, port: str):
+    """The shape a node declares for ``port`` (``input_type``/``output_type``), or None."""
+    shape = (types or {}).get(port)
+    return None if shape is None else tuple(int(v) for v in np.ravel(shape))
+
+
+def _declared_neurons(node):
+    """How many neurons a neuron node's parameters declare (None: one value for all, or not a neuron)."""
+    if not isinstance(node, NEURON_NODES):
+        return None
+    sizes = {np.asarray(getattr(node, f)).size for f in node.__dataclass_fields__ if f in ("tau", "tau_mem", "r", "v_threshold")}
+    sizes.discard(1)
+    return max(sizes) if sizes else None
+
+
+def _check_shapes(layers: list, origin: list, in_shape: tuple) -> None:
+    """Run one zero step of shape ``in_shape`` through the chain: a layer that cannot take
+    its input, or a neuron node that declares another number of neurons than it receives,
+    raises ``NIRConversionError`` naming the node."""
+    x = torch.zeros((1, 1, *in_shape), dtype=torch.get_default_dtype())
+    with torch.no_grad():
+        for layer, (where, declared) in zip(layers, origin):
+            shape = tuple(x.shape[2:])
+            if declared is not None and declared != int(np.prod(shape)):
+                raise NIRConversionError(f"{where}: declares {declared} neurons but receives {int(np.prod(shape))} values "
+                                         f"(shape {shape}) from the node before it")
+            try:
+                x = layer(x.to(next(layer.parameters()).dtype) if list(layer.parameters()) else x)
+            except RuntimeError as exc:
+                raise NIRConversionError(f"{where}: cannot take its input of shape {shape} ({str(exc).splitlines()[0]})") from None
+            if isinstance(x, tuple):
+                x = x[0]
