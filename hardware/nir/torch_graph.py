@@ -263,7 +263,7 @@ def from_nir(graph, dt: float | None = None, euler_dt: float | None = None, rese
     g = read_graph(graph)
     if h is None and float((g.metadata or {}).get("neurosim_euler_dt", 0.0) or 0.0) > 0:
         h = float(g.metadata["neurosim_euler_dt"])
-    layers, origin, in_shape = [], [], None  # origin: (node name, where, neurons it declares) of each layer
+    layers, origin, in_shape = [], [], None  # origin: (where, neurons it declares) of each layer
     for name, node in chain(g):
         where = f"node {name!r} ({type(node).__name__})"
         check_values(node, where)
