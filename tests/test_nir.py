@@ -422,6 +422,14 @@ def test_malformed_files_give_clear_errors(tmp_path):
         del f["node"]["nodes"]["1_cubalif"]["tau_mem"]
     with pytest.raises(NIRFileError, match="broken.nir"):
         from_nir(broken)
+    alien = tmp_path / "alien.nir"  # a node type NIR 1.x does not define, inside an otherwise good file
+    alien.write_bytes(data)
+    with h5py.File(alien, "r+") as f:
+        del f["node"]["nodes"]["1_cubalif"]["type"]
+        f["node"]["nodes"]["1_cubalif"]["type"] = np.bytes_("Hodgkin")
+    for read in (read_graph, lambda p: network_from_nir(p, dt=1e-3)):
+        with pytest.raises(NIRFileError, match=r"alien.nir: node 'node/nodes/1_cubalif' has type 'Hodgkin', which NIR 1.x does not define"):
+            read(alien)
 
 
 def test_malformed_graphs_name_the_node():
