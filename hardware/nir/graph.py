@@ -12,7 +12,7 @@ from neurosim.atomic import atomic_write
 
 from .neurons import NIRConversionError
 
-__all__ = ["NIRFileError", "read_graph", "write_graph", "chain", "check_values", "MAX_DATASET_ENTRIES", "MAX_FILE_ENTRIES", "NIR_NODE_TYPES"]
+__all__ = ["NIRFileError", "read_graph", "write_graph", "chain", "is_chain", "inline_subgraphs", "check_values", "MAX_DATASET_ENTRIES", "MAX_FILE_ENTRIES", "NIR_NODE_TYPES"]
 
 MAX_DATASET_ENTRIES = 2**25
 """Most entries any one array of a ``.nir`` file may declare (33.5 M: a dense weight matrix of
@@ -153,6 +153,55 @@ def chain(g: nir.NIRGraph) -> list:
     if missing:
         raise NIRConversionError(f"nodes {missing} are not on the chain from {inputs[0]!r} to the Output")
     return order
+
+
+def is_chain(g: nir.NIRGraph) -> bool:
+    """Whether every node of ``g`` has at most one incoming and one outgoing edge (and none
+    is a nested graph): what ``chain`` walks; anything else is a general graph."""
+    ins, outs = {}, {}
+    for a, b in g.edges:
+        outs[a] = outs.get(a, 0) + 1
+        ins[b] = ins.get(b, 0) + 1
+    return (not any(isinstance(v, nir.NIRGraph) for v in g.nodes.values())
+            and max(ins.values(), default=0) <= 1 and max(outs.values(), default=0) <= 1)
+
+
+def inline_subgraphs(g: nir.NIRGraph) -> nir.NIRGraph:
+    """``g`` with every nested ``NIRGraph`` node (a subgraph, such as snnTorch's recurrent
+    ``RLeaky``/``RSynaptic``) replaced by its nodes, named ``"<subgraph>.<node>"``: an edge
+    into the subgraph (named ``sub`` or ``sub.<its Input>``) goes to what its ``Input``
+    feeds, an edge out of it (``sub`` or ``sub.<its Output>``) leaves from what feeds its
+    ``Output``. Recursive; ``g`` itself when it nests nothing. Raises
+    ``NIRConversionError`` for a subgraph without exactly one ``Input`` and one ``Output``."""
+    if not any(isinstance(v, nir.NIRGraph) for v in g.nodes.values()):
+        return g
+    nodes, edges = {}, [tuple(e) for e in g.edges]
+    entry, exit_ = {}, {}  # outer endpoint name -> inner node names
+    for name, node in g.nodes.items():
+        if not isinstance(node, nir.NIRGraph):
+            nodes[name] = node
+            continue
+        sub = inline_subgraphs(node)
+        ins = [n for n, v in sub.nodes.items() if isinstance(v, nir.Input)]
+        outs = [n for n, v in sub.nodes.items() if isinstance(v, nir.Output)]
+        if len(ins) != 1 or len(outs) != 1:
+            raise NIRConversionError(f"node {name!r} is a subgraph with {len(ins)} Input and {len(outs)} Output nodes; "
+                                     "neurosim inlines subgraphs with one of each")
+        for n, v in sub.nodes.items():
+            if n not in (ins[0], outs[0]):
+                nodes[f"{name}.{n}"] = v
+        first = [f"{name}.{b}" for a, b in sub.edges if a == ins[0]]
+        last = [f"{name}.{a}" for a, b in sub.edges if b == outs[0]]
+        for key in (name, f"{name}.{ins[0]}"):
+            entry[key] = first
+        for key in (name, f"{name}.{outs[0]}"):
+            exit_[key] = last
+        edges += [(f"{name}.{a}", f"{name}.{b}") for a, b in sub.edges if a != ins[0] and b != outs[0]]
+    flat = []
+    for a, b in edges:
+        for src in exit_.get(a, [a]):
+            flat += [(src, dst) for dst in entry.get(b, [b])]
+    return nir.NIRGraph(nodes=nodes, edges=list(dict.fromkeys(flat)), type_check=False, metadata=dict(g.metadata or {}))
 
 
 def check_values(node, where: str) -> None:

@@ -37,7 +37,8 @@ from neurosim import models
 from neurosim.models.base import check_dt
 from neurosim.network import Network, PoissonSource, Population, Projection, SpikeSource, check_name, delay_steps
 
-from .graph import check_values, read_graph
+from .biases import bias_currents
+from .graph import check_values, inline_subgraphs, read_graph
 from .neurons import NEURON_NODES, NIRConversionError, check_euler_dt, meta_str, neuron_from_nir, same_parameters
 
 __all__ = ["network_to_nir", "network_from_nir", "MAX_DENSE_ENTRIES"]
@@ -150,7 +151,7 @@ def network_to_nir(net: Network, dt: float) -> nir.NIRGraph:
         raise NIRConversionError(f"nir rejected the graph: {exc}") from exc
 
 
-def _population(name: str, node, dt, euler_dt):
+def _population(name: str, node, dt, euler_dt, reset: str = "hard"):
     """(Population, weight scale per neuron in A per NIR input unit)."""
     meta = node.metadata or {}
     where = f"node {name!r} ({type(node).__name__})"
@@ -160,7 +161,7 @@ def _population(name: str, node, dt, euler_dt):
         fields = ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in")
         if tau in (pop.model.tau_syn_e, pop.model.tau_syn_i) and same_parameters(node, population_node(pop, tau), fields, rtol=1e-12):
             return pop, np.ones(pop.size)
-    spec = neuron_from_nir(node, where, dt, euler_dt, rest_above_threshold=True)
+    spec = neuron_from_nir(node, where, dt, euler_dt, rest_above_threshold=True, reset=reset)
     if spec.kind == "IF":
         raise NIRConversionError(f"{where}: NIR's IF takes each step's input straight into the membrane; the core's IF "
                                  "populations integrate synaptic currents, which NIR's IF node has none of (import it into "
@@ -176,11 +177,17 @@ def _population(name: str, node, dt, euler_dt):
     return Population(safe_name(name), model, scale.size), scale
 
 
-def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = None, sources: dict | None = None) -> Network:
+def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = None, sources: dict | None = None,
+                     reset: str = "hard") -> Network:
     """The core ``Network`` of a NIR ``graph`` (a ``nir.NIRGraph`` or ``.nir`` path) made
     of ``Input``, ``CubaLIF``/``CubaLI`` (and ``LI``-readout ``CubaLIF``), ``Linear``
-    (or ``Affine`` with zero bias), ``Delay`` and ``Output`` nodes; graphs written by
-    ``network_to_nir`` come back exactly. ``dt``: the engine step (default: the one the
+    or ``Affine``, ``Delay`` and ``Output`` nodes, in any topology (several weight nodes into
+    one population are summed; a population feeding itself through a weight node is a
+    recurrent projection, one step like every projection), nested subgraphs inlined as
+    ``from_nir`` does; graphs written by ``network_to_nir`` come back exactly. An
+    ``Affine``'s bias becomes a constant bias current into its population (``bias_currents``:
+    exact, started when the input first reaches the population). ``reset``: as in
+    ``neuron_from_nir``. ``dt``: the engine step (default: the one the
     graph was written with); ``euler_dt``: read foreign neuron nodes as forward Euler at
     that step (then also the engine step). ``sources``: ``{input node: SpikeSource or
     PoissonSource}`` to drive the inputs (default: silent spike sources, or the Poisson
@@ -188,14 +195,14 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
     (``NeuronSpec.gain``) in amperes; targets are ``"exc"`` unless neurosim wrote others.
 
     Raises ``NIRConversionError`` naming the node for other nodes (convolutions: import
-    with ``from_nir`` and export with ``neurosim.nn.to_network``), biases, delays that
+    with ``from_nir`` and export with ``neurosim.nn.to_network``), delays that
     differ between the neurons of one ``Delay`` (or are negative or not finite), edges that
     are not source/population -> [Delay] -> Linear -> population, and ``NIRFileError`` for
     unreadable files. Delays keep NIR's seconds; an engine refuses one that is not a whole
     number of its steps.
     """
     h = check_euler_dt(euler_dt)
-    g = read_graph(graph)
+    g = inline_subgraphs(read_graph(graph))
     meta = g.metadata or {}
     if dt is None:
         dt = h if h is not None else meta.get("neurosim_dt")
@@ -241,13 +248,13 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
             names[name] = src.name
         elif name in synapses_of or name in synapse_nodes:
             if name in synapses_of:  # a LIF membrane with LI synaptic currents: one population
-                pop, entries = _group_population(name, node, synapses_of[name], nodes, None if h is not None else dt, h)
+                pop, entries = _group_population(name, node, synapses_of[name], nodes, None if h is not None else dt, h, reset)
                 pops.append(pop)
                 names[name] = pop.name
                 for li, (target, scale) in entries.items():
                     scales[li], receptor[li], names[li] = scale, target, pop.name
         elif isinstance(node, NEURON_NODES):
-            pop, scale = _population(name, node, None if h is not None else dt, h)
+            pop, scale = _population(name, node, None if h is not None else dt, h, reset)
             pops.append(pop)
             scales[name] = scale
             names[name] = pop.name
@@ -257,13 +264,11 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
                                      "them with neurosim.nn.to_network)")
     if sources:
         raise NIRConversionError(f"sources {sorted(sources)} name no Input node of the graph")
-    groups = {}
+    groups, biases = {}, {}  # biases: (population, target) -> amperes per step into that synaptic current
     for name, node in nodes.items():
         if not isinstance(node, (nir.Linear, nir.Affine)):
             continue
         where = f"node {name!r} ({type(node).__name__})"
-        if isinstance(node, nir.Affine) and np.any(np.asarray(node.bias) != 0):
-            raise NIRConversionError(f"{where}: a bias is a constant drive the core's synapses cannot carry; use Linear")
         post = succ.get(name, [])
         if len(post) != 1 or post[0] not in scales:
             raise NIRConversionError(f"{where}: must feed exactly one neuron node, feeds {post}")
@@ -291,6 +296,12 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
             check_name("projection", label, "projection")
         except ValueError as exc:
             raise NIRConversionError(f"{where}: metadata neurosim_projection: {exc}") from None
+        if isinstance(node, nir.Affine) and np.any(np.asarray(node.bias) != 0):
+            bias = np.asarray(node.bias, np.float64)
+            if bias.shape != (w.shape[0],):
+                raise NIRConversionError(f"{where}: bias has shape {bias.shape}; expected ({w.shape[0]},)")
+            key = (names[post[0]], target)
+            biases[key] = biases.get(key, 0.0) + bias * scales[post[0]]
         jj, ii = np.nonzero(w)
         vals = w[jj, ii] * scales[post[0]][jj].astype(w.dtype) if not np.all(scales[post[0]] == 1) else w[jj, ii]
         groups.setdefault((label, names[pre[0]], names[post[0]], target), []).append((ii, jj, vals, delay))
@@ -303,10 +314,11 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
                                            np.concatenate([np.full(p[0].size, p[3]) for p in parts]), target, name=label))
     if not pops:
         raise NIRConversionError("the graph has no neuron node")
-    return Network(pops, srcs, projs)
+    pops, inputs = bias_currents(pops, srcs, projs, biases, dt)
+    return Network(pops, srcs, projs, inputs=inputs)
 
 
-def _group_population(name: str, lif, synapses: list, nodes: dict, dt, euler_dt):
+def _group_population(name: str, lif, synapses: list, nodes: dict, dt, euler_dt, reset: str = "hard"):
     """A population from a ``LIF`` membrane and the ``LI`` synaptic currents feeding it:
     (Population, {LI node: (target, weight scale per neuron)})."""
     where = f"node {name!r} (LIF with synaptic currents {synapses})"
@@ -332,7 +344,7 @@ def _group_population(name: str, lif, synapses: list, nodes: dict, dt, euler_dt)
             raise NIRConversionError(f"node {li!r} (LI): a synaptic current must decay to 0 (v_leak = 0)")
         cuba = nir.CubaLIF(tau_syn=node.tau, tau_mem=lif.tau, r=lif.r, v_leak=lif.v_leak, v_threshold=lif.v_threshold,
                            v_reset=lif.v_reset, w_in=node.r)
-        specs[t] = neuron_from_nir(cuba, f"{where}, current {li!r}", dt, euler_dt, rest_above_threshold=True)
+        specs[t] = neuron_from_nir(cuba, f"{where}, current {li!r}", dt, euler_dt, rest_above_threshold=True, reset=reset)
     base = specs.get("exc", specs.get("inh"))
     model = base.neuron.replace(tau_syn_e=specs["exc"].neuron.tau_syn_e if "exc" in specs else base.neuron.tau_syn_e,
                                 tau_syn_i=specs["inh"].neuron.tau_syn_e if "inh" in specs else base.neuron.tau_syn_e)

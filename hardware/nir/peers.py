@@ -63,15 +63,24 @@ def run_snntorch(graph, samples) -> dict:
     return _record(samples, mods, record, reset, model)
 
 
-def run_norse(graph, samples, dt: float) -> dict:
-    """Run ``graph`` in Norse (``from_nir(graph, dt=dt)``) on ``samples`` (N, T, *input
-    shape), each from rest. Returns ``{node: {"spikes": (N, T, ...), "v": (N, T, ...)}}``
-    for every neuron node (``LI`` nodes: no spikes, zeros)."""
-    import norse.torch as norse
+def run_norse(graph, samples, dt: float, reset: str = "hard", rest_recurrent: bool = False) -> dict:
+    """Run ``graph`` in Norse (``from_nir(graph, dt=dt)``, with ``reset_method=reset_subtract``
+    for ``reset="subtract"``) on ``samples`` (N, T, *input shape), each from rest. Returns
+    ``{node: {"spikes": (N, T, ...), "v": (N, T, ...)}}`` for every neuron node (``LI``
+    nodes: no spikes, zeros).
 
+    ``rest_recurrent``: seed each recurrent edge that leaves an ``Affine`` with its bias
+    before the first step (its output at rest, as snnTorch and ``neurosim.nn.Graph`` give),
+    where nirtorch's GraphExecutor, which Norse's importer uses, starts it at zero."""
+    import norse.torch as norse
+    from norse.torch.functional import reset as norse_reset
+
+    if reset not in ("hard", "subtract"):
+        raise ValueError(f"reset = {reset!r} is invalid: 'hard' or 'subtract'")
+    method = norse_reset.reset_subtract if reset == "subtract" else norse_reset.reset_value
     g = read_graph(graph)
     with contextlib.redirect_stdout(io.StringIO()), _quiet():
-        model = norse.from_nir(g, dt=dt)
+        model = norse.from_nir(g, dt=dt, reset_method=method)
     kinds = {n: type(g.nodes[n]) for n in _neuron_names(g)}
 
     def record(name, _module, out):
@@ -87,8 +96,22 @@ def run_norse(graph, samples, dt: float) -> dict:
     def step(x):
         _, state[0] = model(x, state[0])
 
+    seed = {}
+    if rest_recurrent:
+        from neurosim.nn.graph import evaluation_order
+
+        names = {node.name for node in getattr(model, "execution_order", [])}
+        source = next(n for n, v in g.nodes.items() if isinstance(v, nir.Input))
+        for a, _ in evaluation_order(g.edges, source)[1]:
+            if isinstance(g.nodes[a], nir.Affine):  # the executor's cache of a node's last output
+                seed[a if a in names else _sanitize(a)] = torch.as_tensor(np.asarray(g.nodes[a].bias), dtype=torch.float32)
+
     def reset():
         state[0] = None
+        if seed:
+            from nirtorch.graph_executor import GraphExecutorState
+
+            state[0] = GraphExecutorState(cache=dict(seed))
 
     return _record(samples, {n: _submodule(model, n) for n in kinds}, record, reset, step)
 

@@ -15,8 +15,9 @@ import torch
 
 from neurosim import nn as snn
 
-from .graph import chain, check_values, read_graph
-from .neurons import NEURON_NODES, NIRConversionError, check_euler_dt, layer_to_nir, meta_str, neuron_from_nir
+from .graph import chain, check_values, inline_subgraphs, is_chain, read_graph
+from .neurons import NEURON_NODES, NIRConversionError, check_euler_dt, layer_to_nir
+from .torch_nodes import fold_gain, neuron_layer, stateless_module
 
 __all__ = ["to_nir", "from_nir"]
 
@@ -150,98 +151,13 @@ def to_nir(model, input_shape, euler_dt: float | None = None, sum_pooling: bool 
         raise NIRConversionError(f"the layers' shapes do not fit together: {exc}") from exc
 
 
-def _fold(layers: list, gain: np.ndarray, shape: tuple, where: str) -> None:
-    """Multiply the input of the neurons ``where`` (of ``shape``) by ``gain`` by scaling
-    the weights and bias of the nearest weight layer before them (through pooling and
-    flatten when the gain is the same for all neurons)."""
-    g = np.broadcast_to(np.asarray(gain, np.float64), shape)
-    if np.all(g == 1.0):
-        return
-    uniform = bool(np.all(g == g.flat[0]))
-    for layer in reversed(layers):
-        module = layer.module if isinstance(layer, snn.Lift) else layer
-        if isinstance(module, torch.nn.Linear):
-            rows = np.broadcast_to(g.reshape(-1), (module.out_features,))
-            scale = torch.as_tensor(rows.copy(), dtype=module.weight.dtype)
-        elif isinstance(module, (torch.nn.Conv1d, torch.nn.Conv2d)) and (uniform or (
-                g.ndim >= 2 and np.all(g == g.reshape(g.shape[0], -1)[:, :1].reshape((-1,) + (1,) * (g.ndim - 1))))):
-            per_channel = g.reshape(g.shape[0], -1)[:, 0] if g.ndim >= 2 else g.flat[0]
-            scale = torch.as_tensor(np.broadcast_to(per_channel, (module.out_channels,)).copy(), dtype=module.weight.dtype)
-        elif isinstance(module, (torch.nn.AvgPool2d, torch.nn.Flatten)) and uniform:
-            continue
-        else:
-            break
-        with torch.no_grad():
-            module.weight.mul_(scale.reshape(-1, *([1] * (module.weight.ndim - 1))))
-            if module.bias is not None:
-                module.bias.mul_(scale)
-        return
-    raise NIRConversionError(f"{where}: its input must be scaled per neuron (by r, w_in and 1/(v_threshold - v_leak)) and no "
-                             "Affine, Linear or Conv2d before it can take the scale")
-
-
-def _tensor(a) -> torch.Tensor:
-    """A parameter as a tensor of torch's default dtype (float32): a graph written in
-    float64 must still run on float32 inputs, like every other neurosim.nn layer (call
-    ``.double()`` on the model for float64)."""
-    return torch.from_numpy(np.array(a, dtype=np.float64)).to(torch.get_default_dtype())
-
-
-def _stateless(node, where: str):
-    if isinstance(node, (nir.Affine, nir.Linear)):
-        w = np.asarray(node.weight)
-        if w.ndim != 2:
-            raise NIRConversionError(f"{where}: weight must be 2-D (out, in), got shape {w.shape}")
-        m = torch.nn.Linear(w.shape[1], w.shape[0], bias=isinstance(node, nir.Affine), dtype=_tensor(w).dtype)
-        m.weight.data = _tensor(w).clone()
-        if isinstance(node, nir.Affine):
-            b = np.asarray(node.bias)
-            if b.shape != (w.shape[0],):
-                raise NIRConversionError(f"{where}: bias has shape {b.shape}; expected ({w.shape[0]},)")
-            m.bias.data = _tensor(b).to(m.weight.dtype).clone()
-        return m
-    if isinstance(node, (nir.Conv1d, nir.Conv2d)):
-        dims = 1 if isinstance(node, nir.Conv1d) else 2
-        w = np.asarray(node.weight)
-        if w.ndim != dims + 2:
-            raise NIRConversionError(f"{where}: weight must be {dims + 2}-D (C_out, C_in/groups, kernel...), got shape {w.shape}")
-        groups = int(node.groups)
-        ints = lambda v: tuple(int(x) for x in np.broadcast_to(v, dims))  # noqa: E731
-        pad = node.padding.decode() if isinstance(node.padding, bytes) else node.padding
-        conv = torch.nn.Conv1d if dims == 1 else torch.nn.Conv2d
-        m = conv(w.shape[1] * groups, w.shape[0], tuple(w.shape[2:]), stride=ints(node.stride),
-                 padding=pad if isinstance(pad, str) else ints(pad), dilation=ints(node.dilation), groups=groups,
-                 dtype=_tensor(w).dtype)
-        m.weight.data = _tensor(w).clone()
-        m.bias.data = _tensor(np.broadcast_to(node.bias, (w.shape[0],))).to(m.weight.dtype).clone()
-        return m
-    if isinstance(node, (nir.AvgPool2d, nir.SumPool2d)):
-        k = tuple(int(v) for v in np.broadcast_to(node.kernel_size, 2))
-        s = tuple(int(v) for v in np.broadcast_to(node.stride, 2))
-        p = tuple(int(v) for v in np.broadcast_to(node.padding, 2))
-        return torch.nn.AvgPool2d(k, s, p, divisor_override=1 if isinstance(node, nir.SumPool2d) else None)
-    if isinstance(node, nir.Flatten):
-        start = int(node.start_dim)
-        end = int(node.end_dim)
-        return torch.nn.Flatten(start + 1 if start >= 0 else start, end + 1 if end >= 0 else end)
-    return None
-
-
-def _training_settings(meta: dict) -> dict:
-    """The surrogate gradient settings neurosim stored in a node's metadata (if any)."""
-    kw = {}
-    if "neurosim_surrogate" in meta:
-        kw["surrogate"] = str(meta_str(meta, "neurosim_surrogate"))
-    if "neurosim_slope" in meta:
-        kw["slope"] = float(meta["neurosim_slope"])
-    if "neurosim_detach_reset" in meta:
-        kw["detach_reset"] = bool(int(meta["neurosim_detach_reset"]))
-    return kw
-
-
-def from_nir(graph, dt: float | None = None, euler_dt: float | None = None, reset: str = "hard") -> snn.Sequential:
+def from_nir(graph, dt: float | None = None, euler_dt: float | None = None, reset: str = "hard"):
     """A ``neurosim.nn.Sequential`` running the NIR ``graph`` (a ``nir.NIRGraph`` or a
-    ``.nir`` file): a chain from one ``Input`` to one ``Output`` through ``Affine``,
+    ``.nir`` file) when it is a chain, else a ``neurosim.nn.Graph`` of its nodes and edges
+    (joins summed, skip connections, cycles: a recurrent edge carries its source's output of
+    the step before, ``neurosim.nn.graph.evaluation_order``); nested subgraphs (snnTorch's
+    recurrent layers) are inlined as ``"<subgraph>.<node>"`` (``hardware.nir.graph.inline_subgraphs``).
+    Nodes: one ``Input`` and one ``Output``, ``Affine``,
     ``Linear``, ``Conv1d``, ``Conv2d``, ``AvgPool2d``, ``SumPool2d``, ``Flatten``, ``Scale`` and the
     neuron nodes ``CubaLIF``, ``LIF``, ``IF``, ``LI``, ``CubaLI`` (``hardware.nir.neurons``; ``IF``
     becomes ``neurosim.nn.IF``, read per step as Sinabs and Norse read it).
@@ -256,13 +172,16 @@ def from_nir(graph, dt: float | None = None, euler_dt: float | None = None, rese
     ``"subtract"`` for graphs whose writer resets by subtraction (``neuron_from_nir``).
 
     Raises ``NIRConversionError`` naming the node for nodes neurosim cannot run (``Delay``,
-    ``Threshold``, recurrent subgraphs, branches) and
-    ``NIRFileError`` for unreadable files.
+    ``Threshold``), for a neuron node whose input scale cannot be folded into the weight
+    nodes before it, for shapes that do not fit, and ``NIRFileError`` for unreadable files.
     """
     h = check_euler_dt(euler_dt)
     g = read_graph(graph)
     if h is None and float((g.metadata or {}).get("neurosim_euler_dt", 0.0) or 0.0) > 0:
         h = float(g.metadata["neurosim_euler_dt"])
+    g = inline_subgraphs(g)
+    if not is_chain(g):
+        return _graph_from_nir(g, dt, h, reset)
     layers, origin, in_shape = [], [], None  # origin: (where, neurons it declares) of each layer
     for name, node in chain(g):
         where = f"node {name!r} ({type(node).__name__})"
@@ -273,30 +192,102 @@ def from_nir(graph, dt: float | None = None, euler_dt: float | None = None, rese
             continue
         origin.append((where, _declared_neurons(node)))
         if isinstance(node, NEURON_NODES):
-            spec = neuron_from_nir(node, where, dt, h, reset=reset)
+            layer, spec = neuron_layer(node, where, dt, h, reset)
             out = (node.output_type or {}).get("output")
-            _fold(layers, spec.gain, tuple(int(v) for v in out) if out is not None else np.shape(spec.gain), where)
-            layer = {"CubaLIF": snn.CubaLIF, "LIF": snn.LIF, "IF": snn.IF}.get(spec.kind)
-            kw = _training_settings(node.metadata or {})
-            layers.append(layer(spec.neuron, dt=spec.dt, **kw) if layer else
-                          snn.LI(spec.neuron, dt=spec.dt, synaptic=spec.kind == "LI", **kw))
+            fold_gain(layers, spec.gain, tuple(int(v) for v in out) if out is not None else np.shape(spec.gain), where)
+            layers.append(layer)
             continue
         if isinstance(node, nir.Scale):
             scale = np.asarray(node.scale, np.float64)
-            _fold(layers, scale, scale.shape, where)
+            fold_gain(layers, scale, scale.shape, where)
             origin.pop()
             continue
-        module = _stateless(node, where)
-        if module is None:
-            raise NIRConversionError(f"{where}: neurosim.nn has no layer for it; supported: Affine, Linear, Conv1d, Conv2d, AvgPool2d, "
-                                     "SumPool2d, Flatten, Scale, CubaLIF, LIF, IF, LI, CubaLI"
-                                     + ("; import delays into a core Network with network_from_nir" if isinstance(node, nir.Delay) else ""))
-        layers.append(snn.Lift(module))
+        layers.append(snn.Lift(_stateless(node, where)))
     if not any(isinstance(m, NEURON_LAYERS) for m in layers):
         raise NIRConversionError("the graph has no neuron node (CubaLIF, LIF, IF, LI, CubaLI)")
     if in_shape is not None:
         _check_shapes(layers, origin, in_shape)
     return snn.Sequential(*layers)
+
+
+def _stateless(node, where: str) -> torch.nn.Module:
+    module = stateless_module(node, where)
+    if module is None:
+        raise NIRConversionError(f"{where}: neurosim.nn has no layer for it; supported: Affine, Linear, Conv1d, Conv2d, AvgPool2d, "
+                                 "SumPool2d, Flatten, Scale, CubaLIF, LIF, IF, LI, CubaLI"
+                                 + ("; import delays into a core Network with network_from_nir" if isinstance(node, nir.Delay) else ""))
+    return module
+
+
+class _Scale(torch.nn.Module):
+    """NIR's ``Scale``: the input times a fixed per-element factor."""
+
+    def __init__(self, scale):
+        super().__init__()
+        self.register_buffer("scale", torch.as_tensor(np.asarray(scale, np.float64), dtype=torch.get_default_dtype()))
+
+    def forward(self, x):
+        return x * self.scale
+
+
+def _graph_from_nir(g: nir.NIRGraph, dt, h, reset: str) -> snn.Graph:
+    """``from_nir`` for graphs that are not a chain: a ``neurosim.nn.Graph`` of the same
+    nodes and edges. A neuron node's input scale is folded into every weight node feeding
+    it, each of which must feed only that node."""
+    nodes, edges = dict(g.nodes), [tuple(e) for e in g.edges]
+    for a, b in edges:
+        for end in (a, b):
+            if end not in nodes:
+                raise NIRConversionError(f"edge ({a!r}, {b!r}) names an unknown node {end!r}")
+    ends = {kind: [n for n, v in nodes.items() if isinstance(v, kind)] for kind in (nir.Input, nir.Output)}
+    for kind, found in ends.items():
+        if len(found) != 1:
+            raise NIRConversionError(f"the graph has {len(found)} {kind.__name__} nodes ({found}); a neurosim model has exactly one")
+    succ = {n: [b for a, b in edges if a == n] for n in nodes}
+    modules, declared = {}, {}
+    for name, node in nodes.items():
+        where = f"node {name!r} ({type(node).__name__})"
+        check_values(node, where)
+        if isinstance(node, nir.Input):
+            continue
+        if isinstance(node, nir.Output):
+            modules[name] = torch.nn.Identity()
+        elif isinstance(node, NEURON_NODES):
+            continue  # after the weight nodes, whose weights take their input scale
+        elif isinstance(node, nir.Scale):
+            modules[name] = _Scale(node.scale)
+        else:
+            modules[name] = snn.Lift(_stateless(node, where))
+    for name, node in nodes.items():
+        if not isinstance(node, NEURON_NODES):
+            continue
+        where = f"node {name!r} ({type(node).__name__})"
+        layer, spec = neuron_layer(node, where, dt, h, reset)
+        declared[name] = (where, _declared_neurons(node))
+        out = _port_shape(node.output_type, "output") or np.shape(spec.gain)
+        if not np.all(np.asarray(spec.gain) == 1.0):
+            for p in (a for a, b in edges if b == name):
+                if p not in modules or isinstance(nodes[p], NEURON_NODES) or succ[p] != [name]:
+                    raise NIRConversionError(f"{where}: its input must be scaled per neuron (by r, w_in and 1/(v_threshold - "
+                                             f"v_leak)) and its input {p!r} is not a weight node feeding only it")
+                fold_gain([modules[p]], spec.gain, out, where)
+        modules[name] = layer
+    try:
+        model = snn.Graph(modules, edges, input=ends[nir.Input][0], output=ends[nir.Output][0])
+    except ValueError as exc:
+        raise NIRConversionError(str(exc)) from None
+    in_shape = _port_shape(nodes[model.input].input_type, "input")
+    if in_shape is not None:
+        try:
+            with torch.no_grad():
+                outs = model.outputs(torch.zeros((1, 1, *in_shape), dtype=torch.get_default_dtype()))
+        except ValueError as exc:
+            raise NIRConversionError(str(exc)) from None
+        for name, (where, n) in declared.items():
+            got = int(np.prod(outs[name].shape[2:]))
+            if n is not None and n != got:
+                raise NIRConversionError(f"{where}: declares {n} neurons but receives {got} values from the nodes before it")
+    return model
 
 
 def _port_shape(types, port: str):
