@@ -339,8 +339,7 @@ def test_unsupported_nodes_are_named():
     lin = nir.Linear(weight=np.eye(3))
     if_graph = _graph(inp, lin, nir.IF(r=np.ones(3), v_threshold=np.ones(3), v_reset=np.zeros(3)), out)
     assert type(from_nir(if_graph, dt=1e-3)[-1]).__name__ == "IF"  # torch layers take it (tests/test_integrate_fire.py)
-    with pytest.raises(NIRConversionError, match=r"'n1' \(IF\).*synaptic currents"):
-        network_from_nir(if_graph, dt=1e-3)
+    assert network_from_nir(if_graph, dt=1e-3).populations[0].model.tau_syn_e == 0  # delta synapses (test_nir_core_conv.py)
     with pytest.raises(NIRConversionError, match=r"'n1' \(IF\).*v_reset must lie below v_threshold"):
         from_nir(_graph(inp, lin, nir.IF(r=np.ones(3), v_threshold=np.ones(3), v_reset=np.full(3, 2.0)), out), dt=1e-3)
     with pytest.raises(NIRConversionError, match=r"'n0' \(Delay\).*core Network"):
@@ -373,11 +372,18 @@ def test_unsupported_nodes_are_named():
                           edges=[("input", "rnn"), ("rnn", "output")])
     with pytest.raises(NIRConversionError, match="no neuron node"):  # inlined: input -> rnn.n0 (Linear) -> output
         from_nir(nested, dt=1e-3)
-    conv = nir.Conv2d(input_shape=(4, 4), weight=np.ones((1, 1, 3, 3)), stride=1, padding=1, dilation=1, groups=1, bias=np.zeros(1))
-    with pytest.raises(NIRConversionError, match=r"'n0' \(Conv2d\).*neurosim.nn.to_network"):
-        network_from_nir(_graph(nir.Input(input_type=np.array([1, 4, 4])), conv, _cuba(16).__class__(
-            **{k: v.reshape(1, 4, 4) for k, v in vars(_cuba(16)).items() if isinstance(v, np.ndarray)}),
-            nir.Output(output_type=np.array([1, 4, 4]))), dt=1e-3)
+    thr = nir.Threshold(threshold=np.ones(3))
+    with pytest.raises(NIRConversionError, match=r"'n1' \(Threshold\): a core Network has no element for it"):
+        network_from_nir(_graph(inp, lin, thr, out), dt=1e-3)
+    conv1d = nir.Conv1d(input_shape=4, weight=np.array([[[1.0, 2.0, 3.0]]]), stride=1, padding=1, dilation=1, groups=1,
+                        bias=np.zeros(1))
+    net = network_from_nir(nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([1, 4])), "n0": conv1d, "n1": _cuba(4),
+                                               "output": out}, edges=[("input", "n0"), ("n0", "n1"), ("n1", "output")],
+                                        type_check=False), dt=1e-3)
+    dense = np.zeros((4, 4))
+    np.add.at(dense, (net.projections[0].indices, net.projections[0].pre_indices()), net.projections[0].weights)
+    scale = dense[0, 0] / 2.0  # the population's input scale (A per unit)
+    np.testing.assert_allclose(dense / scale, [[2, 3, 0, 0], [1, 2, 3, 0], [0, 1, 2, 3], [0, 0, 1, 2]], rtol=1e-12)
 
 
 def test_scale_nodes_fold_into_the_weights_and_core_biases_become_bias_currents():

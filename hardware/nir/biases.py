@@ -10,7 +10,7 @@ from neurosim.network import CurrentInjection, delay_steps
 
 from .neurons import NIRConversionError
 
-__all__ = ["bias_currents"]
+__all__ = ["bias_currents", "depths"]
 
 
 def bias_currents(pops: list, srcs: list, projs: list, biases: dict, dt: float) -> tuple[list, list]:
@@ -25,11 +25,13 @@ def bias_currents(pops: list, srcs: list, projs: list, biases: dict, dt: float) 
     whose voltage per step equals ``I``'s (``k_syn I / k_ext``: the bias current, Loihi's
     bias register, PyNN's ``i_offset``) with initial synaptic current and membrane chosen
     so that at the start of step ``d - 1`` they are ``-I`` and rest (the neurons' linear
-    dynamics run backwards from there; for ``d = 1`` simply ``i = -I``, ``v = v_rest``).
+    dynamics run backwards from there; for ``d = 1`` simply ``i = -I``, ``v = v_rest``). A delta
+    synapse (``a = 0``, ``models.IF`` with ``tau_syn = 0``) takes the bias from step ``d`` on:
+    the constant current alone, with the membrane starting ``d`` steps of it below rest.
     Returns the populations (with those initial states) and the current injections. Raises
     ``NIRConversionError`` when that start would cross the threshold before step ``d - 1``
     (a strong bias deep in the network)."""
-    depth = _depths(srcs, projs, dt)
+    depth = depths(srcs, projs, dt)
     by_name = {p.name: p for p in pops}
     inputs, initial = [], {}
     for (name, target), b in biases.items():
@@ -39,10 +41,16 @@ def bias_currents(pops: list, srcs: list, projs: list, biases: dict, dt: float) 
         steady = b / (1.0 - a)
         x = k * steady / c["k_ext"]
         inputs.append(CurrentInjection(name, x))
-        i, u = -steady, np.zeros_like(steady)
-        for _ in range(depth.get(name, 1) - 1):  # one step back: u = (u' - k i - k_ext x) / a_m with i = i' / a
-            i = i / a
-            u = (u - k * i - c["k_ext"] * x) / c["a_m"]
+        d = depth.get(name, 1)
+        if a == 0:  # a delta synapse: the bias is a current from step d on; the membrane starts below rest by d steps of it
+            i, u = np.zeros_like(steady), np.zeros_like(steady)
+            for _ in range(d):
+                u = (u - c["k_ext"] * x) / c["a_m"]
+        else:
+            i, u = -steady, np.zeros_like(steady)
+            for _ in range(d - 1):  # one step back: u = (u' - k i - k_ext x) / a_m with i = i' / a
+                i = i / a
+                u = (u - k * i - c["k_ext"] * x) / c["a_m"]
         init = initial.setdefault(name, {"v": np.zeros(pop.size), "i_e": np.zeros(pop.size), "i_i": np.zeros(pop.size)})
         init["i_e" if target == "exc" else "i_i"] += i
         init["v"] += u
@@ -59,7 +67,7 @@ def bias_currents(pops: list, srcs: list, projs: list, biases: dict, dt: float) 
     return out, inputs
 
 
-def _depths(srcs: list, projs: list, dt: float) -> dict:
+def depths(srcs: list, projs: list, dt: float) -> dict:
     """Steps from the nearest source to each population (a projection: its delay in steps, one at least)."""
     depth = {s.name: 0 for s in srcs}
     edges = [(pr.pre, pr.post, int(np.min(delay_steps(pr, dt))) if pr.indices.size else 1) for pr in projs]

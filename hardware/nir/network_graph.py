@@ -39,6 +39,7 @@ from neurosim.network import Network, PoissonSource, Population, Projection, Spi
 
 from .biases import bias_currents
 from .graph import check_values, inline_subgraphs, read_graph
+from .weight_paths import STATELESS, compose, node_shape, weight_paths
 from .neurons import NEURON_NODES, NIRConversionError, check_euler_dt, meta_str, neuron_from_nir, same_parameters
 
 __all__ = ["network_to_nir", "network_from_nir", "MAX_DENSE_ENTRIES"]
@@ -151,6 +152,11 @@ def network_to_nir(net: Network, dt: float) -> nir.NIRGraph:
         raise NIRConversionError(f"nir rejected the graph: {exc}") from exc
 
 
+IF_THRESHOLD = 20e-3
+"""Threshold (V) of the core IF populations that NIR's per-step ``IF`` nodes become (the
+membrane counts from 0; NIR's ``v_threshold`` only scales the weights)."""
+
+
 def _population(name: str, node, dt, euler_dt, reset: str = "hard"):
     """(Population, weight scale per neuron in A per NIR input unit)."""
     meta = node.metadata or {}
@@ -162,10 +168,13 @@ def _population(name: str, node, dt, euler_dt, reset: str = "hard"):
         if tau in (pop.model.tau_syn_e, pop.model.tau_syn_i) and same_parameters(node, population_node(pop, tau), fields, rtol=1e-12):
             return pop, np.ones(pop.size)
     spec = neuron_from_nir(node, where, dt, euler_dt, rest_above_threshold=True, reset=reset)
-    if spec.kind == "IF":
-        raise NIRConversionError(f"{where}: NIR's IF takes each step's input straight into the membrane; the core's IF "
-                                 "populations integrate synaptic currents, which NIR's IF node has none of (import it into "
-                                 "torch layers with from_nir)")
+    if spec.kind == "IF":  # NIR's IF read per step: its input moves the membrane in the step it arrives (delta synapses);
+        # the membrane counts from 0 to a threshold of 20 mV (NIR's unit threshold would put a membrane that integrates
+        # inhibition without leak beyond SpiNNaker's s16.15 range of +-65.5 V within tens of steps)
+        u = spec.neuron
+        model = u.replace(tau_syn_e=0.0, tau_syn_i=0.0, v_rest=0.0, v_th=IF_THRESHOLD, v_reset=u.v_reset / u.v_th * IF_THRESHOLD)
+        scale = np.broadcast_to(spec.gain, node_shape(node)).reshape(-1) * model.c_mem * (model.v_th - model.v_rest) / spec.dt
+        return Population(safe_name(name), model, scale.size), scale
     if spec.kind in ("LIF", "LIBox"):
         raise NIRConversionError(f"{where}: a {type(node).__name__} without LI synaptic currents feeding it has no synaptic "
                                  "current; the core's CuBa-LIF populations always have one (import it into torch layers "
@@ -179,27 +188,33 @@ def _population(name: str, node, dt, euler_dt, reset: str = "hard"):
 
 def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = None, sources: dict | None = None,
                      reset: str = "hard") -> Network:
-    """The core ``Network`` of a NIR ``graph`` (a ``nir.NIRGraph`` or ``.nir`` path) made
-    of ``Input``, ``CubaLIF``/``CubaLI`` (and ``LI``-readout ``CubaLIF``), ``Linear``
-    or ``Affine``, ``Delay`` and ``Output`` nodes, in any topology (several weight nodes into
-    one population are summed; a population feeding itself through a weight node is a
-    recurrent projection, one step like every projection), nested subgraphs inlined as
-    ``from_nir`` does; graphs written by ``network_to_nir`` come back exactly. An
-    ``Affine``'s bias becomes a constant bias current into its population (``bias_currents``:
-    exact, started when the input first reaches the population). ``reset``: as in
-    ``neuron_from_nir``. ``dt``: the engine step (default: the one the
-    graph was written with); ``euler_dt``: read foreign neuron nodes as forward Euler at
-    that step (then also the engine step). ``sources``: ``{input node: SpikeSource or
-    PoissonSource}`` to drive the inputs (default: silent spike sources, or the Poisson
-    rates neurosim wrote). Synaptic weights take each population's input scale
-    (``NeuronSpec.gain``) in amperes; targets are ``"exc"`` unless neurosim wrote others.
+    """The core ``Network`` of a NIR ``graph`` (a ``nir.NIRGraph`` or ``.nir`` path): ``Input``
+    nodes become spike sources, neuron nodes populations (``CubaLIF``/``CubaLI``, ``LI``-readout
+    ``CubaLIF``, a ``LIF`` fed by ``LI`` synaptic currents; ``IF`` read per step, as in
+    ``from_nir``, becomes a ``models.IF`` population with delta synapses, ``tau_syn = 0``, and a
+    threshold of ``IF_THRESHOLD``), and the stateless nodes between two of them (``Linear``,
+    ``Affine``, ``Conv1d``, ``Conv2d``, ``SumPool2d``, ``AvgPool2d``, ``Flatten``, ``Scale``,
+    after at most one ``Delay``) one sparse projection (``weight_paths.compose``), in any
+    topology: several into one population are summed, a population may feed itself (a
+    recurrent projection, one step like every projection), nested subgraphs are inlined as
+    ``from_nir`` does. Biases become constant bias currents (``biases.bias_currents``: exact,
+    started when the input first reaches the population). Graphs written by
+    ``network_to_nir`` come back exactly.
 
-    Raises ``NIRConversionError`` naming the node for other nodes (convolutions: import
-    with ``from_nir`` and export with ``neurosim.nn.to_network``), delays that
-    differ between the neurons of one ``Delay`` (or are negative or not finite), edges that
-    are not source/population -> [Delay] -> Linear -> population, and ``NIRFileError`` for
-    unreadable files. Delays keep NIR's seconds; an engine refuses one that is not a whole
-    number of its steps.
+    ``dt``: the engine step (default: the one the graph was written with); ``euler_dt``:
+    read foreign neuron nodes as forward Euler at that step (then also the engine step).
+    ``sources``: ``{input node: SpikeSource or PoissonSource}`` to drive the inputs
+    (default: silent spike sources, or the Poisson rates neurosim wrote). ``reset``: as in
+    ``neuron_from_nir``. Synaptic weights take each population's input scale
+    (``NeuronSpec.gain``) in amperes; targets are ``"exc"`` unless neurosim wrote others.
+    Every projection takes one step where the exporting library's chain takes none: a
+    population ``d`` projections from the input runs ``d`` steps behind it.
+
+    Raises ``NIRConversionError`` naming the node for other nodes (``Threshold``, ``I``), a
+    stateless node with several inputs or outputs, a ``Delay`` that is not first or whose
+    delays differ between neurons (or are negative or not finite), weights that do not fit
+    their two ends, and ``NIRFileError`` for unreadable files. Delays keep NIR's seconds; an
+    engine refuses one that is not a whole number of its steps.
     """
     h = check_euler_dt(euler_dt)
     g = inline_subgraphs(read_graph(graph))
@@ -258,53 +273,67 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
             pops.append(pop)
             scales[name] = scale
             names[name] = pop.name
-        elif not isinstance(node, (nir.Output, nir.Linear, nir.Affine, nir.Delay)):
-            raise NIRConversionError(f"{where}: a core Network has no element for it (supported: Input, CubaLIF, CubaLI, LI "
-                                     "readouts, Linear, Delay, Output; import convolutional graphs with from_nir and export "
-                                     "them with neurosim.nn.to_network)")
+        elif not isinstance(node, (nir.Output, nir.Delay, *STATELESS)):
+            raise NIRConversionError(f"{where}: a core Network has no element for it (supported: Input, Output, CubaLIF, CubaLI, "
+                                     "LI readouts, IF, LIF with LI synaptic currents, and between them Delay, Linear, Affine, "
+                                     "Conv2d, SumPool2d, AvgPool2d, Flatten, Scale)")
     if sources:
         raise NIRConversionError(f"sources {sorted(sources)} name no Input node of the graph")
     groups, biases = {}, {}  # biases: (population, target) -> amperes per step into that synaptic current
+    senders = {n for n in names if n not in synapse_nodes}
+    paths = weight_paths(nodes, pred, succ, list(scales), senders)
+    covered = {n for _, chain, _ in paths for n in chain}
     for name, node in nodes.items():
-        if not isinstance(node, (nir.Linear, nir.Affine)):
-            continue
-        where = f"node {name!r} ({type(node).__name__})"
-        post = succ.get(name, [])
-        if len(post) != 1 or post[0] not in scales:
-            raise NIRConversionError(f"{where}: must feed exactly one neuron node, feeds {post}")
-        pre = pred.get(name, [])
-        if len(pre) != 1:
-            raise NIRConversionError(f"{where}: must have exactly one input, has {pre}")
+        if isinstance(node, (*STATELESS, nir.Delay)) and name not in covered:
+            raise NIRConversionError(f"node {name!r} ({type(node).__name__}): must lie between an Input or neuron node and the "
+                                     f"neuron node it feeds; feeds {succ.get(name, [])}")
+    for pre, chain, post in paths:
+        where = f"the weights {pre!r} -> {post!r}" if len(chain) != 1 else f"node {chain[0]!r} ({type(nodes[chain[0]]).__name__})"
         delay = 0.0
-        if isinstance(nodes[pre[0]], nir.Delay):
-            dnode, pre = nodes[pre[0]], pred.get(pre[0], [])
-            seconds = np.asarray(dnode.delay, np.float64)
-            if len(pre) != 1 or np.unique(seconds).size != 1 or seconds.flat[0] < 0:
-                raise NIRConversionError(f"{where}: its Delay must be one delay >= 0 s for all neurons and have one input")
+        if chain and isinstance(nodes[chain[0]], nir.Delay):
+            seconds = np.asarray(nodes[chain[0]].delay, np.float64)
+            if np.unique(seconds).size != 1 or seconds.flat[0] < 0:
+                raise NIRConversionError(f"{where}: its Delay must be one delay >= 0 s for all neurons")
             delay = float(seconds.flat[0])  # NIR's delay is neurosim's: the time beyond the one-step transmission
-        if pre[0] not in names:
-            raise NIRConversionError(f"{where}: its input {pre[0]!r} is not an Input or neuron node")
-        w = np.asarray(node.weight)
-        if w.shape != (scales[post[0]].size, _size(nodes[pre[0]])):
-            raise NIRConversionError(f"{where}: weight shape {w.shape} does not fit {pre[0]!r} -> {post[0]!r}")
-        m = node.metadata or {}
-        target = receptor.get(post[0]) or meta_str(m, "target", "exc")
-        label = meta_str(m, "neurosim_projection", f"{names[pre[0]]}->{names[post[0]]}:{target}")
+            chain = chain[1:]
+        if not chain:
+            raise NIRConversionError(f"node {post!r}: its input {pre!r} reaches it without weights (a Linear, Affine or "
+                                     "convolution between them)")
+        n_post, n_pre = scales[post].size, int(np.prod(node_shape(nodes[pre])))
+        last = nodes[chain[-1]]
+        if len(chain) == 1 and isinstance(last, (nir.Linear, nir.Affine)):  # dense weights as written, dtype kept
+            w = np.asarray(last.weight)
+            bias = np.asarray(last.bias, np.float64) if isinstance(last, nir.Affine) else np.zeros(0)
+            if w.shape != (n_post, n_pre):
+                raise NIRConversionError(f"{where}: weight shape {w.shape} does not fit {pre!r} -> {post!r}")
+            if bias.size and bias.shape != (n_post,):
+                raise NIRConversionError(f"{where}: bias has shape {bias.shape}; expected ({n_post},)")
+            jj, ii = np.nonzero(w)
+            vals = w[jj, ii]
+        else:
+            m_, bias = compose(nodes, chain, node_shape(nodes[pre]), where)
+            if m_.shape != (n_post, n_pre):
+                raise NIRConversionError(f"{where}: maps {m_.shape[1]} values to {m_.shape[0]}; {pre!r} -> {post!r} needs "
+                                         f"{n_pre} -> {n_post}")
+            coo = m_.tocoo()
+            jj, ii, vals = coo.row, coo.col, coo.data
+            keep = vals != 0
+            jj, ii, vals = jj[keep], ii[keep], vals[keep]
+        meta_ = nodes[chain[-1]].metadata or {}
+        target = receptor.get(post) or meta_str(meta_, "target", "exc")
+        label = meta_str(meta_, "neurosim_projection", f"{names[pre]}->{names[post]}:{target}")
         if target not in ("exc", "inh"):
             raise NIRConversionError(f"{where}: metadata target {target!r} is not 'exc' or 'inh'")
         try:
             check_name("projection", label, "projection")
         except ValueError as exc:
             raise NIRConversionError(f"{where}: metadata neurosim_projection: {exc}") from None
-        if isinstance(node, nir.Affine) and np.any(np.asarray(node.bias) != 0):
-            bias = np.asarray(node.bias, np.float64)
-            if bias.shape != (w.shape[0],):
-                raise NIRConversionError(f"{where}: bias has shape {bias.shape}; expected ({w.shape[0]},)")
-            key = (names[post[0]], target)
-            biases[key] = biases.get(key, 0.0) + bias * scales[post[0]]
-        jj, ii = np.nonzero(w)
-        vals = w[jj, ii] * scales[post[0]][jj].astype(w.dtype) if not np.all(scales[post[0]] == 1) else w[jj, ii]
-        groups.setdefault((label, names[pre[0]], names[post[0]], target), []).append((ii, jj, vals, delay))
+        if np.any(bias != 0):
+            key = (names[post], target)
+            biases[key] = biases.get(key, 0.0) + bias * scales[post]
+        if not np.all(scales[post] == 1):
+            vals = vals * scales[post][jj].astype(vals.dtype)
+        groups.setdefault((label, names[pre], names[post], target), []).append((ii, jj, vals, delay))
     sizes = {**{p.name: p.size for p in pops}, **{s.name: s.size for s in srcs}}
     projs = []
     for (label, pre, post, target), parts in groups.items():
@@ -350,9 +379,3 @@ def _group_population(name: str, lif, synapses: list, nodes: dict, dt, euler_dt,
                                 tau_syn_i=specs["inh"].neuron.tau_syn_e if "inh" in specs else base.neuron.tau_syn_e)
     entries = {li: (t, np.broadcast_to(specs[t].gain, (n,)) * specs[t].amperes_per_unit) for li, t in zip(synapses, targets)}
     return Population(safe_name(name), model, n), entries
-
-
-def _size(node) -> int:
-    if isinstance(node, nir.Input):
-        return int(np.prod(node.input_type["input"]))
-    return int(np.size(node.tau_mem if hasattr(node, "tau_mem") else node.tau))

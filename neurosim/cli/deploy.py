@@ -38,8 +38,10 @@ def add(sub) -> None:
     n.add_argument("--out", default=None, help="the .nir file (default runs/nir/<model>-<for>.nir)")
     lo = p["loihi"]
     lo.add_argument("model", nargs="?", default=None,
-                    help="folder of `neurosim train nmnist` (default runs/nmnist), or a network: 'cuba' or a Network.save file "
-                         "(.npz), compiled for Loihi 2 and run for --simulate seconds")
+                    help="folder of `neurosim train nmnist` (default runs/nmnist), a NIR graph classifying N-MNIST (.nir, e.g. "
+                         "the NIR paper's ../shared/data/nir_paper/cnn_sinabs.nir: its accuracy on --samples of --data, in torch "
+                         "and on the fixed-point engine), or a network: 'cuba' or a Network.save file (.npz), compiled for Loihi 2 "
+                         "and run for --simulate seconds")
     lo.add_argument("--data", default=str(SHARED_DATA / "nmnist_small"), help="N-MNIST subset folder (default ../shared/data/nmnist_small)")
     lo.add_argument("--out", default=None, help="output folder (default runs/loihi_nmnist)")
     lo.add_argument("--samples", type=INT1, default=None, help="held-out samples to deploy (default all)")
@@ -54,7 +56,12 @@ def add(sub) -> None:
     lo.add_argument("--threads", type=INT1, default=2)
     lo.add_argument("--no-progress", action="store_true")
     s = p["spinnaker"]
-    s.add_argument("model", nargs="?", default=None, help="the network: " + NETWORK_HELP)
+    s.add_argument("model", nargs="?", default=None,
+                   help="the network: " + NETWORK_HELP + ", or a NIR graph classifying N-MNIST (.nir: its accuracy on --samples "
+                        "of --data, in torch and mapped and run in s16.15)")
+    s.add_argument("--data", default=str(SHARED_DATA / "nmnist_small"), help="N-MNIST subset folder for a .nir classifier")
+    s.add_argument("--samples", type=INT1, default=None, help="samples a .nir classifier runs (default all)")
+    s.add_argument("--no-progress", action="store_true")
     s.add_argument("--torus", type=INT1, nargs=2, metavar=("W", "H"), default=None, help="a W x H toroidal machine instead of one 48-chip board")
     s.add_argument("--neurons-per-core", type=INT1, default=256, help="neurons per core (default 256)")
     s.add_argument("--placement", choices=["locality", "random"], default="locality", help="placement (default locality)")
@@ -108,14 +115,44 @@ def _error(err) -> int:
     return 2
 
 
+def _is_nir(model) -> bool:
+    return Path(model or "").suffix == ".nir"
+
+
+def _run_nir_classifier(a, target: str, settings: dict) -> int:
+    """A NIR N-MNIST classifier's accuracy in torch, in the core simulator and on ``target``."""
+    from circuits.nmnist.nir_paper import deploy_nir_classifier
+
+    try:
+        r = deploy_nir_classifier(a.model, a.data, target, a.samples, progress=not a.no_progress, settings=settings)
+    except (ValueError, FileNotFoundError) as err:
+        return _error(err)
+    if "resources" in r["info"]:
+        print(r["info"]["resources"].table())
+    if "mapping" in r["info"]:
+        m = r["info"]["mapping"]
+        print(f"{m['slices']} slices on {m['cores_used']} cores of {m['chips_used']} chips")
+    print(f"{r['n_samples']} samples; {r['n_neurons']} neurons, {r['n_synapses']} synapses, {r['depth']} steps from input to output")
+    print(f"float (torch), event counts:  {100 * r['float_counts']:.1f}%")
+    print(f"float (torch), binary frames: {100 * r['float_binary']:.1f}%")
+    print(f"core simulator (binary):      {100 * r['simulator']:.1f}% ({100 * r['simulator_same_decisions']:.1f}% of decisions as "
+          f"float binary; {r['simulator_seconds_per_sample']:.2f} s per sample)")
+    label = f"{target} ({'fixed point' if target == 'loihi' else 's16.15'}):"
+    print(f"{label:30s}{100 * r[target]:.1f}% ({100 * r[target + '_same_decisions']:.1f}% of decisions as float binary; "
+          f"{r[target + '_seconds_per_sample']:.2f} s per sample); drop {r['drop']:.1f} points vs float binary")
+    return 0
+
+
 def run_spinnaker(a) -> int:
     from hardware.spinnaker import Machine
     from hardware.spinnaker.report import plot_machine_load
 
+    kw = {"neurons_per_core": a.neurons_per_core, "timestep": a.dt}
+    machine = Machine.torus(*a.torus, **kw) if a.torus else Machine.board(**kw)
+    if _is_nir(a.model):
+        return _run_nir_classifier(a, "spinnaker", {"machine": machine, "placement": a.placement, "seed": a.seed})
     try:
         net = _network(a)
-        kw = {"neurons_per_core": a.neurons_per_core, "timestep": a.dt}
-        machine = Machine.torus(*a.torus, **kw) if a.torus else Machine.board(**kw)
         backend = _backend("spinnaker", machine=machine, placement=a.placement, seed=a.seed)
         deployment = backend.compile(net, a.simulate or 1.0)
         mapping, r = deployment.target, deployment.info["mapping"]
@@ -208,6 +245,8 @@ def run_nir(a) -> int:
 def run_loihi(a) -> int:
     if _is_network(a.model):
         return _run_loihi_network(a)
+    if _is_nir(a.model):
+        return _run_nir_classifier(a, "loihi", {"threshold_bits": a.threshold_bits})
     import torch
 
     torch.set_num_threads(a.threads)

@@ -35,9 +35,15 @@ class IF(NeuronModel):
     the ``tau_mem -> infinity`` limit of ``CubaLIF``'s propagator (Rotter & Diesmann 1999,
     Biol. Cybern. 81:381). Refractoriness follows Brian2, as for ``CubaLIF``.
 
-    Parameters (SI): ``tau_syn_e``, ``tau_syn_i``, ``t_ref`` (s); ``v_rest``, ``v_th``,
+    ``tau_syn_x = 0`` makes that synapse a **delta synapse**: a spike's weight ``w`` (A) is a
+    current held over the one step it arrives in, so ``v`` jumps by ``w dt / c_mem`` in that
+    step and nothing is left for the next (``a_x = 0``, ``k_x = dt / c_mem``; Brian2's
+    ``on_pre: v += w*dt/C``). That is NIR's ``IF`` read per step, as Sinabs, Norse and Lava
+    (``du = 1``) run it.
+
+    Parameters (SI): ``tau_syn_e``, ``tau_syn_i`` (>= 0), ``t_ref`` (s); ``v_rest``, ``v_th``,
     ``v_reset`` (V); ``c_mem`` (F); ``reset``: ``"hard"`` or ``"subtract"``. Raises ``ValueError`` (naming the field) for non-finite
-    values, time constants or ``c_mem`` <= 0, ``t_ref < 0`` or ``v_reset >= v_th``.
+    values, ``c_mem`` <= 0, negative time constants or ``t_ref``, or ``v_reset >= v_th``.
     """
 
     tau_syn_e: float = 5e-3
@@ -56,9 +62,9 @@ class IF(NeuronModel):
 
     def _validate(self) -> None:
         name = type(self).__name__
-        for f in ("tau_syn_e", "tau_syn_i", "c_mem"):
-            check_positive(name, f, getattr(self, f))
-        check_nonnegative(name, "t_ref", self.t_ref)
+        check_positive(name, "c_mem", self.c_mem)
+        for f in ("tau_syn_e", "tau_syn_i", "t_ref"):  # tau_syn 0: a delta synapse
+            check_nonnegative(name, f, getattr(self, f))
         if self.v_reset >= self.v_th:
             raise ValueError(f"{name}.v_reset = {self.v_reset!r} is invalid: must be below v_th = {self.v_th!r}")
 
@@ -74,8 +80,13 @@ class IF(NeuronModel):
         ``v_rest + (v - v_rest) a_m`` exactly ``v``), ``v_th``, ``v_reset``, ``ref_steps``,
         ``subtract`` (1 for ``reset="subtract"``, else 0)."""
         dt = check_dt(dt)
-        return {"a_m": 1.0, "a_e": math.exp(-dt / self.tau_syn_e), "a_i": math.exp(-dt / self.tau_syn_i),
-                "k_e": -self.tau_syn_e * math.expm1(-dt / self.tau_syn_e) / self.c_mem,
-                "k_i": -self.tau_syn_i * math.expm1(-dt / self.tau_syn_i) / self.c_mem,
+        (a_e, k_e), (a_i, k_i) = (self._synapse(tau, dt) for tau in (self.tau_syn_e, self.tau_syn_i))
+        return {"a_m": 1.0, "a_e": a_e, "a_i": a_i, "k_e": k_e, "k_i": k_i,
                 "k_ext": dt / self.c_mem, "v_rest": 0.0, "v_th": self.v_th, "v_reset": self.v_reset,
                 "ref_steps": float(int(round(self.t_ref / dt))), "subtract": float(self.reset == "subtract")}
+
+    def _synapse(self, tau: float, dt: float) -> tuple[float, float]:
+        """(decay per step, V per A of current): exponential, or a delta synapse for tau = 0."""
+        if tau == 0:
+            return 0.0, dt / self.c_mem
+        return math.exp(-dt / tau), -tau * math.expm1(-dt / tau) / self.c_mem
