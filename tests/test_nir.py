@@ -342,10 +342,12 @@ def test_unsupported_nodes_are_named():
     assert network_from_nir(if_graph, dt=1e-3).populations[0].model.tau_syn_e == 0  # delta synapses (test_nir_core_conv.py)
     with pytest.raises(NIRConversionError, match=r"'n1' \(IF\).*v_reset must lie below v_threshold"):
         from_nir(_graph(inp, lin, nir.IF(r=np.ones(3), v_threshold=np.ones(3), v_reset=np.full(3, 2.0)), out), dt=1e-3)
-    with pytest.raises(NIRConversionError, match=r"'n0' \(Delay\).*core Network"):
-        from_nir(_graph(inp, nir.Delay(delay=np.ones(3)), lin, _cuba(3), out), dt=1e-3)
-    with pytest.raises(NIRConversionError, match=r"'n1' \(Threshold\)"):
-        from_nir(_graph(inp, lin, nir.Threshold(threshold=np.ones(3)), out), dt=1e-3)
+    with pytest.raises(NIRConversionError, match=r"'n0' \(Delay\): delay must be whole steps of dt = 0.001 s"):
+        from_nir(_graph(inp, nir.Delay(delay=np.full(3, 1.5e-3)), lin, _cuba(3), out), dt=1e-3)
+    with pytest.raises(NIRConversionError, match=r"'n0' \(Delay\): give the step"):
+        from_nir(_graph(inp, nir.Delay(delay=np.full(3, 1e-3)), lin, _cuba(3), out))
+    with pytest.raises(NIRConversionError, match=r"'n1' \(Threshold\): a core Network has no element for it"):
+        network_from_nir(_graph(inp, lin, nir.Threshold(threshold=np.ones(3)), _cuba(3), out), dt=1e-3)
     with pytest.raises(NIRConversionError, match="tau_mem differs between neurons"):
         from_nir(_graph(inp, lin, _cuba(3, tau_mem=np.array([0.01, 0.02, 0.02])), out), dt=1e-3)
     with pytest.raises(NIRConversionError, match="not longer than the Euler step"):
@@ -372,9 +374,6 @@ def test_unsupported_nodes_are_named():
                           edges=[("input", "rnn"), ("rnn", "output")])
     with pytest.raises(NIRConversionError, match="no neuron node"):  # inlined: input -> rnn.n0 (Linear) -> output
         from_nir(nested, dt=1e-3)
-    thr = nir.Threshold(threshold=np.ones(3))
-    with pytest.raises(NIRConversionError, match=r"'n1' \(Threshold\): a core Network has no element for it"):
-        network_from_nir(_graph(inp, lin, thr, out), dt=1e-3)
     conv1d = nir.Conv1d(input_shape=4, weight=np.array([[[1.0, 2.0, 3.0]]]), stride=1, padding=1, dilation=1, groups=1,
                         bias=np.zeros(1))
     net = network_from_nir(nir.NIRGraph(nodes={"input": nir.Input(input_type=np.array([1, 4])), "n0": conv1d, "n1": _cuba(4),

@@ -168,12 +168,14 @@ def _population(name: str, node, dt, euler_dt, reset: str = "hard"):
         if tau in (pop.model.tau_syn_e, pop.model.tau_syn_i) and same_parameters(node, population_node(pop, tau), fields, rtol=1e-12):
             return pop, np.ones(pop.size)
     spec = neuron_from_nir(node, where, dt, euler_dt, rest_above_threshold=True, reset=reset)
-    if spec.kind == "IF":  # NIR's IF read per step: its input moves the membrane in the step it arrives (delta synapses);
+    if spec.kind in ("IF", "I"):  # NIR's IF read per step: its input moves the membrane in the step it arrives (delta synapses);
         # the membrane counts from 0 to a threshold of 20 mV (NIR's unit threshold would put a membrane that integrates
         # inhibition without leak beyond SpiNNaker's s16.15 range of +-65.5 V within tens of steps)
         u = spec.neuron
         model = u.replace(tau_syn_e=0.0, tau_syn_i=0.0, v_rest=0.0, v_th=IF_THRESHOLD, v_reset=u.v_reset / u.v_th * IF_THRESHOLD)
-        scale = np.broadcast_to(spec.gain, node_shape(node)).reshape(-1) * model.c_mem * (model.v_th - model.v_rest) / spec.dt
+        if spec.kind == "I":  # an integrator: the threshold out of reach, as for LI readouts
+            model = model.replace(v_th=model.v_rest + 1e3)
+        scale = np.broadcast_to(spec.gain, node_shape(node)).reshape(-1) * model.c_mem * IF_THRESHOLD / spec.dt
         return Population(safe_name(name), model, scale.size), scale
     if spec.kind in ("LIF", "LIBox"):
         raise NIRConversionError(f"{where}: a {type(node).__name__} without LI synaptic currents feeding it has no synaptic "

@@ -8,6 +8,7 @@ Table 1)::
     LI:       tau dv/dt = (v_leak - v) + r I          (no threshold)
     CubaLI:   the CubaLIF equations without threshold
     IF:       dv/dt = r I                              (no leak)
+    I:        dv/dt = r I                              (no leak, no threshold)
 
 with a spike and a reset to ``v_reset`` when ``v > v_threshold``; ``S`` is the incoming spike
 train (weighted Dirac impulses), ``I`` of ``LIF``/``LI`` the input current.
@@ -34,7 +35,7 @@ which a neurosim reader restores them exactly (only when they still agree with t
 NIR parameters). NIR has no refractory period: a layer that holds its membrane after a
 spike (``t_ref >= 1.5 dt``) cannot be written.
 
-``IF`` is read **per step**, under either discretisation: each step's input ``I`` moves the
+``IF`` (and ``I``) is read **per step**, under either discretisation: each step's input ``I`` moves the
 membrane by ``r I`` (not ``r I dt``), as every tool chain that writes or reads the node does
 (Sinabs's ``IAF``, Norse's ``IAFCell``, Lava's LIF with ``du = 1, dv = 0``): the graphs they
 write hold weights for it (the NIR paper's ``cnn_sinabs.nir``: weights of order 0.1 and a
@@ -59,7 +60,7 @@ __all__ = ["SNNTORCH_DT", "NIRConversionError", "NeuronSpec", "layer_to_nir", "n
 SNNTORCH_DT = 1e-4
 """The step (s) at which ``snntorch.import_from_nir`` Euler-integrates every graph."""
 
-NEURON_NODES = (nir.CubaLIF, nir.LIF, nir.LI, nir.CubaLI, nir.IF)
+NEURON_NODES = (nir.CubaLIF, nir.LIF, nir.LI, nir.CubaLI, nir.IF, nir.I)
 
 
 class NIRConversionError(ValueError):
@@ -94,7 +95,8 @@ def _euler_tau(h: float, decay: float) -> float:
 
 def layer_to_nir(kind: str, neuron, dt: float, shape: tuple, euler_dt: float | None, where: str):
     """The NIR node of a neurosim torch neuron layer: ``kind`` is ``"CubaLIF"``, ``"LIF"``,
-    ``"IF"`` (per step, module docstring), ``"LI"`` (synaptic readout, written as a
+    ``"IF"`` (per step, module docstring), ``"I"`` (the IF membrane without threshold, an ``LI``
+    layer of an ``IF`` model), ``"LI"`` (synaptic readout, written as a
     ``CubaLIF`` whose threshold is +inf, which snnTorch and Norse import; neither reads
     ``CubaLI``) or ``"LIBox"`` (``LI`` without synaptic filter, written as ``LI``). Parameters are arrays of ``shape`` (the layer's
     output shape without time and batch axes). Raises ``NIRConversionError`` for a
@@ -113,6 +115,8 @@ def layer_to_nir(kind: str, neuron, dt: float, shape: tuple, euler_dt: float | N
             "neurosim_euler_dt": 0.0 if h is None else float(h), "neurosim_neuron_kind": neuron.kind}
     if kind == "IF":
         return nir.IF(r=full(1.0), v_threshold=full(1.0), v_reset=full(co.u_reset), metadata=meta)
+    if kind == "I":
+        return nir.I(r=full(1.0), metadata=meta)
     v_th = 1.0 if kind in ("CubaLIF", "LIF") else math.inf
     if synaptic:
         if h is None:
@@ -152,7 +156,8 @@ class NeuronSpec:
 def _arrays(node) -> dict:
     names = {nir.CubaLIF: ("tau_syn", "tau_mem", "r", "v_leak", "v_threshold", "v_reset", "w_in"),
              nir.LIF: ("tau", "r", "v_leak", "v_threshold", "v_reset"), nir.LI: ("tau", "r", "v_leak"),
-             nir.CubaLI: ("tau_syn", "tau_mem", "r", "v_leak", "w_in"), nir.IF: ("r", "v_threshold", "v_reset")}[type(node)]
+             nir.CubaLI: ("tau_syn", "tau_mem", "r", "v_leak", "w_in"), nir.IF: ("r", "v_threshold", "v_reset"),
+             nir.I: ("r",)}[type(node)]
     return {k: np.asarray(getattr(node, k), dtype=np.float64) for k in names}
 
 
@@ -205,6 +210,11 @@ def neuron_from_nir(node, where: str, dt: float | None, euler_dt: float | None, 
     if isinstance(node, nir.IF):
         spec = _integrate_fire_from_nir(node, where, dt, euler_dt)
         return replace(spec, neuron=spec.neuron.replace(reset=reset))
+    if isinstance(node, nir.I):  # an integrator: the IF membrane without threshold, read per step as IF is
+        step = euler_dt if euler_dt is not None else dt
+        if step is None:
+            raise NIRConversionError(f"{where}: give the step the graph runs at (dt or euler_dt): an I node moves once per step")
+        return NeuronSpec("I", models.IF(v_rest=0.0, v_th=1.0, v_reset=0.0, t_ref=0.0), float(step), _arrays(node)["r"])
     if not isinstance(node, NEURON_NODES):
         raise NIRConversionError(f"{where}: {type(node).__name__} is not a neuron node")
     if euler_dt is None and dt is None:

@@ -16,13 +16,10 @@ import torch
 from neurosim import nn as snn
 
 from .graph import chain, check_values, inline_subgraphs, is_chain, read_graph
-from .neurons import NEURON_NODES, NIRConversionError, check_euler_dt, layer_to_nir
-from .torch_nodes import fold_gain, neuron_layer, stateless_module
+from .neurons import NEURON_NODES, NIRConversionError, check_euler_dt, meta_str
+from .torch_nodes import NEURON_LAYERS, SKIP, Scale, fold_gain, layer_node, neuron_layer, stateless_module
 
 __all__ = ["to_nir", "from_nir"]
-
-_SKIP = (torch.nn.Identity, torch.nn.Dropout)
-
 
 def _layers(model) -> list:
     if hasattr(model, "layers") and callable(model.layers):
@@ -33,30 +30,13 @@ def _layers(model) -> list:
                              "of layers, or a model with a layers() method (circuits.nmnist.classifier.NMNISTNet)")
 
 
-def _numpy(t: torch.Tensor) -> np.ndarray:
-    return t.detach().cpu().numpy().copy()
-
-
-def _pair(v) -> np.ndarray:
-    return np.array([v, v] if isinstance(v, int) else list(v), dtype=np.int64)
-
-
-NEURON_LAYERS = (snn.CubaLIF, snn.LIF, snn.IF, snn.LI)
-
-
-def _neuron_kind(layer) -> str:
-    for cls in NEURON_LAYERS[:-1]:
-        if isinstance(layer, cls):
-            return cls.__name__
-    return "LI" if layer.synaptic else "LIBox"
-
-
 def to_nir(model, input_shape, euler_dt: float | None = None, sum_pooling: bool = False) -> nir.NIRGraph:
     """The NIR graph of a ``neurosim.nn`` model (a ``torch.nn.Sequential``, a list of
     layers, or an object with ``layers()`` such as ``circuits.nmnist.classifier.NMNISTNet``) whose
     samples have ``input_shape`` (no time or batch axis, e.g. (2, 34, 34)).
 
-    Nodes ``input``, ``0_conv2d``, ``1_cubalif``, ..., ``output`` in a chain. Neuron
+    Nodes ``input``, ``0_conv2d``, ``1_cubalif``, ..., ``output`` in a chain; a
+    ``neurosim.nn.Graph`` keeps its node names and edges (joins, skip connections, cycles). Neuron
     layers are written under the discretisation ``euler_dt`` (``hardware.nir.neurons``:
     ``None`` writes the exact continuous-time model; ``SNNTORCH_DT`` makes snnTorch's
     importer reproduce neurosim's steps, Norse's with ``from_nir(graph, dt=euler_dt)``).
@@ -69,75 +49,16 @@ def to_nir(model, input_shape, euler_dt: float | None = None, sum_pooling: bool 
     """
     h = check_euler_dt(euler_dt)
     shape = tuple(int(s) for s in input_shape)
+    if isinstance(model, snn.Graph):
+        return _graph_to_nir(model, shape, h)
     nodes = {"input": nir.Input(input_type=np.array(shape))}
     edges, prev, pending_scale = [], "input", None
     for i, layer in enumerate(_layers(model)):
         where = f"layer {i} ({type(layer).__name__})"
-        module = layer.module if isinstance(layer, snn.Lift) else layer
-        if isinstance(module, _SKIP):
+        if isinstance(layer.module if isinstance(layer, snn.Lift) else layer, SKIP):
             continue
-        node, name = None, None
-        if isinstance(layer, NEURON_LAYERS):
-            if pending_scale is not None:
-                raise NIRConversionError(f"{where}: sum_pooling needs a Linear or convolution after the pooling to take its 1/(kh kw)")
-            kind = _neuron_kind(layer)
-            node, name = layer_to_nir(kind, layer.neuron, layer.dt, shape, h, where), f"{i}_{kind.lower()}"
-            # training settings NIR has no field for, for neurosim's reader
-            node.metadata.update({"neurosim_surrogate": layer.surrogate, "neurosim_slope": layer.slope,
-                                  "neurosim_detach_reset": int(layer.detach_reset)})
-        elif isinstance(module, torch.nn.Linear):
-            w = _numpy(module.weight)
-            if pending_scale is not None:
-                w, pending_scale = w * np.asarray(pending_scale, w.dtype), None
-            node = nir.Affine(weight=w, bias=_numpy(module.bias)) if module.bias is not None else nir.Linear(weight=w)
-            name = f"{i}_{'affine' if module.bias is not None else 'linear'}"
-        elif isinstance(module, (torch.nn.Conv1d, torch.nn.Conv2d)):
-            dims = 1 if isinstance(module, torch.nn.Conv1d) else 2
-            if module.padding_mode != "zeros":
-                raise NIRConversionError(f"{where}: padding_mode {module.padding_mode!r}; NIR's convolutions pad with zeros")
-            if len(shape) != dims + 1:
-                raise NIRConversionError(f"{where}: Conv{dims}d needs {'(C, L)' if dims == 1 else '(C, H, W)'} input, got shape {shape}")
-            if module.groups != 1:  # nir 1.0.8 takes weight.shape[1] (C_in / groups) as the input channels
-                raise NIRConversionError(f"{where}: groups={module.groups}; nir 1.0.8's shape inference rejects grouped "
-                                         "convolutions (it reads C_in / groups as the input channels)")
-            w = _numpy(module.weight)
-            if pending_scale is not None:
-                w, pending_scale = w * np.asarray(pending_scale, w.dtype), None
-            bias = _numpy(module.bias) if module.bias is not None else np.zeros(w.shape[0], w.dtype)
-            if dims == 1:
-                padding = module.padding if isinstance(module.padding, str) else int(module.padding[0])
-                node = nir.Conv1d(input_shape=int(shape[1]), weight=w, stride=int(module.stride[0]), padding=padding,
-                                  dilation=int(module.dilation[0]), groups=int(module.groups), bias=bias)
-            else:
-                padding = module.padding if isinstance(module.padding, str) else _pair(module.padding)
-                node = nir.Conv2d(input_shape=shape[1:], weight=w, stride=_pair(module.stride), padding=padding,
-                                  dilation=_pair(module.dilation), groups=int(module.groups), bias=bias)
-            name = f"{i}_conv{dims}d"
-        elif isinstance(module, torch.nn.AvgPool2d):
-            if module.ceil_mode or np.any(_pair(module.padding) != 0):
-                raise NIRConversionError(f"{where}: pooling with padding or ceil_mode; export supports padding=0, ceil_mode=False")
-            k = _pair(module.kernel_size)
-            stride = _pair(module.stride if module.stride is not None else module.kernel_size)
-            if module.divisor_override not in (None, 1):
-                raise NIRConversionError(f"{where}: divisor_override={module.divisor_override}; NIR has average and sum pooling")
-            if module.divisor_override == 1 or sum_pooling:
-                node, name = nir.SumPool2d(kernel_size=k, stride=stride, padding=np.zeros(2, np.int64)), f"{i}_sumpool2d"
-                if module.divisor_override is None:
-                    pending_scale = (pending_scale or 1.0) / float(np.prod(k))
-            else:
-                node, name = nir.AvgPool2d(kernel_size=k, stride=stride, padding=np.zeros(2, np.int64)), f"{i}_avgpool2d"
-        elif isinstance(module, torch.nn.Flatten):
-            if module.start_dim == 0:
-                raise NIRConversionError(f"{where}: Flatten(start_dim=0) flattens the batch axis")
-            start = module.start_dim - 1 if module.start_dim > 0 else module.start_dim
-            end = module.end_dim - 1 if module.end_dim > 0 else module.end_dim
-            node, name = nir.Flatten(input_type={"input": np.array(shape)}, start_dim=start, end_dim=end), f"{i}_flatten"
-        else:
-            raise NIRConversionError(f"{where}: cannot be written to NIR; export supports Linear, Conv1d, Conv2d, AvgPool2d, Flatten "
-                                     "(optionally in neurosim.nn.Lift) and neurosim.nn CubaLIF, LIF and LI layers")
-        if not isinstance(layer, NEURON_LAYERS):
-            with torch.no_grad():
-                shape = tuple(module(torch.zeros((1, *shape))).shape[1:])
+        node, suffix, shape, pending_scale = layer_node(layer, shape, h, where, sum_pooling, pending_scale)
+        name = f"{i}_{suffix}"
         nodes[name] = node
         edges.append((prev, name))
         prev = name
@@ -148,6 +69,34 @@ def to_nir(model, input_shape, euler_dt: float | None = None, sum_pooling: bool 
     try:
         return nir.NIRGraph(nodes=nodes, edges=edges, metadata={"neurosim_euler_dt": 0.0 if h is None else h})
     except ValueError as exc:  # nir's own shape inference
+        raise NIRConversionError(f"the layers' shapes do not fit together: {exc}") from exc
+
+
+def _graph_to_nir(model: snn.Graph, shape: tuple, h) -> nir.NIRGraph:
+    """``to_nir`` for a ``neurosim.nn.Graph``: the same node names and edges (recurrent ones
+    included: NIR's edges carry no delay, and its readers give a cycle the one-step semantics
+    of ``neurosim.nn.graph.evaluation_order``); its input node becomes the ``Input``, its
+    output node (an identity) the ``Output``."""
+    shapes, nodes = {model.input: shape}, {model.input: nir.Input(input_type=np.array(shape))}
+    for name in model.order:
+        ins = {shapes[a] for a in model.inputs_of[name] if a in shapes}  # recurrent inputs come later, with the same shape
+        if len(ins) != 1:
+            raise NIRConversionError(f"node {name!r}: its inputs have shapes {sorted(ins)}; a join needs one shape")
+        (in_shape,) = ins
+        module = model.layers[model.names[name]]
+        where = f"node {name!r} ({type(module).__name__})"
+        if name == model.output:
+            if not isinstance(module, SKIP):
+                raise NIRConversionError(f"{where}: the output node must be an identity (NIR's Output)")
+            nodes[name], shapes[name] = nir.Output(output_type=np.array(in_shape)), in_shape
+            continue
+        if isinstance(module.module if isinstance(module, snn.Lift) else module, SKIP):
+            raise NIRConversionError(f"{where}: an identity inside a graph has no NIR node; wire its edges past it")
+        nodes[name], _, shapes[name], _ = layer_node(module, in_shape, h, where)
+    try:
+        return nir.NIRGraph(nodes=nodes, edges=list(model.edges),
+                            metadata={"neurosim_euler_dt": 0.0 if h is None else h, "neurosim_container": "Graph"})
+    except ValueError as exc:
         raise NIRConversionError(f"the layers' shapes do not fit together: {exc}") from exc
 
 
@@ -171,8 +120,11 @@ def from_nir(graph, dt: float | None = None, euler_dt: float | None = None, rese
     into the preceding weights. ``reset``: ``"hard"`` (to ``v_reset``, NIR's definition) or
     ``"subtract"`` for graphs whose writer resets by subtraction (``neuron_from_nir``).
 
-    Raises ``NIRConversionError`` naming the node for nodes neurosim cannot run (``Delay``,
-    ``Threshold``), for a neuron node whose input scale cannot be folded into the weight
+    ``Delay`` becomes ``neurosim.nn.Delay`` (whole steps of the graph's step), ``Threshold``
+    a stateless spike layer, ``I`` an ``LI`` layer of a ``models.IF`` (read per step, as ``IF``).
+
+    Raises ``NIRConversionError`` naming the node for nodes neurosim cannot run, delays that
+    are not whole steps, for a neuron node whose input scale cannot be folded into the weight
     nodes before it, for shapes that do not fit, and ``NIRFileError`` for unreadable files.
     """
     h = check_euler_dt(euler_dt)
@@ -180,7 +132,7 @@ def from_nir(graph, dt: float | None = None, euler_dt: float | None = None, rese
     if h is None and float((g.metadata or {}).get("neurosim_euler_dt", 0.0) or 0.0) > 0:
         h = float(g.metadata["neurosim_euler_dt"])
     g = inline_subgraphs(g)
-    if not is_chain(g):
+    if not is_chain(g) or meta_str(g.metadata or {}, "neurosim_container") == "Graph":  # a neurosim Graph comes back one
         return _graph_from_nir(g, dt, h, reset)
     layers, origin, in_shape = [], [], None  # origin: (where, neurons it declares) of each layer
     for name, node in chain(g):
@@ -202,7 +154,7 @@ def from_nir(graph, dt: float | None = None, euler_dt: float | None = None, rese
             fold_gain(layers, scale, scale.shape, where)
             origin.pop()
             continue
-        layers.append(snn.Lift(_stateless(node, where)))
+        layers.append(_plain(node, where, h if h is not None else dt))
     if not any(isinstance(m, NEURON_LAYERS) for m in layers):
         raise NIRConversionError("the graph has no neuron node (CubaLIF, LIF, IF, LI, CubaLI)")
     if in_shape is not None:
@@ -210,24 +162,24 @@ def from_nir(graph, dt: float | None = None, euler_dt: float | None = None, rese
     return snn.Sequential(*layers)
 
 
-def _stateless(node, where: str) -> torch.nn.Module:
+def _plain(node, where: str, step) -> torch.nn.Module:
+    """The module of a node that is not a neuron: ``neurosim.nn.Delay`` at the graph's
+    ``step``, or a stateless layer in ``neurosim.nn.Lift``."""
+    if isinstance(node, nir.Delay):
+        own = (node.metadata or {}).get("neurosim_dt")  # neurosim writes its layer's step
+        step = step if step is not None else own
+        if step is None:
+            raise NIRConversionError(f"{where}: give the step (dt or euler_dt): a delay is a whole number of steps")
+        try:
+            delay = snn.Delay(np.asarray(node.delay, np.float64), dt=float(step))
+            return delay if own is None else snn.Delay(delay.steps.numpy() * float(own), dt=float(own))
+        except ValueError as exc:
+            raise NIRConversionError(f"{where}: {exc}") from None
     module = stateless_module(node, where)
     if module is None:
         raise NIRConversionError(f"{where}: neurosim.nn has no layer for it; supported: Affine, Linear, Conv1d, Conv2d, AvgPool2d, "
-                                 "SumPool2d, Flatten, Scale, CubaLIF, LIF, IF, LI, CubaLI"
-                                 + ("; import delays into a core Network with network_from_nir" if isinstance(node, nir.Delay) else ""))
-    return module
-
-
-class _Scale(torch.nn.Module):
-    """NIR's ``Scale``: the input times a fixed per-element factor."""
-
-    def __init__(self, scale):
-        super().__init__()
-        self.register_buffer("scale", torch.as_tensor(np.asarray(scale, np.float64), dtype=torch.get_default_dtype()))
-
-    def forward(self, x):
-        return x * self.scale
+                                 "SumPool2d, Flatten, Scale, Threshold, Delay, CubaLIF, LIF, IF, I, LI, CubaLI")
+    return snn.Lift(module)
 
 
 def _graph_from_nir(g: nir.NIRGraph, dt, h, reset: str) -> snn.Graph:
@@ -255,9 +207,9 @@ def _graph_from_nir(g: nir.NIRGraph, dt, h, reset: str) -> snn.Graph:
         elif isinstance(node, NEURON_NODES):
             continue  # after the weight nodes, whose weights take their input scale
         elif isinstance(node, nir.Scale):
-            modules[name] = _Scale(node.scale)
+            modules[name] = Scale(node.scale)
         else:
-            modules[name] = snn.Lift(_stateless(node, where))
+            modules[name] = _plain(node, where, h if h is not None else dt)
     for name, node in nodes.items():
         if not isinstance(node, NEURON_NODES):
             continue

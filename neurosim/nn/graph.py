@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import torch
 
-from .modules import _Neurons
 
 __all__ = ["Graph", "evaluation_order"]
 
@@ -44,7 +43,8 @@ class Graph(torch.nn.Module):
     and edges may close cycles (recurrence), with the one-step semantics of
     ``evaluation_order``. Stateless modules take one step (B, ...) or, wrapped in
     ``neurosim.nn.Lift``, whole sequences; neuron layers (``CubaLIF``, ``LIF``, ``IF``,
-    ``LI``) return ``(output, state)`` and keep their state across the steps of one call.
+    ``LI``) and ``Delay`` (modules with ``stateful = True``) return ``(output, state)`` and keep
+    their state across the steps of one call.
 
     Before the first step a recurrent edge carries its source's output at rest: what it
     gives when the input and every neuron output are zero (an ``Affine``'s bias, as
@@ -113,7 +113,7 @@ class Graph(torch.nn.Module):
         for n in self.order:
             parts = _sum([now[a] for a in self.inputs_of[n] if (a, n) not in self.back_edges])
             module = self._module(n)
-            now[n] = torch.zeros_like(parts) if isinstance(module, _Neurons) else _call(n, module, parts, None, False)[0]
+            now[n] = torch.zeros_like(parts) if _stateful(module) else _call(n, module, parts, None, False)[0]
         return {a: now[a] for a, _ in self.back_edges}
 
     def _stepwise(self, x):
@@ -129,6 +129,11 @@ class Graph(torch.nn.Module):
         return {n: torch.stack(v) for n, v in seq.items()}
 
 
+def _stateful(module) -> bool:
+    """Neuron layers and ``Delay``: ``(output, state)`` from ``forward(x, state)`` and ``step``."""
+    return bool(getattr(module, "stateful", False))
+
+
 def _sum(parts):
     total = parts[0]
     for p in parts[1:]:
@@ -141,7 +146,7 @@ def _call(name, module, x, state, sequence: bool):
     from .lift import Lift
 
     try:
-        if isinstance(module, _Neurons):
+        if _stateful(module):
             return module(x, state) if sequence else module.step(x, state)
         if not sequence and isinstance(module, Lift):
             return module.module(x), None

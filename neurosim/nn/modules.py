@@ -18,6 +18,7 @@ __all__ = ["CubaLIF", "LIF", "IF", "LI", "Sequential"]
 class _Neurons(torch.nn.Module):
     synaptic = True
     threshold_on = True
+    stateful = True  # forward(x, state) and step(x, state) return (output, state): neurosim.nn.Graph keeps the state
 
     def __init__(self, neuron=None, dt=1e-3, surrogate="superspike", slope=25.0, detach_reset=False):
         super().__init__()
@@ -119,7 +120,7 @@ class Sequential(torch.nn.Sequential):
         out = []
         for layer in self:
             x = layer(x)
-            if isinstance(layer, _Neurons):
+            if getattr(layer, "stateful", False):  # neuron layers and Delay: (output, state)
                 x = x[0]
             out.append(x)
         return out
