@@ -438,6 +438,12 @@ def test_malformed_files_give_clear_errors(tmp_path):
         del f["node"]["nodes"]["1_cubalif"]["tau_mem"]
     with pytest.raises(NIRFileError, match="broken.nir"):
         from_nir(broken)
+    foreign = tmp_path / "foreign.nir"  # an HDF5 file that is not a NIR graph
+    with h5py.File(foreign, "w") as f:
+        f["gcamp/trace_array"] = np.zeros((5, 3))
+    for read in (lambda p: from_nir(p, dt=1e-3), lambda p: network_from_nir(p, dt=1e-3)):
+        with pytest.raises(NIRFileError, match=r"foreign.nir: not a NIR graph \(the HDF5 file has no 'node' group\)"):
+            read(foreign)
     alien = tmp_path / "alien.nir"  # a node type NIR 1.x does not define, inside an otherwise good file
     alien.write_bytes(data)
     with h5py.File(alien, "r+") as f:
