@@ -10,7 +10,7 @@ from neurosim.models.lif import exp_kernel_gain
 BAD_PARAMS = [
     (CubaLIF, "tau_mem", float("nan"), "finite"),
     (CubaLIF, "tau_mem", -1e-3, "> 0"),
-    (CubaLIF, "tau_syn_e", 0.0, "> 0"),
+    (CubaLIF, "tau_syn_e", -1e-3, ">= 0"),  # 0: a delta synapse
     (CubaLIF, "tau_syn_i", float("inf"), "finite"),
     (CubaLIF, "t_ref", -1e-3, ">= 0"),
     (CubaLIF, "c_mem", 0.0, "> 0"),

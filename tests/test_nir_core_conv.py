@@ -117,3 +117,52 @@ def test_deploy_commands_take_a_nir_classifier(cnn, capsys):
     assert main(["deploy", "spinnaker", str(path), "--samples", "2", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "spinnaker (s16.15):" in out and "drop 0.0 points vs float binary" in out and "1122848 synapses" in out
+
+
+def test_lif_and_li_nodes_run_in_the_core_as_in_torch():
+    """NIR LIF and LI nodes take their input straight into the membrane: core CuBa-LIF
+    populations with delta synapses (tau_syn = 0), one step per projection later."""
+    rng = np.random.default_rng(5)
+    n_in, n_hid, n_out = 6, 8, 3
+    nodes = {"input": nir.Input(input_type=np.array([n_in])), "w1": nir.Affine(weight=rng.uniform(0, 0.6, (n_hid, n_in)),
+                                                                              bias=rng.uniform(0, 0.02, n_hid)),
+             "lif": nir.LIF(tau=np.full(n_hid, 0.01), r=np.full(n_hid, 2.0), v_leak=np.zeros(n_hid), v_threshold=np.full(n_hid, 0.3),
+                            v_reset=np.zeros(n_hid)),
+             "w2": nir.Linear(weight=rng.uniform(-0.2, 0.5, (n_out, n_hid))),
+             "li": nir.LI(tau=np.full(n_out, 0.02), r=np.ones(n_out), v_leak=np.zeros(n_out)), "output": nir.Output(output_type=np.array([n_out]))}
+    order = ["input", "w1", "lif", "w2", "li", "output"]
+    g = nir.NIRGraph(nodes=nodes, edges=list(zip(order, order[1:])))
+    net = network_from_nir(g, dt=DT)
+    assert [p.model.tau_syn_e for p in net.populations] == [0.0, 0.0]
+    x = (rng.random((60, n_in)) < 0.3).astype(np.float64)
+    model = from_nir(g, dt=DT).double()
+    with torch.no_grad():
+        outs = model.outputs(torch.from_numpy(x[:, None]))
+    lif_ref = outs[1][:, 0].numpy()
+    got = _core_spikes(g, x, ["lif"], 60)[0]
+    assert lif_ref.sum() > 20
+    np.testing.assert_array_equal(got[1:61], lif_ref)
+    # the LI readout: the core membrane in volts above rest (NIR's units: v_leak 0 -> rest, r I in volts) equals
+    # torch's, two steps later
+    steps, idx = np.nonzero(x)
+    net = network_from_nir(g, dt=DT, sources={"input": SpikeSource("input", n_in, steps * DT, idx)})
+    v = Simulator(net, dt=DT).run(63 * DT, [StateMonitor("li", "v")]).traces["li"]["v"]
+    m = net.population("li").model
+    assert np.abs(outs[3]).max() > 0.05
+    np.testing.assert_allclose(v[3:63] - m.v_rest, outs[3][:, 0].numpy(), rtol=1e-6, atol=1e-9)  # float32 weights
+
+
+def test_backends_take_or_name_delta_synapses():
+    from neurosim import CubaLIF
+    from neurosim.backend import get_backend
+
+    def net(tau_i):
+        m = CubaLIF(tau_syn_e=0.0, tau_syn_i=tau_i, t_ref=0.0, v_reset=-70e-3)
+        src = SpikeSource("s", 2, [0.001], [0])
+        return Network([Population("p", m, 2)], [src], [Projection.from_dense("s", "p", np.full((2, 2), 1e-9), name="e"),
+                                                          Projection.from_dense("s", "p", np.full((2, 2), -1e-9), target="inh",
+                                                                                name="i")])
+    for name in ("loihi", "spinnaker", "nir"):
+        assert get_backend(name)(dt=1e-3).unsupported(net(0.0)) == [], name
+    assert any("delta synapse" in r for r in get_backend("pynn")(dt=1e-3).unsupported(net(0.0)))
+    assert any("one of its synapses is a delta synapse" in r for r in get_backend("nir")(dt=1e-3).unsupported(net(5e-3)))

@@ -112,12 +112,14 @@ def test_random_graphs_round_trip_losslessly(graph_and_inputs, euler_dt, seed):
 
 @st.composite
 def networks(draw):
-    """A random core Network: 1-3 CuBa-LIF populations, projections between random pairs
-    (joins, self-loops, cycles), random delays of whole steps and receptors."""
+    """A random core Network: 1-3 CuBa-LIF populations (some with delta synapses), projections
+    between random pairs (joins, self-loops, cycles), random delays of whole steps and receptors."""
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))
     n_pop = draw(st.integers(1, 3))
-    pops = [Population(f"p{i}", CubaLIF(tau_mem=float(rng.uniform(5e-3, 30e-3)), tau_syn_e=float(rng.uniform(2e-3, 8e-3)),
-                                        tau_syn_i=float(rng.uniform(2e-3, 8e-3))), int(rng.integers(2, 6)))
+    delta = [bool(rng.random() < 0.3) for _ in range(n_pop)]  # delta synapses: written as NIR LIF nodes
+    pops = [Population(f"p{i}", CubaLIF(tau_mem=float(rng.uniform(5e-3, 30e-3)),
+                                        tau_syn_e=0.0 if delta[i] else float(rng.uniform(2e-3, 8e-3)),
+                                        tau_syn_i=0.0 if delta[i] else float(rng.uniform(2e-3, 8e-3))), int(rng.integers(2, 6)))
             for i in range(n_pop)]
     src = SpikeSource("input", 4, rng.uniform(0, 0.05, 60), rng.integers(0, 4, 60))
     sizes = {p.name: p.size for p in pops} | {"input": 4}

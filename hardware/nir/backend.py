@@ -42,7 +42,17 @@ class NIRBackend(Backend):
         return Simulator(net, dt=self.dt).run(deployment.duration, [SpikeMonitor(p.name) for p in net.populations])
 
 
-@NIRBackend.register_neuron("cuba_lif", as_="CubaLIF, or LI synaptic currents into a LIF")
+def _delta_reasons(pop: Population, network: Network, dt: float) -> list[str]:
+    """A population whose projections arrive both through a delta synapse and an exponential one."""
+    m = pop.model
+    taus = {m.tau_syn_e if pr.target == "exc" else m.tau_syn_i for pr in network.projections if pr.post == pop.name}
+    if 0.0 in taus and len(taus) > 1:
+        return [f"population {pop.name!r}: one of its synapses is a delta synapse (tau_syn = 0) and another is not; NIR writes "
+                "either a LIF (input into the membrane) or synaptic currents, not both"]
+    return []
+
+
+@NIRBackend.register_neuron("cuba_lif", as_="CubaLIF, or LI synaptic currents into a LIF", reasons=_delta_reasons)
 def cuba_lif_to_nir(pop: Population, name: str, targets: list) -> tuple[dict, list, dict]:
     """NIR nodes of a ``CubaLIF`` population called ``name`` in the graph whose projections
     arrive on ``targets`` (``"exc"``/``"inh"``): (nodes by name, edges among them, the node
@@ -50,6 +60,8 @@ def cuba_lif_to_nir(pop: Population, name: str, targets: list) -> tuple[dict, li
     synaptic time constant, else a ``LIF`` membrane with one ``LI`` current per target."""
     m = pop.model
     taus = {t: m.tau_syn_e if t == "exc" else m.tau_syn_i for t in targets}
+    if taus and set(taus.values()) == {0.0}:  # delta synapses: the input drives the membrane, NIR's LIF
+        return {name: membrane_node(pop)}, [], {"exc": name, "inh": name}
     if len(set(taus.values())) > 1:  # NIR's CubaLIF has one synaptic current
         nodes, edges = {name: membrane_node(pop)}, []
         for t in targets:

@@ -161,6 +161,11 @@ def _population(name: str, node, dt, euler_dt, reset: str = "hard"):
     """(Population, weight scale per neuron in A per NIR input unit)."""
     meta = node.metadata or {}
     where = f"node {name!r} ({type(node).__name__})"
+    if isinstance(node, nir.LIF):  # neurosim writes a population with delta synapses as a LIF
+        pop = _stored_population(meta, name, np.size(node.tau))
+        if pop is not None and pop.model.tau_syn_e == pop.model.tau_syn_i == 0 and same_parameters(
+                node, membrane_node(pop), ("tau", "r", "v_leak", "v_threshold", "v_reset"), rtol=1e-12):
+            return pop, np.ones(pop.size)
     pop = _stored_population(meta, name, np.size(node.tau_mem)) if isinstance(node, nir.CubaLIF) else None
     if pop is not None:
         tau = float(np.unique(node.tau_syn)[0])
@@ -177,10 +182,12 @@ def _population(name: str, node, dt, euler_dt, reset: str = "hard"):
             model = model.replace(v_th=model.v_rest + 1e3)
         scale = np.broadcast_to(spec.gain, node_shape(node)).reshape(-1) * model.c_mem * IF_THRESHOLD / spec.dt
         return Population(safe_name(name), model, scale.size), scale
-    if spec.kind in ("LIF", "LIBox"):
-        raise NIRConversionError(f"{where}: a {type(node).__name__} without LI synaptic currents feeding it has no synaptic "
-                                 "current; the core's CuBa-LIF populations always have one (import it into torch layers "
-                                 "with from_nir)")
+    if spec.kind in ("LIF", "LIBox"):  # the input drives the membrane directly: delta synapses
+        model = spec.neuron.replace(tau_syn_e=0.0, tau_syn_i=0.0)
+        if spec.kind == "LIBox":
+            model = model.replace(v_th=model.v_rest + 1e3)
+        scale = np.broadcast_to(spec.gain, node_shape(node)).reshape(-1) * spec.amperes_per_unit
+        return Population(safe_name(name), model, scale.size), scale
     model = spec.neuron
     scale = np.broadcast_to(spec.gain, np.shape(node.tau_mem)).reshape(-1) * spec.amperes_per_unit
     if spec.kind == "LI":  # a readout: the threshold out of reach, as neurosim.nn.to_network does
@@ -192,7 +199,8 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
                      reset: str = "hard") -> Network:
     """The core ``Network`` of a NIR ``graph`` (a ``nir.NIRGraph`` or ``.nir`` path): ``Input``
     nodes become spike sources, neuron nodes populations (``CubaLIF``/``CubaLI``, ``LI``-readout
-    ``CubaLIF``, a ``LIF`` fed by ``LI`` synaptic currents; ``IF`` read per step, as in
+    ``CubaLIF``, a ``LIF`` fed by ``LI`` synaptic currents; ``LIF`` and ``LI`` nodes whose
+    input drives the membrane, CuBa-LIF populations with delta synapses, ``tau_syn = 0``; ``IF`` read per step, as in
     ``from_nir``, becomes a ``models.IF`` population with delta synapses, ``tau_syn = 0``, and a
     threshold of ``IF_THRESHOLD``), and the stateless nodes between two of them (``Linear``,
     ``Affine``, ``Conv1d``, ``Conv2d``, ``SumPool2d``, ``AvgPool2d``, ``Flatten``, ``Scale``,
@@ -212,7 +220,7 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
     Every projection takes one step where the exporting library's chain takes none: a
     population ``d`` projections from the input runs ``d`` steps behind it.
 
-    Raises ``NIRConversionError`` naming the node for other nodes (``Threshold``, ``I``), a
+    Raises ``NIRConversionError`` naming the node for other nodes (``Threshold``), a
     stateless node with several inputs or outputs, a ``Delay`` that is not first or whose
     delays differ between neurons (or are negative or not finite), weights that do not fit
     their two ends, and ``NIRFileError`` for unreadable files. Delays keep NIR's seconds; an

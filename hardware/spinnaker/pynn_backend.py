@@ -75,7 +75,15 @@ class PyNNBackend(Backend):
         return Results(spikes, {}, 0.0, deployment.duration, deployment.dt)
 
 
-@PyNNBackend.register_neuron("cuba_lif", as_="IF_curr_exp")
+def _delta_reasons(pop: Population, network: Network, dt: float) -> list[str]:
+    m = pop.model
+    if 0.0 in (m.tau_syn_e, m.tau_syn_i):
+        return [f"population {pop.name!r}: a delta synapse (tau_syn = 0); IF_curr_exp's synaptic currents decay with "
+                "tau_syn_E, tau_syn_I > 0"]
+    return []
+
+
+@PyNNBackend.register_neuron("cuba_lif", as_="IF_curr_exp", reasons=_delta_reasons)
 def cuba_lif_to_pynn(pop: Population) -> tuple[str, dict]:
     """A ``CubaLIF`` population as PyNN's ``IF_curr_exp``: its parameters in PyNN's units
     (ms, mV, nF)."""

@@ -56,11 +56,15 @@ class CubaLIF(NeuronModel):
     is the case ``R i_x = g_x`` (conductances written in volts). Refractoriness follows
     Brian2: the membrane is clamped for ``round(t_ref/dt) - 1`` updates after the spike step.
 
-    Parameters (SI): ``tau_mem``, ``tau_syn_e``, ``tau_syn_i``, ``t_ref`` (s); ``v_rest``,
+    ``tau_syn_x = 0`` makes that synapse a **delta synapse**: a spike's weight (A) is a current
+    held over the one step it arrives in (``a_x = 0``, ``k_x = 1 - a_m``, as ``I_ext``): NIR's
+    ``LIF`` and ``LI`` nodes, whose input drives the membrane directly.
+
+    Parameters (SI): ``tau_mem``, ``tau_syn_e``, ``tau_syn_i`` (>= 0), ``t_ref`` (s); ``v_rest``,
     ``v_th``, ``v_reset`` (V); ``c_mem`` (F); ``reset``: ``"hard"`` or ``"subtract"``.
 
-    Raises ``ValueError`` (naming the field) for non-finite values, time constants <= 0,
-    ``t_ref < 0``, ``c_mem <= 0`` or ``v_reset >= v_th``.
+    Raises ``ValueError`` (naming the field) for non-finite values, ``tau_mem <= 0``, negative
+    synaptic time constants, ``t_ref < 0``, ``c_mem <= 0`` or ``v_reset >= v_th``.
     """
 
     tau_mem: float = 20e-3
@@ -80,9 +84,10 @@ class CubaLIF(NeuronModel):
 
     def _validate(self) -> None:
         name = type(self).__name__
-        for f in ("tau_mem", "tau_syn_e", "tau_syn_i", "c_mem"):
+        for f in ("tau_mem", "c_mem"):
             check_positive(name, f, getattr(self, f))
-        check_nonnegative(name, "t_ref", self.t_ref)
+        for f in ("tau_syn_e", "tau_syn_i", "t_ref"):  # tau_syn 0: a delta synapse
+            check_nonnegative(name, f, getattr(self, f))
         if self.v_reset >= self.v_th:
             raise ValueError(
                 f"{name}.v_reset = {self.v_reset!r} is invalid: must be below v_th = {self.v_th!r}"
@@ -100,10 +105,10 @@ class CubaLIF(NeuronModel):
         a_m = math.exp(-dt / self.tau_mem)
         return {
             "a_m": a_m,
-            "a_e": math.exp(-dt / self.tau_syn_e),
-            "a_i": math.exp(-dt / self.tau_syn_i),
-            "k_e": r * exp_kernel_gain(dt, self.tau_mem, self.tau_syn_e),
-            "k_i": r * exp_kernel_gain(dt, self.tau_mem, self.tau_syn_i),
+            "a_e": math.exp(-dt / self.tau_syn_e) if self.tau_syn_e else 0.0,
+            "a_i": math.exp(-dt / self.tau_syn_i) if self.tau_syn_i else 0.0,
+            "k_e": r * (exp_kernel_gain(dt, self.tau_mem, self.tau_syn_e) if self.tau_syn_e else 1.0 - a_m),
+            "k_i": r * (exp_kernel_gain(dt, self.tau_mem, self.tau_syn_i) if self.tau_syn_i else 1.0 - a_m),
             "k_ext": r * (1.0 - a_m),
             "v_rest": self.v_rest,
             "v_th": self.v_th,
