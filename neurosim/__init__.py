@@ -3,7 +3,7 @@
 Models (``neurosim.models``) are defined once; the ``Network`` describes a circuit; the
 ``Simulator`` runs it with Numba kernels.
 """
-from .models import IF, UMOLAR, AdEx, CobaLIF, CubaLIF, GChIAstrocyte, GradedNeuron, Izhikevich, NeuronModel, TripartiteSynapse
+from .models import IF, UMOLAR, ThresholdUnit, AdEx, CobaLIF, CubaLIF, GChIAstrocyte, GradedNeuron, Izhikevich, NeuronModel, TripartiteSynapse
 from .monitors import SpikeMonitor, StateMonitor
 from .network import (AstrocyteGapJunctions, AstrocyteToSynapse, CurrentInjection, GapJunctions, Network, NetworkFileError,
                       PoissonSource, Population, Projection, SpikeSource, SynapseToAstrocyte)
@@ -13,7 +13,7 @@ from .simulator import Simulator
 __version__ = "0.1.0"
 
 __all__ = [
-    "AdEx", "CubaLIF", "IF", "CobaLIF", "GradedNeuron", "Izhikevich", "NeuronModel", "GChIAstrocyte", "TripartiteSynapse", "UMOLAR",
+    "AdEx", "CubaLIF", "IF", "ThresholdUnit", "CobaLIF", "GradedNeuron", "Izhikevich", "NeuronModel", "GChIAstrocyte", "TripartiteSynapse", "UMOLAR",
     "SynapseToAstrocyte", "AstrocyteToSynapse", "AstrocyteGapJunctions",
     "Population", "SpikeSource", "PoissonSource", "Projection", "GapJunctions", "CurrentInjection", "Network", "NetworkFileError",
     "Simulator", "SpikeMonitor", "StateMonitor", "Results", "SpikeTrains", "Traces",

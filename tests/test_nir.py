@@ -346,8 +346,8 @@ def test_unsupported_nodes_are_named():
         from_nir(_graph(inp, nir.Delay(delay=np.full(3, 1.5e-3)), lin, _cuba(3), out), dt=1e-3)
     with pytest.raises(NIRConversionError, match=r"'n0' \(Delay\): give the step"):
         from_nir(_graph(inp, nir.Delay(delay=np.full(3, 1e-3)), lin, _cuba(3), out))
-    with pytest.raises(NIRConversionError, match=r"'n1' \(Threshold\): a core Network has no element for it"):
-        network_from_nir(_graph(inp, lin, nir.Threshold(threshold=np.ones(3)), _cuba(3), out), dt=1e-3)
+    with pytest.raises(NIRConversionError, match=r"'n1' \(Threshold\): threshold must be > 0 for every neuron"):
+        network_from_nir(_graph(inp, lin, nir.Threshold(threshold=np.array([1.0, 0.0, 1.0])), out), dt=1e-3)
     with pytest.raises(NIRConversionError, match="tau_mem differs between neurons"):
         from_nir(_graph(inp, lin, _cuba(3, tau_mem=np.array([0.01, 0.02, 0.02])), out), dt=1e-3)
     with pytest.raises(NIRConversionError, match="not longer than the Euler step"):

@@ -152,6 +152,40 @@ def test_lif_and_li_nodes_run_in_the_core_as_in_torch():
     np.testing.assert_allclose(v[3:63] - m.v_rest, outs[3][:, 0].numpy(), rtol=1e-6, atol=1e-9)  # float32 weights
 
 
+def test_threshold_nodes_run_in_the_core_as_in_torch():
+    """NIR's Threshold (a spike where the input exceeds theta, no memory) as core
+    ThresholdUnit populations, between IF layers; spikes equal torch's, one step per projection."""
+    rng = np.random.default_rng(9)
+    n_in, n_thr, n_out = 5, 7, 4
+    nodes = {"input": nir.Input(input_type=np.array([n_in])), "w1": nir.Linear(weight=rng.uniform(-0.5, 1.5, (n_thr, n_in))),
+             "thr": nir.Threshold(threshold=rng.uniform(0.3, 1.0, n_thr)), "w2": nir.Linear(weight=rng.uniform(0, 0.4, (n_out, n_thr))),
+             "if": nir.IF(r=np.ones(n_out), v_threshold=np.ones(n_out), v_reset=np.zeros(n_out)),
+             "output": nir.Output(output_type=np.array([n_out]))}
+    order = ["input", "w1", "thr", "w2", "if", "output"]
+    g = nir.NIRGraph(nodes=nodes, edges=list(zip(order, order[1:])))
+    assert net_kinds(g) == ["threshold", "if"]
+    x = (rng.random((50, n_in)) < 0.4).astype(np.float64)
+    model = from_nir(g, dt=DT).double()
+    with torch.no_grad():
+        outs = model.outputs(torch.from_numpy(x[:, None]))
+    got = _core_spikes(g, x, ["thr", "if"], 50)
+    for depth, (mine, ref) in enumerate(zip(got, (outs[1][:, 0].numpy(), outs[3][:, 0].numpy())), start=1):
+        assert ref.sum() > 10
+        np.testing.assert_array_equal(mine[depth:depth + 50], ref, err_msg=f"layer {depth}")
+    from neurosim.backend import get_backend  # Loihi (du = dv = 1) and SpiNNaker run the units too
+
+    steps, idx = np.nonzero(x)
+    net = network_from_nir(g, dt=DT, sources={"input": SpikeSource("input", n_in, steps * DT, idx)})
+    core = Simulator(net, dt=DT).run(0.053, [SpikeMonitor("thr")]).spikes["thr"]
+    for name in ("loihi", "spinnaker"):
+        hw = get_backend(name)(dt=DT).simulate(net, 0.053).spikes["thr"]
+        assert abs(len(hw) - len(core)) <= 0.05 * len(core), (name, len(hw), len(core))
+
+
+def net_kinds(g):
+    return [p.model.kind for p in network_from_nir(g, dt=DT).populations]
+
+
 def test_backends_take_or_name_delta_synapses():
     from neurosim import CubaLIF
     from neurosim.backend import get_backend

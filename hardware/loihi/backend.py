@@ -67,19 +67,20 @@ class LoihiBackend(Backend):
 
 
 def _cuba_lif_reasons(pop: Population, network: Network, dt: float) -> list[str]:
-    """What keeps a ``CubaLIF`` (or ``IF``) population off Loihi's LIF (Lava's ``lava.proc.lif``)."""
+    """What keeps a ``CubaLIF`` (or ``IF``, ``ThresholdUnit``) population off Loihi's LIF (Lava's ``lava.proc.lif``)."""
     m, where, out = pop.model, f"population {pop.name!r}", []
     c = m.discretize(dt)
-    if m.v_reset != m.v_rest:
-        out.append(f"{where}: Loihi's LIF resets the voltage to rest (0); v_reset = {m.v_reset} V differs from v_rest = "
-                   f"{m.v_rest} V")
+    v_rest, v_reset = _rest(m, c), getattr(m, "v_reset", c["v_reset"])
+    if v_reset != v_rest:
+        out.append(f"{where}: Loihi's LIF resets the voltage to rest (0); v_reset = {v_reset} V differs from v_rest = "
+                   f"{v_rest} V")
     if c["ref_steps"] > 1:
         out.append(f"{where}: t_ref = {m.t_ref} s clamps the membrane for {_steps(int(c['ref_steps']) - 1)}; Lava's LIF has no "
                    f"refractory period (use t_ref <= dt = {dt} s)")
     init = pop.initial_state()
     if np.any(init["i_e"] != 0) or np.any(init["i_i"] != 0):
         out.append(f"{where}: initial synaptic currents must be 0 on Loihi")
-    if m.tau_syn_i != m.tau_syn_e:
+    if c["a_i"] != c["a_e"]:
         for pr in network.projections:
             if pr.post == pop.name and pr.target == "inh":
                 out.append(f"projection {pr.name!r}: Loihi's LIF has one synaptic current; {pop.name!r} has tau_syn_i = "
@@ -87,10 +88,17 @@ def _cuba_lif_reasons(pop: Population, network: Network, dt: float) -> list[str]
     return out
 
 
+def _rest(m, c) -> float:
+    """The resting (and initial) voltage: the model's ``v_rest``, or its coefficients' for a
+    model without one (``ThresholdUnit``)."""
+    return getattr(m, "v_rest", c["v_rest"])
+
+
 def _steps(n: int) -> str:
     return f"{n} step" if n == 1 else f"{n} steps"
 
 
+@LoihiBackend.register_neuron("threshold", as_="Lava LIF process with du = dv = 1 (no memory)", reasons=_cuba_lif_reasons)
 @LoihiBackend.register_neuron("if", as_="Lava LIF process with dv = 0", reasons=_cuba_lif_reasons)
 @LoihiBackend.register_neuron("cuba_lif", as_="Lava LIF process", reasons=_cuba_lif_reasons)
 def cuba_lif_to_loihi(pop: Population, dt: float, inputs) -> LoihiPopulation:
@@ -104,5 +112,6 @@ def cuba_lif_to_loihi(pop: Population, dt: float, inputs) -> LoihiPopulation:
     for inj in inputs:
         idx = np.arange(pop.size) if inj.neurons is None else inj.neurons
         bias[idx] += c["k_ext"] * np.broadcast_to(inj.amplitude, idx.shape)
-    v0 = pop.initial_state()["v"] - m.v_rest
-    return LoihiPopulation(pop.name, pop.size, 1.0 - c["a_e"], 1.0 - c["a_m"], m.v_th - m.v_rest, bias, v0)
+    v_rest = _rest(m, c)
+    v0 = pop.initial_state()["v"] - v_rest
+    return LoihiPopulation(pop.name, pop.size, 1.0 - c["a_e"], 1.0 - c["a_m"], m.v_th - v_rest, bias, v0)

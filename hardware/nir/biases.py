@@ -27,7 +27,8 @@ def bias_currents(pops: list, srcs: list, projs: list, biases: dict, dt: float) 
     so that at the start of step ``d - 1`` they are ``-I`` and rest (the neurons' linear
     dynamics run backwards from there; for ``d = 1`` simply ``i = -I``, ``v = v_rest``). A delta
     synapse (``a = 0``, ``models.IF`` with ``tau_syn = 0``) takes the bias from step ``d`` on:
-    the constant current alone, with the membrane starting ``d`` steps of it below rest.
+    the constant current alone, with the membrane starting ``d`` steps of it below rest; a unit
+    without memory (``models.ThresholdUnit``) the constant current alone.
     Returns the populations (with those initial states) and the current injections. Raises
     ``NIRConversionError`` when that start would cross the threshold before step ``d - 1``
     (a strong bias deep in the network)."""
@@ -42,7 +43,9 @@ def bias_currents(pops: list, srcs: list, projs: list, biases: dict, dt: float) 
         x = k * steady / c["k_ext"]
         inputs.append(CurrentInjection(name, x))
         d = depth.get(name, 1)
-        if a == 0:  # a delta synapse: the bias is a current from step d on; the membrane starts below rest by d steps of it
+        if c["a_m"] == 0:  # no memory (a threshold unit): nothing to hold back, the bias only must not fire alone
+            i, u = np.zeros_like(steady), np.zeros_like(steady)
+        elif a == 0:  # a delta synapse: the bias is a current from step d on; the membrane starts below rest by d steps of it
             i, u = np.zeros_like(steady), np.zeros_like(steady)
             for _ in range(d):
                 u = (u - c["k_ext"] * x) / c["a_m"]

@@ -195,12 +195,25 @@ def _population(name: str, node, dt, euler_dt, reset: str = "hard"):
     return Population(safe_name(name), model, scale.size), scale
 
 
+def _threshold_population(name: str, node, step: float):
+    """NIR's ``Threshold`` (``H(x - theta)``, per step, no memory) as a ``models.ThresholdUnit``
+    population at ``IF_THRESHOLD``; each neuron's ``theta > 0`` scales its weights."""
+    theta = np.asarray(node.threshold, np.float64).reshape(-1)
+    if np.any(theta <= 0):
+        raise NIRConversionError(f"node {name!r} (Threshold): threshold must be > 0 for every neuron in a core Network (its "
+                                 "units spike above a positive threshold); it loads into torch layers with from_nir")
+    model = models.ThresholdUnit(v_th=IF_THRESHOLD)
+    theta = np.broadcast_to(theta, (int(np.prod(node_shape(node))),))
+    return Population(safe_name(name), model, theta.size), model.c_mem * IF_THRESHOLD / (step * theta)
+
+
 def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = None, sources: dict | None = None,
                      reset: str = "hard") -> Network:
     """The core ``Network`` of a NIR ``graph`` (a ``nir.NIRGraph`` or ``.nir`` path): ``Input``
     nodes become spike sources, neuron nodes populations (``CubaLIF``/``CubaLI``, ``LI``-readout
     ``CubaLIF``, a ``LIF`` fed by ``LI`` synaptic currents; ``LIF`` and ``LI`` nodes whose
-    input drives the membrane, CuBa-LIF populations with delta synapses, ``tau_syn = 0``; ``IF`` read per step, as in
+    input drives the membrane, CuBa-LIF populations with delta synapses, ``tau_syn = 0``;
+    ``Threshold`` nodes ``models.ThresholdUnit`` populations; ``IF`` read per step, as in
     ``from_nir``, becomes a ``models.IF`` population with delta synapses, ``tau_syn = 0``, and a
     threshold of ``IF_THRESHOLD``), and the stateless nodes between two of them (``Linear``,
     ``Affine``, ``Conv1d``, ``Conv2d``, ``SumPool2d``, ``AvgPool2d``, ``Flatten``, ``Scale``,
@@ -220,7 +233,7 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
     Every projection takes one step where the exporting library's chain takes none: a
     population ``d`` projections from the input runs ``d`` steps behind it.
 
-    Raises ``NIRConversionError`` naming the node for other nodes (``Threshold``), a
+    Raises ``NIRConversionError`` naming the node for a ``Threshold`` not above 0, a
     stateless node with several inputs or outputs, a ``Delay`` that is not first or whose
     delays differ between neurons (or are negative or not finite), weights that do not fit
     their two ends, and ``NIRFileError`` for unreadable files. Delays keep NIR's seconds; an
@@ -278,6 +291,11 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
                 names[name] = pop.name
                 for li, (target, scale) in entries.items():
                     scales[li], receptor[li], names[li] = scale, target, pop.name
+        elif isinstance(node, nir.Threshold):
+            pop, scale = _threshold_population(name, node, h if h is not None else dt)
+            pops.append(pop)
+            scales[name] = scale
+            names[name] = pop.name
         elif isinstance(node, NEURON_NODES):
             pop, scale = _population(name, node, None if h is not None else dt, h, reset)
             pops.append(pop)
@@ -285,8 +303,8 @@ def network_from_nir(graph, dt: float | None = None, euler_dt: float | None = No
             names[name] = pop.name
         elif not isinstance(node, (nir.Output, nir.Delay, *STATELESS)):
             raise NIRConversionError(f"{where}: a core Network has no element for it (supported: Input, Output, CubaLIF, CubaLI, "
-                                     "LI readouts, IF, LIF with LI synaptic currents, and between them Delay, Linear, Affine, "
-                                     "Conv2d, SumPool2d, AvgPool2d, Flatten, Scale)")
+                                     "LIF, LI, IF, I, Threshold, and between them Delay, Linear, Affine, Conv1d, Conv2d, "
+                                     "SumPool2d, AvgPool2d, Flatten, Scale)")
     if sources:
         raise NIRConversionError(f"sources {sorted(sources)} name no Input node of the graph")
     groups, biases = {}, {}  # biases: (population, target) -> amperes per step into that synaptic current

@@ -28,7 +28,7 @@ def node_shape(node) -> tuple:
     out = (node.output_type or {}).get("output")
     if out is not None:
         return tuple(int(v) for v in np.ravel(out))
-    field = next(f for f in ("tau_mem", "tau", "r") if hasattr(node, f))
+    field = next(f for f in ("tau_mem", "tau", "r", "threshold") if hasattr(node, f))
     return tuple(np.shape(getattr(node, field))) or (1,)
 
 

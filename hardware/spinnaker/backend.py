@@ -51,6 +51,7 @@ class SpiNNakerBackend(Backend):
         return res
 
 
+@SpiNNakerBackend.register_neuron("threshold", as_="IF_curr_exp without memory (a_m = a_e = a_i = 0)")
 @SpiNNakerBackend.register_neuron("if", as_="IF_curr_exp without leak (a_m = 1)")
 @SpiNNakerBackend.register_neuron("cuba_lif", as_="IF_curr_exp")
 def cuba_lif_coefficients(pop: Population, dt: float) -> tuple[np.ndarray, float]:

@@ -8,7 +8,8 @@ from .graded import GradedNeuron
 from .integrate_fire import IF
 from .izhikevich import Izhikevich
 from .lif import CubaLIF
+from .threshold import ThresholdUnit
 from .synapses import SYNAPSE_MODELS, SynapseModel, TripartiteSynapse
 
-__all__ = ["NeuronModel", "CubaLIF", "IF", "CobaLIF", "Izhikevich", "AdEx", "GradedNeuron", "GChIAstrocyte", "UMOLAR",
+__all__ = ["NeuronModel", "CubaLIF", "IF", "ThresholdUnit", "CobaLIF", "Izhikevich", "AdEx", "GradedNeuron", "GChIAstrocyte", "UMOLAR",
            "SynapseModel", "TripartiteSynapse", "MODELS", "SYNAPSE_MODELS", "register_model"]

@@ -1,10 +1,11 @@
 """Kernel of ``neurosim.models.CubaLIF``, and of ``neurosim.models.IF`` (the same update with
-``a_m = 1``: no leak)."""
+``a_m = 1``: no leak) and ``neurosim.models.ThresholdUnit`` (``a_m = a_e = a_i = 0``: no memory)."""
 import numpy as np
 
 from ..registry import neuron_kernel
 
 
+@neuron_kernel("threshold")
 @neuron_kernel("if")
 @neuron_kernel("cuba_lif")
 def lif_step(c, X, lo, hi, n_step, ie, ii, refrac, iext, has_ext, spiked):
