@@ -117,14 +117,15 @@ def write_graph(graph: nir.NIRGraph, path) -> Path:
 
 def chain(g: nir.NIRGraph) -> list:
     """The nodes of ``g`` as ``[(name, node), ...]`` from its one ``Input`` to its one
-    ``Output``. Raises ``NIRConversionError`` naming the node for anything but a single
-    chain: several inputs or outputs, branches, joins, cycles, nested graphs (snnTorch's
-    recurrent ``RLeaky``/``RSynaptic``), unconnected nodes, edges to unknown nodes."""
+    ``Output`` when ``g`` is a single chain (``from_nir`` reads any other topology into a
+    ``neurosim.nn.Graph``). Raises ``NIRConversionError`` naming the node for anything else:
+    several inputs or outputs, branches, joins, cycles, nested graphs (``inline_subgraphs``
+    first), unconnected nodes, edges to unknown nodes."""
     nodes, edges = dict(g.nodes), [tuple(e) for e in g.edges]
     for name, node in nodes.items():
         if isinstance(node, nir.NIRGraph):
             raise NIRConversionError(f"node {name!r} is a nested NIRGraph (a recurrent layer such as snnTorch's RLeaky/RSynaptic); "
-                                     "neurosim imports feed-forward chains")
+                                     "inline it first (inline_subgraphs)")
     succ, pred = {}, {}
     for a, b in edges:
         for end in (a, b):
@@ -142,13 +143,12 @@ def chain(g: nir.NIRGraph) -> list:
             break
         nxt = succ.get(name, [])
         if len(nxt) != 1:
-            raise NIRConversionError(f"node {name!r} has {len(nxt)} outgoing edges; neurosim imports chains (one edge each, "
-                                     "ending in one Output)")
+            raise NIRConversionError(f"node {name!r} has {len(nxt)} outgoing edges; a chain has one each, ending in one Output")
         name = nxt[0]
         if len(pred.get(name, [])) != 1:
-            raise NIRConversionError(f"node {name!r} has {len(pred[name])} incoming edges (a join or a cycle); neurosim imports chains")
+            raise NIRConversionError(f"node {name!r} has {len(pred[name])} incoming edges (a join or a cycle); a chain has one each")
         if any(name == n for n, _ in order):
-            raise NIRConversionError(f"node {name!r} closes a cycle; neurosim imports feed-forward chains")
+            raise NIRConversionError(f"node {name!r} closes a cycle; a chain has none")
     missing = sorted(set(nodes) - {n for n, _ in order})
     if missing:
         raise NIRConversionError(f"nodes {missing} are not on the chain from {inputs[0]!r} to the Output")
