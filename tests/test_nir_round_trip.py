@@ -156,6 +156,16 @@ def test_random_core_networks_round_trip_losslessly(net):
         assert np.array_equal(r1.spikes[p.name].ids, r2.spikes[p.name].ids)
 
 
+def test_a_projection_without_synapses_round_trips():
+    """Found by the test above: an empty projection keeps its name and target (one Linear of zeros)."""
+    src = SpikeSource("input", 2, [0.001], [0])
+    net = Network([Population("p", CubaLIF(), 2)], [src], [Projection.from_dense("input", "p", np.full((2, 2), 1e-9), name="a"),
+                                                         Projection.from_dense("p", "p", np.zeros((2, 2)), target="inh",
+                                                                               name="empty")])
+    back = network_from_nir(network_to_nir(net, 1e-4), sources={"input": src})
+    assert [(p.name, p.target, p.indices.size) for p in back.projections] == [("a", "exc", 4), ("empty", "inh", 0)]
+
+
 def _joined_graph(stale_skip: bool = False) -> snn.Graph:
     """input -> a -> n1 -> b -> n2, a skip connection input -> c -> n2 and a recurrent edge
     n2 -> r -> n1; ``stale_skip`` delays the skip by one step (what nirtorch's order does)."""

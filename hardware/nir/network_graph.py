@@ -131,7 +131,8 @@ def network_to_nir(net: Network, dt: float) -> nir.NIRGraph:
         n_pre, n_post = sizes[pr.pre], sizes[pr.post]
         i, j = pr.pre_indices(), pr.indices.astype(np.int64)
         steps = delay_steps(pr, dt)  # checks that every delay is a whole number of steps at dt
-        for d in np.unique(steps):
+        # a projection without synapses still has a name and a target: one Linear of zeros keeps it
+        for d in (np.unique(steps) if steps.size else np.ones(1, np.int64)):
             sel = steps == d
             w = np.zeros((n_post, n_pre), dtype=pr.weights.dtype)
             np.add.at(w, (j[sel], i[sel]), pr.weights[sel])
