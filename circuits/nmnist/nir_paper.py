@@ -82,15 +82,15 @@ def classify_core(graph, frames: list, target: str = "simulator", dt: float = 1e
     if target not in TARGETS:
         raise ValueError(f"target = {target!r} is invalid: one of {TARGETS}")
     g = read_graph(graph)
-    (inp,) = [n for n, v in g.nodes.items() if type(v).__name__ == "Input"]
     (out,) = [a for a, b in g.edges if type(g.nodes[b]).__name__ == "Output"]
     template = network_from_nir(g, dt=dt)
     depth = depths(template.sources, template.projections, dt)[out]
     t_max = max(x.shape[0] for x in frames) + depth + 1
 
-    def sample_network(x):
+    def sample_network(x):  # the template with this sample's input spikes (the projections are built once)
         steps, pixels = np.nonzero(x.reshape(x.shape[0], -1) > 0)
-        return network_from_nir(g, dt=dt, sources={inp: SpikeSource(inp, int(np.prod(x.shape[1:])), steps * dt, pixels)})
+        (src,) = template.sources
+        return replace(template, sources=(SpikeSource(src.name, src.size, steps * dt, pixels),))
 
     info, deployment, backend = {}, None, None
     if target != "simulator":
@@ -104,11 +104,11 @@ def classify_core(graph, frames: list, target: str = "simulator", dt: float = 1e
         if target == "simulator":
             res = Simulator(net, dt=dt).run(n_steps * dt, [SpikeMonitor(out)])
         elif target == "loihi":
-            from hardware.loihi.quantize import map_network
+            from hardware.loihi.quantize import source_counts
 
-            fresh = {s.name: s for s in map_network(net, dt, n_steps).sources}
             q = deployment.target
-            q = replace(q, n_steps=n_steps, sources=tuple(replace(s, counts=fresh[s.name].counts) for s in q.sources))
+            q = replace(q, n_steps=n_steps, sources=tuple(replace(s, counts=source_counts(net.sources[0], dt, n_steps))
+                                                          for s in q.sources))
             res = backend.run(replace(deployment, network=net, target=q, duration=n_steps * dt))
         else:
             res = backend.run(replace(deployment, network=net, duration=n_steps * dt))

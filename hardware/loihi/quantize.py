@@ -181,7 +181,7 @@ def one_spike_per_step(src: SpikeSource, dt: float) -> SpikeSource:
     return SpikeSource(src.name, src.size, src.times[first], src.ids[first])
 
 
-def _source_counts(src, dt: float, n_steps: int) -> np.ndarray:
+def source_counts(src, dt: float, n_steps: int) -> np.ndarray:
     """(size, n_steps) 1 where a neuron of a checked source (one spike per neuron and step)
     spikes; raises ``ValueError`` for a table beyond ``MAX_INPUT_ENTRIES``."""
     if src.size * n_steps > MAX_INPUT_ENTRIES:
@@ -215,7 +215,7 @@ def map_network(network: Network, dt: float, n_steps: int) -> LoihiNetwork:
         raise ValueError(f"n_steps = {n_steps!r} is invalid: must be an integer >= 1")
     pops = {p.name: backend.neuron_mapping(p).convert(p, dt, [i for i in network.inputs if i.target == p.name])
             for p in network.populations}
-    srcs = {s.name: LoihiSource(s.name, s.size, _source_counts(s, dt, n_steps)) for s in network.sources}
+    srcs = {s.name: LoihiSource(s.name, s.size, source_counts(s, dt, n_steps)) for s in network.sources}
     projs = []
     for pr in network.projections:
         c = network.population(pr.post).model.discretize(dt)
