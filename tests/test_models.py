@@ -4,13 +4,15 @@ import math
 import numpy as np
 import pytest
 
-from neurosim import AdEx, CubaLIF, GradedNeuron, Izhikevich
+from neurosim import AdEx, CubaLIF, GradedNeuron, Izhikevich, ThresholdUnit
 from neurosim.models.lif import exp_kernel_gain
 
 BAD_PARAMS = [
     (CubaLIF, "tau_mem", float("nan"), "finite"),
     (CubaLIF, "tau_mem", -1e-3, "> 0"),
     (CubaLIF, "tau_syn_e", -1e-3, ">= 0"),  # 0: a delta synapse
+    (ThresholdUnit, "c_mem", 0.0, "> 0"),
+    (ThresholdUnit, "v_th", float("nan"), "finite"),
     (CubaLIF, "tau_syn_i", float("inf"), "finite"),
     (CubaLIF, "t_ref", -1e-3, ">= 0"),
     (CubaLIF, "c_mem", 0.0, "> 0"),

@@ -200,3 +200,18 @@ def test_backends_take_or_name_delta_synapses():
         assert get_backend(name)(dt=1e-3).unsupported(net(0.0)) == [], name
     assert any("delta synapse" in r for r in get_backend("pynn")(dt=1e-3).unsupported(net(0.0)))
     assert any("one of its synapses is a delta synapse" in r for r in get_backend("nir")(dt=1e-3).unsupported(net(5e-3)))
+
+
+def test_bad_delays_and_targets_are_named():
+    with pytest.raises(ValueError, match="delay must be finite and >= 0 s"):
+        snn.Delay(np.array([1e-3, -1e-3]), dt=DT)
+    with pytest.raises(ValueError, match="delay must be finite and >= 0 s"):
+        snn.Delay(np.nan, dt=DT)
+    with pytest.raises(ValueError, match="delay must be whole steps of dt = 0.001 s"):
+        snn.Delay(2.5e-3, dt=DT)
+    from circuits.nmnist.nir_paper import classify_core, deploy_nir_classifier
+
+    with pytest.raises(ValueError, match="target = 'lava' is invalid: one of"):
+        classify_core("unused.nir", [], "lava")
+    with pytest.raises(ValueError, match="target = 'simulator' is invalid: one of \\('loihi', 'spinnaker'\\)"):
+        deploy_nir_classifier("unused.nir", "unused", "simulator")

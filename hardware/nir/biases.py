@@ -71,7 +71,9 @@ def bias_currents(pops: list, srcs: list, projs: list, biases: dict, dt: float) 
 
 
 def depths(srcs: list, projs: list, dt: float) -> dict:
-    """Steps from the nearest source to each population (a projection: its delay in steps, one at least)."""
+    """``{source or population name: steps from the nearest source}`` (int; a projection adds
+    its shortest delay in steps at ``dt`` s, one at least; sources are 0; populations no
+    source reaches are absent). Raises ``ValueError`` for delays that are not whole steps."""
     depth = {s.name: 0 for s in srcs}
     edges = [(pr.pre, pr.post, int(np.min(delay_steps(pr, dt))) if pr.indices.size else 1) for pr in projs]
     for _ in range(len(projs) + 1):  # Bellman-Ford: few populations

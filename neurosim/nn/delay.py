@@ -1,7 +1,6 @@
 """A per-neuron transmission delay of whole time steps (NIR's ``Delay``)."""
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 
