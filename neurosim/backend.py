@@ -56,6 +56,7 @@ class Capabilities:
     ``"none"``, ``"constant"`` (one constant current from 0 s, a bias or offset) or
     ``"any"``; ``synapse_targets``: projection targets (``"exc"``, ``"inh"``, ``"graded"``);
     ``dynamic_synapses``: synapse model kinds it runs (empty: static synapses only);
+    ``plasticity``: learning rule kinds it runs (empty: fixed weights only);
     ``gap_junctions``, ``glia``: whether it has electrical synapses and astrocytes;
     ``max_delay_steps``: the most steps a spike may take, the one every synapse takes
     included (a delay of ``max_delay_steps - 1`` steps at the backend's ``dt``);
@@ -70,6 +71,7 @@ class Capabilities:
     current_injections: str = "constant"
     synapse_targets: frozenset = frozenset({"exc", "inh"})
     dynamic_synapses: frozenset = frozenset()
+    plasticity: frozenset = frozenset()
     gap_junctions: bool = False
     glia: bool = False
     max_delay_steps: int = MAX_DELAY_STEPS
@@ -235,6 +237,11 @@ class Backend(ABC):
         if pr.synapse is not None and pr.synapse.kind not in caps.dynamic_synapses:
             out.append(f"{where}: dynamic synapses ({type(pr.synapse).__name__}) do not run on {title}"
                        + (f" (it runs {sorted(caps.dynamic_synapses)})" if caps.dynamic_synapses else "; static synapses only"))
+        rule = getattr(pr, "plasticity", None)
+        if rule is not None and rule.kind not in caps.plasticity:
+            out.append(f"{where}: learning rule {type(rule).__name__} (kind {rule.kind!r}) does not run on {title}"
+                       + (f" (it runs {sorted(caps.plasticity)})" if caps.plasticity else "; fixed weights only: deploy "
+                          "Simulator.learned_network() to run the learned weights"))
         try:
             delay_steps(pr, self.dt, caps.max_delay_steps)
         except ValueError as exc:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["SpikeMonitor", "StateMonitor"]
+__all__ = ["SpikeMonitor", "StateMonitor", "WeightMonitor"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -42,6 +42,25 @@ class StateMonitor:
         object.__setattr__(self, "variables", vars_)
         if isinstance(self.every, bool) or not isinstance(self.every, (int, np.integer)) or self.every < 1:
             raise ValueError(f"StateMonitor({self.population!r}): every = {self.every!r} must be an integer >= 1 (steps)")
+
+
+@dataclass(frozen=True, eq=False)
+class WeightMonitor:
+    """Record the weights of the plastic ``projection`` (its ``synapses``: indices in the
+    projection's CSR order; default all) every ``every`` steps, starting at the first step
+    of the run: ``Results.weights[projection]``, a ``Traces`` whose ``neurons`` are the
+    synapse indices and whose ``data["w"]`` has shape (n_samples, n_synapses), in the
+    projection's weight unit. A sample at time ``t`` holds the weights learned up to the
+    end of the previous step (as Brian2's ``StateMonitor`` of ``Synapses``). Memory,
+    ``n_samples x n_synapses`` values, is fixed (and bounded) before the run."""
+
+    projection: str
+    synapses: np.ndarray | None = None
+    every: int = 1
+
+    def __post_init__(self):
+        if isinstance(self.every, bool) or not isinstance(self.every, (int, np.integer)) or self.every < 1:
+            raise ValueError(f"WeightMonitor({self.projection!r}): every = {self.every!r} must be an integer >= 1 (steps)")
 
 
 def resolve_neurons(where: str, neurons, size: int) -> np.ndarray:

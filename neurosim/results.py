@@ -75,7 +75,9 @@ class Results:
     ``compile_time`` spent on JIT compilation, in s) and ``synaptic_events``: how many times
     a spike was delivered through a synapse (the event-driven work; 0 for graded networks).
     ``info``: what a hardware backend measured beyond spikes (``neurosim.backend``: packet
-    counts, integer state), empty for the simulator."""
+    counts, integer state), empty for the simulator. ``weights[projection] -> Traces``: the
+    sampled weights of plastic projections (``WeightMonitor``; ``data["w"]`` of shape
+    (n_samples, n_synapses), ``neurons`` the synapse indices)."""
 
     spikes: dict
     traces: dict
@@ -86,6 +88,7 @@ class Results:
     compile_time: float = 0.0
     synaptic_events: int = 0
     info: dict = field(default_factory=dict)
+    weights: dict = field(default_factory=dict)
 
     def plot_raster(self, path=None, populations=None, max_neurons: int = 500, title: str | None = None):
         """Raster plot (and population rate) of the recorded spikes; saved as PNG if ``path``."""

@@ -10,9 +10,11 @@ from .engine import kernels
 from .engine.external import external_currents, input_chunk, input_segments
 from .engine.graded_implicit import run_graded_adaptive, run_graded_bdf2
 from .engine.layout import build_layout
+from .engine.learning import PlasticState, chunk_spikes
 from .engine.recording import Recording, check_monitors, flush_monitors
 from .engine.registry import kernel_table, state_slots, synapse_table
 from .models.base import check_dt
+from .monitors import WeightMonitor
 from .network import Network, spike_steps
 from .results import Results
 
@@ -158,6 +160,7 @@ class Simulator:
         self.bdf_scratch = np.zeros((12, n if self.graded_method == "bdf2" else 0), np.float64)
         self.s_prev = self.s.copy()
         self.clock = np.array([0.0, self.dt, self.dt, 0.0, 0.0])  # adaptive: t, h, h_prev, started, segment
+        self.learning = PlasticState(lay, self.dtype)  # plastic projections: weights, traces, modulators
         self.step = 0
 
     @property
@@ -186,17 +189,42 @@ class Simulator:
         elapsed = np.maximum(self.step - 1 - stored["last_step"], 0.0) * self.dt
         return pr.synapse.observe(stored, elapsed)
 
+    def weights(self, projection: str) -> np.ndarray:
+        """The current weights of the plastic ``projection`` (n_syn,) in its CSR order and
+        weight unit (a float64 copy). Raises ``KeyError`` for an unknown projection and
+        ``ValueError`` for one with fixed weights (read those from the ``Network``)."""
+        return self.learning.W[self.learning.slice_of(projection, self.network)].astype(np.float64)
+
+    def learned_network(self) -> Network:
+        """The network with every plastic projection's weights replaced by the learned ones
+        (rules kept): save it with ``Network.save`` and continue learning from it with a new
+        ``Simulator`` (its traces, eligibilities and neuromodulators start again from zero)."""
+        import dataclasses
+
+        projections = tuple(dataclasses.replace(pr, weights=self.weights(pr.name)) if pr.plasticity is not None else pr
+                            for pr in self.network.projections)
+        return dataclasses.replace(self.network, projections=projections)
+
     def _state_row(self, pop, var) -> np.ndarray:
         """The whole-network array (n_neurons,) holding ``var`` of ``pop``'s model."""
         code = state_slots(pop.model)[var]
         return self.X[code] if code >= 0 else (self.ie if code == -1 else self.ii)
 
     # ------------------------------------------------------------------ running
-    def run(self, duration: float, monitors=(), progress: bool = False, chunk_steps: int = 10_000) -> Results:
-        """Advance ``duration`` seconds (rounded to whole steps) recording ``monitors``.
+    def run(self, duration: float, monitors=(), progress: bool = False, chunk_steps: int = 10_000, reward=None) -> Results:
+        """Advance ``duration`` seconds (rounded to whole steps) recording ``monitors``
+        (``SpikeMonitor``, ``StateMonitor``, ``WeightMonitor``).
 
-        Returns ``Results`` with ``spikes`` and ``traces`` keyed by population name and the
-        number of ``synaptic_events`` (spikes delivered through synapses). Raises ``ValueError`` for a bad duration or monitor request.
+        ``reward``: the neuromodulator input of reward-modulated learning rules
+        (``RewardSTDP``): an array (n_steps,) with one value per step for every modulated
+        projection, ``{projection: array (n_steps,)}``, or a callable ``reward(t_start,
+        n_steps, spikes) -> array (n_steps,)`` asked before every chunk of ``chunk_steps``
+        steps with the spikes the run's spike monitors recorded since it was last asked.
+
+        Returns ``Results`` with ``spikes`` and ``traces`` keyed by population name,
+        ``weights`` keyed by projection and the number of ``synaptic_events`` (spikes
+        delivered through synapses). Raises ``ValueError`` for a bad duration, monitor
+        request or reward (wrong shape, not finite, or no modulated projection).
         """
         if isinstance(duration, bool) or not isinstance(duration, (int, float, np.floating, np.integer)) or not math.isfinite(duration) or duration <= 0:
             raise ValueError(f"duration = {duration!r} is invalid: must be a finite time > 0 s")
@@ -205,9 +233,14 @@ class Simulator:
             raise ValueError(f"duration = {duration} s is shorter than one step (dt = {self.dt} s)")
         chunk_steps = input_chunk(self.network, max(1, int(chunk_steps)))
         lay = self.layout
-        spk_mons, st_mons = check_monitors(self.network, monitors, n_steps)
+        monitors = [monitors] if not isinstance(monitors, (list, tuple)) else list(monitors)
+        spk_mons, st_mons = check_monitors(self.network, [m for m in monitors if not isinstance(m, WeightMonitor)], n_steps)
         step0 = self.step
         rec = Recording(self.network, lay, spk_mons, st_mons, n_steps, step0, self.dt, self.dtype, chunk_steps)
+        learn = self.learning
+        w_rec = learn.monitors(self.network, monitors, n_steps, step0, self.dt)
+        rewards = learn.rewards(reward, n_steps)
+        pl_args = [learn.active, learn.arrays, learn.state(), learn.hooks(), np.zeros((0, len(learn.mod))), w_rec.arrays()]
 
         has_ext = bool(self.network.inputs) or lay.gap_i.size > 0 or lay.dyn["ag_i"].size > 0
         spike_list = np.zeros(lay.n_total, np.int64)
@@ -239,6 +272,7 @@ class Simulator:
                 rec.rec_mask, rec.rec_step, rec.rec_id, rec.rec_count, step0, rec.mon_var, rec.mon_idx, rec.mon_every,
                 rec.mon_buf, rec.mon_count,
                 self.has_graded, *self.graded_scratch,
+                *pl_args,
                 spike_list, syn_events,
             )
 
@@ -274,9 +308,14 @@ class Simulator:
             bar = tqdm(total=n_steps, unit="step", desc="simulating", leave=False)
         wall = 0.0
         done = 0
+        asked = 0  # chunks of recorded spikes the reward callback has seen
         try:
             while done < n_steps:
                 steps = min(chunk_steps, n_steps - done)
+                if learn.active:
+                    pl_args[4] = rewards.chunk(done, steps, self.t, chunk_spikes(rec, asked, self.network, lay, self.dt)
+                                               if rewards.callback is not None else {})
+                    asked = len(rec.got_steps)
                 bias, tab, tab_idx, tab_step, self.restart = external_currents(
                     self.network, lay, self.dt, self.dtype, self.step, steps, self.graded_method == "bdf2")
                 t0 = time.perf_counter()
@@ -293,7 +332,7 @@ class Simulator:
                 bar.close()
 
         return Results(rec.spikes(), rec.traces, step0 * self.dt, n_steps * self.dt, self.dt, wall, compile_time,
-                       int(syn_events[0]))
+                       int(syn_events[0]), weights=w_rec.results())
 
     # ------------------------------------------------------------------ helpers
     def _run_adaptive(self, n_steps, step0, rec: Recording, progress):

@@ -2,7 +2,7 @@
 ``connectomes``, ``hardware``) to the core, importing them lazily. One module per command
 group, each owning its subparser and handlers: ``simulate`` (cuba), ``worm`` (worm, fit,
 activity, atlas), ``train`` (train TASK, eval TASK), ``deploy`` (deploy TARGET), ``sweep``,
-``bench``. Handlers parse, call a function of a family or a backend that returns data, and
+``bench``, ``plasticity`` (stdp EXPERIMENT). Handlers parse, call a function of a family or a backend that returns data, and
 print it; experiments live in the families."""
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ import os
 import sys
 from pathlib import Path
 
-from . import bench, deploy, simulate, sweep, train, worm
+from . import bench, deploy, plasticity, simulate, sweep, train, worm
 from .args import SHARED_DATA, Parser
 
 __all__ = ["main", "SHARED_DATA"]
 
-GROUPS = (simulate, worm, train, deploy, sweep, bench)
+GROUPS = (simulate, worm, train, deploy, sweep, bench, plasticity)
 
 
 def parser() -> Parser:

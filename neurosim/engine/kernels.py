@@ -19,7 +19,9 @@ Order of work in a step ``n`` (time ``t = n dt``):
 5. collect the spiking neurons, record them, and push each one's synapses into the ring
    buffer row ``(n + delay) % L`` (event-driven, CSR over the presynaptic neuron), or, when
    every delay is one step, straight into the synaptic currents; each push is counted as
-   one synaptic event.
+   one synaptic event;
+6. plastic projections: arrivals, postsynaptic spikes and the rules' step hooks
+   (``neurosim.engine.plastic``).
 """
 from __future__ import annotations
 
@@ -27,6 +29,7 @@ import numpy as np
 from numba import njit
 
 from .glia import ip3_coupling
+from .plastic import plastic_step
 
 # Population code of models run by the coupled graded solver (spiking models carry the
 # index of their kernel in ``registry.kernel_table``).
@@ -153,6 +156,10 @@ def run_chunk(
     rec_mask, rec_step, rec_id, rec_count, mon_step0, mon_var, mon_idx, mon_every, mon_buf, mon_count,
     # graded-model scratch (n_neurons each; empty when there is no graded population)
     has_graded, v_pred, s_pred, gap_drive1, g_syn1, g_syn_e1, g_tot0, num0, r_act0, g_tot1, num1, r_act1,
+    # plastic projections (neurosim.engine.plastic): layout arrays, state (W, S, Tpre, last_pre,
+    # Tpost, last_post, mod, hist, hist_n), hooks (pre, post, step), rewards of the chunk's
+    # steps, weight monitors (synapse positions, every, buffer, count)
+    has_plastic, pl_arrays, pl_state, pl_hooks, pl_rewards, pl_monitor,
     # scratch, and the count of synaptic events (spikes delivered through a synapse)
     spike_list, syn_events,
 ):
@@ -178,6 +185,9 @@ def run_chunk(
     n_sched = sched_step.shape[0]
     n_syn_events = 0
     has_dyn = dyn_post.shape[0] > 0
+    W, S, Tpre, last_pre, Tpost, last_post, mod, hist, hist_n = pl_state
+    pre_hooks, post_hooks, step_hooks = pl_hooks
+    wm_syn, wm_every, wm_buf, wm_count = pl_monitor
     seg = 0
     n_seg = tab.shape[0]
     for k in range(n_steps):
@@ -288,6 +298,10 @@ def run_chunk(
             else:
                 for syn in range(indptr[j], indptr[j + 1]):
                     ring[(n + delays[syn]) % L, indices[syn]] += weights[syn]
+        if has_plastic:
+            n_syn_events += plastic_step(n, k, spike_list, n_spk, n_neurons, isyn, hist, hist_n, *pl_arrays, W, S, Tpre, last_pre,
+                                         Tpost, last_post, mod, pl_rewards, pre_hooks, post_hooks, step_hooks, wm_syn, wm_every,
+                                         mon_step0, wm_buf, wm_count)
         if rec_count[0] + n_total > rec_cap:
             syn_events[0] += n_syn_events
             return k + 1

@@ -16,6 +16,7 @@ import numpy as np
 from ..network import AstrocyteGapJunctions, AstrocyteToSynapse, Network, PoissonSource, SpikeSource, SynapseToAstrocyte
 from ..network.flat import flatten_synapses, node_offsets
 from .kernels import GRADED
+from .plastic import plastic_layout
 from .registry import kernel_codes, state_slots, synapse_codes
 
 __all__ = ["Layout", "build_layout", "GRADED_KINDS"]
@@ -58,6 +59,7 @@ class Layout:
     pois_lo: int
     pois_rate: np.ndarray
     dyn: dict  # dynamic synapses (second CSR) and astrocyte coupling; see _dynamic_synapses
+    plastic: dict  # plastic projections (their own CSR and CSC); see neurosim.engine.plastic
 
     def synapse_bytes(self) -> int:
         """Bytes the engine holds per the spiking synapse arrays (indices, weights, delays)."""
@@ -98,7 +100,7 @@ def build_layout(net: Network, dt: float, dtype) -> Layout:
 
     # static spiking projections -> one CSR over global presynaptic neurons (the one flatten,
     # neurosim.network.flat), the channel folded into the index: post + channel * N
-    spiking = [pr for pr in net.projections if pr.target != "graded" and pr.synapse is None]
+    spiking = [pr for pr in net.projections if pr.target != "graded" and pr.synapse is None and pr.plasticity is None]
     dynamic = [pr for pr in net.projections if pr.synapse is not None]
     flat = flatten_synapses(net, dt, spiking, keep_positions=False)
     indptr = flat.indptr
@@ -165,6 +167,7 @@ def build_layout(net: Network, dt: float, dtype) -> Layout:
         gs_indptr, gs_pre, gs_w, gs_erev,
         src_lo, sched_t[order], sched_id[order], src_lo, pois_rate,
         _dynamic_synapses(net, dynamic, dyn_flat, offsets, n_neurons, dt, dtype),
+        plastic_layout(net, dt, dtype),
     )
 
 

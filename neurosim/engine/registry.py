@@ -31,12 +31,14 @@ from numba import njit, types
 from numba.core.errors import NumbaExperimentalFeatureWarning
 
 __all__ = ["neuron_kernel", "kernel_codes", "kernel_table", "state_slots", "synapse_kernel", "synapse_codes",
-           "synapse_table"]
+           "synapse_table", "plasticity_kernel", "plasticity_codes", "plasticity_tables", "PLASTICITY_HOOKS"]
 
 _PY: dict[str, object] = {}
 _COMPILED: dict[tuple[str, str], object] = {}
 _SYN_PY: dict[str, object] = {}
 _SYN_COMPILED: dict[tuple[str, str], object] = {}
+_PLAST_PY: dict[tuple[str, str], object] = {}
+_PLAST_COMPILED: dict[tuple[str, str, str], object] = {}
 _loaded = False
 # calling kernels through function pointers is Numba's "first-class function" feature
 warnings.filterwarnings("ignore", category=NumbaExperimentalFeatureWarning)
@@ -63,12 +65,37 @@ def synapse_kernel(kind: str):
     return register
 
 
+PLASTICITY_HOOKS = ("pre", "post", "step")
+"""The hooks of a learning rule: ``pre`` (a presynaptic spike arrives), ``post`` (the
+postsynaptic neuron spikes), ``step`` (once per step; optional, for rules with state that
+changes between spikes, such as a reward-modulated eligibility)."""
+
+
+def plasticity_kernel(kind: str, hook: str):
+    """Register the decorated Python function as the ``hook`` (``PLASTICITY_HOOKS``) of the
+    learning rule ``kind`` (see ``plasticity_tables`` for the signatures)."""
+    if hook not in PLASTICITY_HOOKS:
+        raise ValueError(f"plasticity_kernel: hook {hook!r} is unknown; use one of {PLASTICITY_HOOKS}")
+
+    def register(fn):
+        known = _PLAST_PY.get((kind, hook))
+        if known is not None and known is not fn:
+            raise ValueError(f"a {hook!r} hook for learning rule {kind!r} is already registered ({known.__module__})")
+        _PLAST_PY[(kind, hook)] = fn
+        return fn
+    return register
+
+
+def _no_step(c, n, lo, hi, W, S, mod, k, reward):
+    """The step hook of rules that change weights only at spikes."""
+
+
 def _load() -> None:
     global _loaded
     if not _loaded:
-        from . import neurons, synapses
+        from . import neurons, plasticity, synapses
 
-        for pkg in (neurons, synapses):
+        for pkg in (neurons, synapses, plasticity):
             for info in pkgutil.iter_modules(pkg.__path__):
                 importlib.import_module(f"{pkg.__name__}.{info.name}")
         _loaded = True
@@ -124,6 +151,57 @@ def synapse_table(dtype) -> tuple:
         if key not in _SYN_COMPILED:
             _SYN_COMPILED[key] = njit(sig, cache=True, nogil=True, error_model="numpy")(_SYN_PY[kind])
         out.append(_SYN_COMPILED[key])
+    return tuple(out)
+
+
+def plasticity_codes() -> dict[str, int]:
+    """Engine code of every learning rule kind with hooks: its position in the tables of
+    ``plasticity_tables``. Raises ``ValueError`` for a rule registered without its ``pre``
+    or ``post`` hook."""
+    _load()
+    kinds = sorted({kind for kind, _ in _PLAST_PY})
+    for kind in kinds:
+        for hook in ("pre", "post"):
+            if (kind, hook) not in _PLAST_PY:
+                raise ValueError(f"learning rule {kind!r} has no {hook!r} hook (neurosim/engine/plasticity/)")
+    return {kind: k for k, kind in enumerate(kinds)}
+
+
+def plasticity_tables(dtype) -> tuple[tuple, tuple, tuple]:
+    """The compiled hooks of every learning rule, ``(pre, post, step)``, each a tuple in code
+    order, for weights of ``dtype``. Signatures (``W`` weights (n_syn,) of ``dtype``; ``S``
+    per-synapse state (slots, n_syn) of ``dtype``; ``Tpre``/``Tpost`` traces (slots, n) in
+    float64 with ``last_pre``/``last_post`` the step of each column's last update)::
+
+        pre(c, n, i, lo, hi, W, S, syn_post, post_off, Tpre, last_pre, Tpost, last_post)
+        post(c, n, j, lo, hi, W, S, col_syn, col_pre, pre_off, Tpre, last_pre, Tpost, last_post)
+        step(c, n, lo, hi, W, S, mod, k, reward)
+
+    ``pre``: a spike of the presynaptic neuron with trace column ``i`` arrives at step ``n``
+    at synapses ``lo:hi``, whose postsynaptic trace columns are ``post_off + syn_post[q]``.
+    ``post``: the postsynaptic neuron with trace column ``j`` spikes; its synapses are
+    ``col_syn[lo:hi]``, their presynaptic trace columns ``pre_off + col_pre[q]``. ``step``:
+    the end of step ``n`` for the projection ``k`` (synapses ``lo:hi``), with its modulator
+    state ``mod[k]`` and this step's ``reward``."""
+    dtype = np.dtype(dtype)
+    f = types.float32 if dtype == np.float32 else types.float64
+    vec, mat, i32, i64 = f[::1], f[:, ::1], types.int32[::1], types.int64
+    tr, last = types.float64[:, ::1], types.int64[::1]
+    sigs = {
+        "pre": types.void(vec, i64, i64, i64, i64, vec, mat, i32, i64, tr, last, tr, last),
+        "post": types.void(vec, i64, i64, i64, i64, vec, mat, i32, i32, i64, tr, last, tr, last),
+        "step": types.void(vec, i64, i64, i64, vec, mat, types.float64[::1], i64, types.float64),
+    }
+    out = []
+    for hook in PLASTICITY_HOOKS:
+        row = []
+        for kind in plasticity_codes():
+            fn = _PLAST_PY.get((kind, hook), _no_step)
+            key = (kind if fn is not _no_step else "", hook, dtype.name)  # one no-op for all
+            if key not in _PLAST_COMPILED:
+                _PLAST_COMPILED[key] = njit(sigs[hook], cache=True, nogil=True, error_model="numpy")(fn)
+            row.append(_PLAST_COMPILED[key])
+        out.append(tuple(row))
     return tuple(out)
 
 

@@ -10,6 +10,11 @@ from .izhikevich import Izhikevich
 from .lif import CubaLIF
 from .threshold import ThresholdUnit
 from .synapses import SYNAPSE_MODELS, SynapseModel, TripartiteSynapse
+from .plasticity import PLASTICITY_RULES, PlasticityRule
+from .reward_stdp import RewardSTDP
+from .stdp import PairSTDP
+from .triplet import TripletSTDP
 
 __all__ = ["NeuronModel", "CubaLIF", "IF", "ThresholdUnit", "CobaLIF", "Izhikevich", "AdEx", "GradedNeuron", "GChIAstrocyte", "UMOLAR",
-           "SynapseModel", "TripartiteSynapse", "MODELS", "SYNAPSE_MODELS", "register_model"]
+           "SynapseModel", "TripartiteSynapse", "MODELS", "SYNAPSE_MODELS", "register_model", "PlasticityRule", "PairSTDP",
+           "TripletSTDP", "RewardSTDP", "PLASTICITY_RULES"]

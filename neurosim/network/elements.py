@@ -11,6 +11,7 @@ from typing import ClassVar, Union
 import numpy as np
 
 from ..models import MODELS, SYNAPSE_MODELS, NeuronModel, SynapseModel
+from ..models.plasticity import PLASTICITY_RULES, PlasticityRule
 from .validation import check_name, check_size, float_array, int_array
 
 __all__ = ["TARGETS", "spike_steps", "Population", "SpikeSource", "PoissonSource", "Projection", "GapJunctions", "Node"]
@@ -192,6 +193,12 @@ class Projection:
     per-synapse state scales each delivered weight by the fraction it releases; ``None``
     (default) for static synapses.
 
+    ``plasticity``: a learning rule (``neurosim.plasticity``: ``PairSTDP``, ``TripletSTDP``,
+    ``RewardSTDP``) that changes the weights while a simulation runs; ``None`` (default) for
+    fixed weights. A plastic projection has one delay for all its synapses (a presynaptic
+    neuron's trace is shared by its synapses), spiking pre and post neurons, static
+    synapses, and weights within the rule's ``[w_min, w_max]``.
+
     Build with ``from_dense`` or ``from_pairs`` rather than by hand.
     """
 
@@ -205,6 +212,7 @@ class Projection:
     e_rev: float | None = None
     name: str = ""
     synapse: SynapseModel | None = None
+    plasticity: PlasticityRule | None = None
 
     def __post_init__(self):
         for end in ("pre", "post"):
@@ -255,6 +263,29 @@ class Projection:
         if n_syn and delays.strides != (0,) and np.all(delays == delays[0]):
             delays = np.broadcast_to(np.float64(delays[0]), (n_syn,))  # one value, not one per synapse
         object.__setattr__(self, "delays", delays)
+        if self.plasticity is not None:
+            self._check_plastic(where)
+
+    def _check_plastic(self, where: str) -> None:
+        rule = self.plasticity
+        if not isinstance(rule, PlasticityRule):
+            raise ValueError(f"{where}: plasticity must be a learning rule ({sorted(PLASTICITY_RULES)}) or None, "
+                             f"got {type(rule).__name__}")
+        if self.target == "graded":
+            raise ValueError(f"{where}: a learning rule ({type(rule).__name__}) needs spiking synapses (target 'exc' or "
+                             "'inh'); graded synapses carry no spikes")
+        if self.synapse is not None:
+            raise ValueError(f"{where}: a projection is either dynamic (synapse={type(self.synapse).__name__}) or plastic "
+                             f"(plasticity={type(rule).__name__}), not both")
+        if self.n_synapses and self.delays.strides != (0,):
+            raise ValueError(f"{where}: a plastic projection takes one delay for all its synapses (each presynaptic neuron's "
+                             f"trace is shared by its synapses); got delays from {self.delays.min():g} to {self.delays.max():g} "
+                             "s: split it into one projection per delay")
+        w = self.weights
+        if w.size and (w.min() < rule.w_min or w.max() > rule.w_max):
+            bad = w[(w < rule.w_min) | (w > rule.w_max)][0]
+            raise ValueError(f"{where}: weight {bad:g} is outside the learning rule's bounds [w_min, w_max] = "
+                             f"[{rule.w_min:g}, {rule.w_max:g}]")
 
     @property
     def n_pre(self) -> int:
@@ -272,7 +303,7 @@ class Projection:
 
     @classmethod
     def from_pairs(cls, pre: str, post: str, i, j, weights, n_pre: int, delays=0.0, target="exc", e_rev=None, name="",
-                   synapse=None):
+                   synapse=None, plasticity=None):
         """From synapse lists: presynaptic ``i`` (n_syn,), postsynaptic ``j`` (n_syn,),
         ``weights`` (scalar or (n_syn,)), ``delays`` in s (scalar or (n_syn,)). The
         synapses are stored sorted by (i, j): arrays over synapses (astrocyte links) follow
@@ -296,10 +327,10 @@ class Projection:
         order = np.lexsort((j, i))
         indptr = np.zeros(n_pre + 1, np.int64)
         np.cumsum(np.bincount(i, minlength=n_pre), out=indptr[1:])
-        return cls(pre, post, indptr, j[order], w[order], d[order], target, e_rev, name, synapse)
+        return cls(pre, post, indptr, j[order], w[order], d[order], target, e_rev, name, synapse, plasticity)
 
     @classmethod
-    def from_dense(cls, pre: str, post: str, w, delays=0.0, target="exc", e_rev=None, name="", synapse=None):
+    def from_dense(cls, pre: str, post: str, w, delays=0.0, target="exc", e_rev=None, name="", synapse=None, plasticity=None):
         """From a dense matrix ``w`` of shape (n_pre, n_post); zeros mean no synapse.
         ``delays``: scalar or (n_pre, n_post) in s. Raises ``ValueError`` for other
         shapes."""
@@ -313,7 +344,7 @@ class Projection:
                              f"got shape {d.shape}")
         i, j = np.nonzero(w)
         d = d[i, j] if d.ndim == 2 else d
-        return cls.from_pairs(pre, post, i, j, w[i, j], w.shape[0], d, target, e_rev, name, synapse)
+        return cls.from_pairs(pre, post, i, j, w[i, j], w.shape[0], d, target, e_rev, name, synapse, plasticity)
 
 
 @dataclass(frozen=True, eq=False)

@@ -10,7 +10,7 @@ import zipfile
 import numpy as np
 
 from ..atomic import atomic_savez
-from ..models import MODELS, SYNAPSE_MODELS
+from ..models import MODELS, PLASTICITY_RULES, SYNAPSE_MODELS
 from .elements import GapJunctions, PoissonSource, Population, Projection, SpikeSource
 from .glia import AstrocyteGapJunctions, AstrocyteToSynapse, SynapseToAstrocyte
 from .inputs import CurrentInjection
@@ -50,8 +50,9 @@ def save_network(net, path) -> None:
     meta["projections"] = []
     for k, pr in enumerate(net.projections):
         syn = None if pr.synapse is None else {"kind": pr.synapse.kind, "params": pr.synapse.to_dict()}
+        rule = None if pr.plasticity is None else {"kind": pr.plasticity.kind, "params": pr.plasticity.to_dict()}
         meta["projections"].append({"name": pr.name, "pre": pr.pre, "post": pr.post, "target": pr.target, "e_rev": pr.e_rev,
-                                    "synapse": syn})
+                                    "synapse": syn, "plasticity": rule})
         for a in ("indptr", "indices", "weights"):
             arrays[f"proj{k}_{a}"] = getattr(pr, a)
         # equal delays are one value (a broadcast view), saved once
@@ -236,6 +237,14 @@ def _from_archive(z, fail, dt: float | None):
             raise fail(f"projection {m.get('name')!r}: unknown synapse model {syn.get('kind')!r}; known: {sorted(SYNAPSE_MODELS)}")
         return SYNAPSE_MODELS[syn["kind"]](**syn["params"])
 
+    def plasticity(m):
+        rule = m.get("plasticity")
+        if rule is None:
+            return None
+        if rule.get("kind") not in PLASTICITY_RULES:
+            raise fail(f"projection {m.get('name')!r}: unknown learning rule {rule.get('kind')!r}; known: {sorted(PLASTICITY_RULES)}")
+        return PLASTICITY_RULES[rule["kind"]](**rule["params"])
+
     projs, n_syn = [], {}
     for k, m in enumerate(entries("projections")):
         if m.get("pre") not in sizes:
@@ -244,7 +253,7 @@ def _from_archive(z, fail, dt: float | None):
         n = int(indptr[-1])
         projs.append(Projection(m["pre"], m["post"], indptr, arr(f"proj{k}_indices", [(n,)]), arr(f"proj{k}_weights", [(n,)]),
                                 seconds(arr(f"proj{k}_delays", [(), (1,), (n,)])), m["target"], m["e_rev"], m["name"],
-                                synapse(m)))
+                                synapse(m), plasticity(m)))
         n_syn[projs[-1].name] = n
     glia = []
     for k, m in enumerate(entries("glia")):

@@ -99,6 +99,12 @@ def validate_network(net) -> None:
         if pr.n_synapses and (pr.indices.min() < 0 or pr.indices.max() >= post.size):
             bad = pr.indices[(pr.indices < 0) | (pr.indices >= post.size)][0]
             raise ValueError(f"{where}: postsynaptic index {bad} out of range 0..{post.size - 1} of {pr.post!r}")
+        if getattr(pr, "plasticity", None) is not None:
+            rule = type(pr.plasticity).__name__
+            for end, node in (("pre", pre), ("post", post)):
+                if not getattr(node, "spiking", True) or getattr(getattr(node, "model", None), "glial", False):
+                    raise ValueError(f"{where}: a learning rule ({rule}) is driven by the spikes of both sides; {end} "
+                                     f"{node.name!r} ({type(node.model).__name__}) emits no spikes that a synapse sees")
         if pr.target == "graded":
             if getattr(pre, "spiking", True) or post.spiking:
                 raise ValueError(f"{where}: graded projections connect graded (non-spiking) populations; {pr.pre!r} -> {pr.post!r} is not graded -> graded")

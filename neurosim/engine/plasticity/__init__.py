@@ -1,0 +1,1 @@
+"""Hooks of the learning rules by ``kind`` (see ``neurosim.engine.registry.plasticity_kernel``)."""

@@ -1,0 +1,47 @@
+"""Hooks of ``neurosim.models.RewardSTDP`` (coefficients: k_pre, k_post, a_plus, a_minus,
+w_min, w_max, nearest, decay_c, decay_d, gain; traces x, y; per-synapse eligibility c in
+row 0 of ``S``; the projection's dopamine ``d`` in ``mod[k]``)."""
+from ..registry import plasticity_kernel
+from .traces import bring_forward
+
+
+@plasticity_kernel("reward_stdp", "pre")
+def reward_stdp_pre(c, n, i, lo, hi, W, S, syn_post, post_off, Tpre, last_pre, Tpost, last_post):
+    """A presynaptic spike arrives: ``x`` up by 1 (or to 1), each eligibility down by
+    ``a_minus y``."""
+    bring_forward(Tpre, i, last_pre, n, c[0], c[0])
+    Tpre[0, i] = 1.0 if c[6] != 0 else Tpre[0, i] + 1.0
+    for q in range(lo, hi):
+        j = post_off + syn_post[q]
+        bring_forward(Tpost, j, last_post, n, c[1], c[1])
+        S[0, q] -= c[3] * Tpost[0, j]
+
+
+@plasticity_kernel("reward_stdp", "post")
+def reward_stdp_post(c, n, j, lo, hi, W, S, col_syn, col_pre, pre_off, Tpre, last_pre, Tpost, last_post):
+    """A postsynaptic spike: ``y`` up by 1 (or to 1), each eligibility up by ``a_plus x``."""
+    bring_forward(Tpost, j, last_post, n, c[1], c[1])
+    Tpost[0, j] = 1.0 if c[6] != 0 else Tpost[0, j] + 1.0
+    for q in range(lo, hi):
+        i = pre_off + col_pre[q]
+        bring_forward(Tpre, i, last_pre, n, c[0], c[0])
+        S[0, col_syn[q]] += c[2] * Tpre[0, i]
+
+
+@plasticity_kernel("reward_stdp", "step")
+def reward_stdp_step(c, n, lo, hi, W, S, mod, k, reward):
+    """End of a step: the reward joins ``d``; each weight grows by the integral of ``c d``
+    over the step (clipped to the bounds); ``c`` and ``d`` decay by one step."""
+    d = mod[k] + reward
+    w_min, w_max, decay_c = c[4], c[5], c[7]
+    g = c[9] * d
+    if g != 0.0:
+        for q in range(lo, hi):
+            e = S[0, q]
+            w = W[q] + e * g
+            W[q] = min(max(w, w_min), w_max)
+            S[0, q] = e * decay_c
+    else:
+        for q in range(lo, hi):
+            S[0, q] *= decay_c
+    mod[k] = d * c[8]

@@ -1,0 +1,79 @@
+"""What a plastic synapse is: the base of the learning rules (``PlasticityRule``) and their
+registry by ``kind``.
+
+A rule is a frozen dataclass of SI parameters, like a neuron model. The engine keeps, per
+plastic projection, one weight per synapse, the rule's traces per presynaptic neuron
+(``pre_traces``) and per postsynaptic neuron (``post_traces``), and any per-synapse state
+(``synapse_vars``, e.g. an eligibility trace). Traces decay exactly and lazily: each is
+brought forward only when a spike at its neuron or at a synapse it takes part in needs it.
+How an engine runs a rule is found by ``kind``: the simulator's hooks in
+``neurosim/engine/plasticity/<kind>.py``, the torch step in ``neurosim/plasticity/``.
+"""
+from __future__ import annotations
+
+from typing import ClassVar
+
+from .base import ParameterModel, check_finite, check_nonnegative
+
+__all__ = ["PlasticityRule", "PLASTICITY_RULES", "register_rule", "WEIGHT_DEPENDENCES", "PAIRINGS"]
+
+WEIGHT_DEPENDENCES = ("additive", "multiplicative")
+"""``"additive"``: every change is its full amplitude, and the weight is clipped to
+``[w_min, w_max]`` (Song, Miller & Abbott 2000, hard bounds). ``"multiplicative"``: a
+potentiation scales with ``(w_max - w) / (w_max - w_min)`` and a depression with
+``(w - w_min) / (w_max - w_min)`` (soft bounds; van Rossum, Bi & Turrigiano 2000, Gutig et
+al. 2003), so the weight approaches its bounds without crossing them."""
+
+PAIRINGS = ("all_to_all", "nearest")
+"""Which spike pairs interact: ``"all_to_all"``, every pair (a spike adds 1 to its traces);
+``"nearest"``, only nearest neighbours (a spike sets its traces to 1; Morrison, Diesmann &
+Gerstner 2008, "symmetric nearest-spike")."""
+
+
+class PlasticityRule(ParameterModel):
+    """Base of the learning rules of plastic projections (a mix-in for frozen dataclasses).
+
+    Subclasses set ``kind`` (the engine's name), ``pre_traces`` and ``post_traces`` (names
+    of the per-neuron traces), ``synapse_vars`` (per-synapse state besides the weight),
+    ``modulated`` (whether the rule reads a neuromodulator, given per run as a reward), and
+    implement ``discretize(dt)``. Every rule has weight bounds ``w_min < w_max`` in the
+    projection's weight unit (A for current-based targets, S for conductance-based
+    neurons)."""
+
+    _scope: ClassVar[str] = "projection"
+    kind: ClassVar[str] = ""
+    pre_traces: ClassVar[tuple[str, ...]] = ()
+    post_traces: ClassVar[tuple[str, ...]] = ()
+    synapse_vars: ClassVar[tuple[str, ...]] = ()
+    modulated: ClassVar[bool] = False
+
+    def _check_bounds(self) -> None:
+        name = type(self).__name__
+        check_finite(name, "w_min", self.w_min)
+        check_finite(name, "w_max", self.w_max)
+        if not self.w_min < self.w_max:
+            raise ValueError(f"{name}: the weight bounds are inverted or empty (w_min = {self.w_min!r} >= w_max = "
+                             f"{self.w_max!r}); need w_min < w_max")
+
+    def _check_nonnegative(self, *fields: str) -> None:
+        for f in fields:
+            check_nonnegative(type(self).__name__, f, getattr(self, f))
+
+    def discretize(self, dt: float) -> dict[str, float]:
+        """Per-step coefficients for step ``dt`` (s), in the order the engine reads them."""
+        raise NotImplementedError
+
+
+PLASTICITY_RULES: dict[str, type] = {}
+"""Learning rule classes by ``kind``: what ``Network.load`` reads a saved rule from."""
+
+
+def register_rule(cls):
+    """Class decorator: register learning rule ``cls`` by its ``kind`` (above ``@dataclass``)."""
+    if not (isinstance(cls, type) and issubclass(cls, PlasticityRule)) or not cls.kind:
+        raise ValueError(f"register_rule: {cls!r} is not a PlasticityRule subclass with a kind")
+    known = PLASTICITY_RULES.get(cls.kind)
+    if known is not None and known is not cls and known.__qualname__ != cls.__qualname__:
+        raise ValueError(f"learning rule kind {cls.kind!r} is already registered by {known.__module__}.{known.__qualname__}")
+    PLASTICITY_RULES[cls.kind] = cls
+    return cls
