@@ -330,6 +330,7 @@ class Simulator:
         finally:
             if bar is not None:
                 bar.close()
+            learn.flush(self.step, self.isyn)  # deferred weight updates applied: weights() and the state are current
 
         return Results(rec.spikes(), rec.traces, step0 * self.dt, n_steps * self.dt, self.dt, wall, compile_time,
                        int(syn_events[0]), weights=w_rec.results())

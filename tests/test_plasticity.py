@@ -140,11 +140,14 @@ def test_online_learner_in_the_simulator_finds_the_assemblies_and_matches_the_to
     net = _assemblies()
     rule = HebbianSubspace(lr=0.05)
     learner = SubspaceLearner("cells", 2, rule, bin_width=5e-3, batch_bins=20, seed=4)
-    H = learner.run(Simulator(net, dt=1e-3), 4.0)
+    sim = Simulator(learner.attach(net), dt=1e-3)
+    H = learner.run(sim, 4.0)
     top = np.zeros((30, 2))
     top[:10, 0] = top[10:20, 1] = 1 / np.sqrt(10)
     assert np.degrees(subspace_angles(H.T, top)).max() < 10.0
-    assert learner.batches == 40
+    assert learner.batches(sim) == 40
+    # it is a plastic projection like any other: read back, saved with the network
+    np.testing.assert_array_equal(sim.weights("cells->subspace").reshape(30, 2).T, H)
 
     # the same windows through the torch step give the same H
     sim = Simulator(net, dt=1e-3)
@@ -163,10 +166,31 @@ def test_online_learner_in_the_simulator_finds_the_assemblies_and_matches_the_to
 def test_online_learner_errors():
     net = _assemblies(duration=0.1)
     with pytest.raises(ValueError, match="no population or source named 'nope'"):
-        SubspaceLearner("nope", 2).run(Simulator(net, dt=1e-3), 0.1)
+        SubspaceLearner("nope", 2).attach(net)
     with pytest.raises(ValueError, match="exceeds the size"):
-        SubspaceLearner("cells", 31).run(Simulator(net, dt=1e-3), 0.1)
+        SubspaceLearner("cells", 31).attach(net)
     with pytest.raises(ValueError, match="shorter than the simulator's step"):
-        SubspaceLearner("cells", 2, bin_width=1e-4).run(Simulator(net, dt=1e-3), 0.1)
+        Simulator(SubspaceLearner("cells", 2, bin_width=1e-4).attach(net), dt=1e-3)
+    with pytest.raises(ValueError, match="build it from learner.attach"):
+        SubspaceLearner("cells", 2).run(Simulator(net, dt=1e-3), 0.1)
     with pytest.raises(ValueError, match="n_components"):
         SubspaceLearner("cells", 0)
+
+
+def test_subspace_rule_is_a_learning_rule_of_the_core(tmp_path):
+    from neurosim.plasticity import SubspaceRule
+
+    net = _assemblies(duration=0.2)
+    learner = SubspaceLearner("cells", 2, HebbianSubspace(lr=0.05), bin_width=5e-3, batch_bins=4, seed=1)
+    attached = learner.attach(net)
+    attached.save(tmp_path / "net.npz")
+    back = Network.load(tmp_path / "net.npz")
+    assert back.projections[-1].plasticity == learner.rule
+    sim = Simulator(back, dt=1e-3)
+    sim.run(0.2)
+    assert not np.allclose(learner.H(sim), Simulator(attached, dt=1e-3).weights("cells->subspace").reshape(30, 2).T)
+    assert learner.rule.subspace() == HebbianSubspace(lr=0.05)
+    with pytest.raises(ValueError, match="dense projection"):
+        Projection.from_pairs("cells", "cells", [0, 1], [1, 0], 0.1, 30, plasticity=SubspaceRule())
+    with pytest.raises(ValueError, match="momentum"):
+        SubspaceRule(momentum=1.0)

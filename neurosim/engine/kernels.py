@@ -157,8 +157,9 @@ def run_chunk(
     # graded-model scratch (n_neurons each; empty when there is no graded population)
     has_graded, v_pred, s_pred, gap_drive1, g_syn1, g_syn_e1, g_tot0, num0, r_act0, g_tot1, num1, r_act1,
     # plastic projections (neurosim.engine.plastic): layout arrays, state (W, S, Tpre, last_pre,
-    # Tpost, last_post, mod, hist, hist_n), hooks (pre, post, step), rewards of the chunk's
-    # steps, weight monitors (synapse positions, every, buffer, count)
+    # Tpost, last_post, applied, ph_step, ph_val, ph_len, mod, hist, hist_n), hooks (pre, post,
+    # step), rewards of the chunk's steps, weight monitors (synapse positions, their
+    # projections and presynaptic neurons, every, buffer, count)
     has_plastic, pl_arrays, pl_state, pl_hooks, pl_rewards, pl_monitor,
     # scratch, and the count of synaptic events (spikes delivered through a synapse)
     spike_list, syn_events,
@@ -185,9 +186,9 @@ def run_chunk(
     n_sched = sched_step.shape[0]
     n_syn_events = 0
     has_dyn = dyn_post.shape[0] > 0
-    W, S, Tpre, last_pre, Tpost, last_post, mod, hist, hist_n = pl_state
+    W, S, Tpre, last_pre, Tpost, last_post, applied, ph_step, ph_val, ph_len, mod, hist, hist_n = pl_state
     pre_hooks, post_hooks, step_hooks = pl_hooks
-    wm_syn, wm_every, wm_buf, wm_count = pl_monitor
+    wm_syn, wm_k, wm_i, wm_every, wm_buf, wm_count = pl_monitor
     seg = 0
     n_seg = tab.shape[0]
     for k in range(n_steps):
@@ -300,8 +301,8 @@ def run_chunk(
                     ring[(n + delays[syn]) % L, indices[syn]] += weights[syn]
         if has_plastic:
             n_syn_events += plastic_step(n, k, spike_list, n_spk, n_neurons, isyn, hist, hist_n, *pl_arrays, W, S, Tpre, last_pre,
-                                         Tpost, last_post, mod, pl_rewards, pre_hooks, post_hooks, step_hooks, wm_syn, wm_every,
-                                         mon_step0, wm_buf, wm_count)
+                                         Tpost, last_post, applied, ph_step, ph_val, ph_len, mod, pl_rewards, pre_hooks,
+                                         post_hooks, step_hooks, wm_syn, wm_k, wm_i, wm_every, mon_step0, wm_buf, wm_count)
         if rec_count[0] + n_total > rec_cap:
             syn_events[0] += n_syn_events
             return k + 1

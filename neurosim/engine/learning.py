@@ -7,7 +7,7 @@ import numpy as np
 
 from ..monitors import WeightMonitor
 from ..results import SpikeTrains, Traces
-from .plastic import plastic_arrays
+from .plastic import HISTORY, flush_all, plastic_arrays
 from .recording import MAX_TRACE_VALUES
 from .registry import plasticity_tables
 
@@ -33,13 +33,24 @@ class PlasticState:
         self.Tpost = np.zeros((pl["tr_rows"], pl["n_tpost"]), np.float64)
         self.last_pre = np.zeros(pl["n_tpre"], np.int64)
         self.last_post = np.zeros(pl["n_tpost"], np.int64)
+        self.applied = np.zeros(pl["n_tpre"], np.int64)  # postsynaptic spikes from this step on are pending
+        self.ph_step = np.zeros((pl["n_tpost"], HISTORY if self.active else 0), np.int64)
+        self.ph_val = np.zeros((pl["n_tpost"], HISTORY if self.active else 0), np.float64)
+        self.ph_len = np.zeros(pl["n_tpost"], np.int64)
         self.mod = np.zeros(max(1, pl["P"]), np.float64)
         H = pl["hist_len"] if self.active else 1
         self.hist = np.zeros((H, pl["n_total"] if H > 1 else 0), np.int32)
         self.hist_n = np.zeros(H, np.int64)
 
     def state(self) -> tuple:
-        return (self.W, self.S, self.Tpre, self.last_pre, self.Tpost, self.last_post, self.mod, self.hist, self.hist_n)
+        return (self.W, self.S, self.Tpre, self.last_pre, self.Tpost, self.last_post, self.applied, self.ph_step, self.ph_val,
+                self.ph_len, self.mod, self.hist, self.hist_n)
+
+    def flush(self, step: int, isyn) -> None:
+        """Bring every plastic weight up to date at ``step`` (after a run: ``W`` is then exact)."""
+        if self.active:
+            flush_all(step, isyn.size // 2, isyn, *self.arrays, self.W, self.S, self.Tpre, self.last_pre,
+                      self.Tpost, self.last_post, self.applied, self.ph_step, self.ph_val, self.ph_len, self.hooks()[0])
 
     def hooks(self) -> tuple:
         return plasticity_tables(self.dtype)
@@ -70,7 +81,8 @@ class WeightRecording:
 
     def __init__(self, state: PlasticState, network, monitors, n_steps, step0, dt):
         self.monitors, self.traces = monitors, {}
-        cols, every, seen = [], [], set()
+        cols, every, seen, ks, rows = [], [], set(), [], []
+        pl = state.pl
         for m in monitors:
             sl = state.slice_of(m.projection, network)
             if m.projection in seen:
@@ -82,12 +94,17 @@ class WeightRecording:
                 raise ValueError(f"WeightMonitor({m.projection!r}): synapses must be a 1-D sequence of indices in 0..{n_syn - 1}")
             cols.append(sl.start + idx.astype(np.int64))
             every.append(m.every)
+            k = pl["names"].index(m.projection)
+            ks.append(np.full(idx.size, k, np.int64))
+            rows.append(network.projections[[p.name for p in network.projections].index(m.projection)].pre_indices()[idx])
             self.traces[m.projection] = Traces(m.projection, (step0 + np.arange(0, n_steps, m.every)) * dt, idx.astype(np.int64))
         if len(set(every)) > 1:
             raise ValueError(f"WeightMonitor: every differs between monitors ({sorted(set(every))}); use one sampling interval "
                              "per run")
         self.every = every[0] if every else 1
         self.syn = np.concatenate(cols) if cols else np.zeros(0, np.int64)
+        self.k = np.concatenate(ks) if ks else np.zeros(0, np.int64)  # projection and presynaptic neuron of each
+        self.i = np.concatenate(rows).astype(np.int64) if rows else np.zeros(0, np.int64)
         n_samples = len(range(0, n_steps, self.every)) if cols else 0
         if n_samples * self.syn.size > MAX_TRACE_VALUES:
             raise ValueError(f"WeightMonitor would store {n_samples * self.syn.size:,} values (more than {MAX_TRACE_VALUES:,}); "
@@ -96,7 +113,7 @@ class WeightRecording:
         self.count = np.zeros(1, np.int64)
 
     def arrays(self) -> tuple:
-        return (self.syn, np.int64(self.every), self.buf, self.count)
+        return (self.syn, self.k, self.i, np.int64(self.every), self.buf, self.count)
 
     def results(self) -> dict:
         """``{projection: Traces}`` with ``data["w"]`` (n_samples, n_synapses)."""

@@ -86,7 +86,7 @@ def plasticity_kernel(kind: str, hook: str):
     return register
 
 
-def _no_step(c, n, lo, hi, W, S, mod, k, reward):
+def _no_step(c, n, lo, hi, W, S, mod, k, reward, Tpre, pre_off, n_pre):
     """The step hook of rules that change weights only at spikes."""
 
 
@@ -169,28 +169,39 @@ def plasticity_codes() -> dict[str, int]:
 
 def plasticity_tables(dtype) -> tuple[tuple, tuple, tuple]:
     """The compiled hooks of every learning rule, ``(pre, post, step)``, each a tuple in code
-    order, for weights of ``dtype``. Signatures (``W`` weights (n_syn,) of ``dtype``; ``S``
-    per-synapse state (slots, n_syn) of ``dtype``; ``Tpre``/``Tpost`` traces (slots, n) in
-    float64 with ``last_pre``/``last_post`` the step of each column's last update)::
+    order, for weights of ``dtype``. Signatures (``c`` the rule's coefficients, ``tab`` its
+    decay table (rates, steps) with ``tab[r, m] = exp(-m c[r])``; ``W`` weights (n_syn,) of
+    ``dtype``; ``S`` per-synapse state (slots, n_syn) of ``dtype``; ``Tpre``/``Tpost`` traces
+    (slots, n) in float64 with ``last_pre``/``last_post`` the step of each column's last
+    update; ``applied[i]`` the step from which the postsynaptic spikes in the history
+    ``ph_step``/``ph_val`` (n_post, capacity), ``ph_len`` (n_post,) are still to be applied
+    to presynaptic neuron ``i``'s synapses)::
 
-        pre(c, n, i, lo, hi, W, S, syn_post, post_off, Tpre, last_pre, Tpost, last_post)
-        post(c, n, j, lo, hi, W, S, col_syn, col_pre, pre_off, Tpre, last_pre, Tpost, last_post)
-        step(c, n, lo, hi, W, S, mod, k, reward)
+        pre(c, tab, n, i, lo, hi, W, S, syn_post, post_off, Tpre, last_pre, Tpost, last_post,
+            applied, ph_step, ph_val, ph_len, isyn, base, mode)
+        post(c, tab, n, j, lo, hi, W, S, col_syn, col_pre, pre_off, Tpre, last_pre, Tpost, last_post,
+             ph_step, ph_val, ph_len)
+        step(c, n, lo, hi, W, S, mod, k, reward, Tpre, pre_off, n_pre)
 
-    ``pre``: a spike of the presynaptic neuron with trace column ``i`` arrives at step ``n``
-    at synapses ``lo:hi``, whose postsynaptic trace columns are ``post_off + syn_post[q]``.
-    ``post``: the postsynaptic neuron with trace column ``j`` spikes; its synapses are
-    ``col_syn[lo:hi]``, their presynaptic trace columns ``pre_off + col_pre[q]``. ``step``:
-    the end of step ``n`` for the projection ``k`` (synapses ``lo:hi``), with its modulator
-    state ``mod[k]`` and this step's ``reward``."""
+    ``pre``, ``mode`` 0: a spike of the presynaptic neuron with trace column ``i`` arrives at
+    step ``n`` at synapses ``lo:hi`` (postsynaptic trace columns ``post_off + syn_post[q]``);
+    the hook adds each weight to ``isyn[base + syn_post[q]]`` (the target's synaptic input)
+    when the rule says it is delivered. ``mode`` 1: a flush: only bring the synapses up to
+    date (apply what is pending) at step ``n``. ``post``: the postsynaptic neuron with trace
+    column ``j`` spikes; its synapses are ``col_syn[lo:hi]`` (presynaptic trace columns
+    ``pre_off + col_pre[q]``; empty for rules with ``deferred`` potentiation, which record
+    the spike in the history instead). ``step``: the end of step ``n`` for the projection
+    ``k`` (synapses ``lo:hi``, presynaptic trace columns ``pre_off:pre_off + n_pre``), with
+    its modulator state ``mod[k]`` and this step's ``reward``."""
     dtype = np.dtype(dtype)
     f = types.float32 if dtype == np.float32 else types.float64
     vec, mat, i32, i64 = f[::1], f[:, ::1], types.int32[::1], types.int64
-    tr, last = types.float64[:, ::1], types.int64[::1]
+    tr, last, tab = types.float64[:, ::1], types.int64[::1], types.float64[:, ::1]
+    hist = (types.int64[:, ::1], types.float64[:, ::1], types.int64[::1])
     sigs = {
-        "pre": types.void(vec, i64, i64, i64, i64, vec, mat, i32, i64, tr, last, tr, last),
-        "post": types.void(vec, i64, i64, i64, i64, vec, mat, i32, i32, i64, tr, last, tr, last),
-        "step": types.void(vec, i64, i64, i64, vec, mat, types.float64[::1], i64, types.float64),
+        "pre": types.void(vec, tab, i64, i64, i64, i64, vec, mat, i32, i64, tr, last, tr, last, last, *hist, vec, i64, i64),
+        "post": types.void(vec, tab, i64, i64, i64, i64, vec, mat, i32, i32, i64, tr, last, tr, last, *hist),
+        "step": types.void(vec, i64, i64, i64, vec, mat, types.float64[::1], i64, types.float64, tr, i64, i64),
     }
     out = []
     for hook in PLASTICITY_HOOKS:

@@ -13,8 +13,9 @@ from .synapses import SYNAPSE_MODELS, SynapseModel, TripartiteSynapse
 from .plasticity import PLASTICITY_RULES, PlasticityRule
 from .reward_stdp import RewardSTDP
 from .stdp import PairSTDP
+from .subspace_rule import SubspaceRule
 from .triplet import TripletSTDP
 
 __all__ = ["NeuronModel", "CubaLIF", "IF", "ThresholdUnit", "CobaLIF", "Izhikevich", "AdEx", "GradedNeuron", "GChIAstrocyte", "UMOLAR",
            "SynapseModel", "TripartiteSynapse", "MODELS", "SYNAPSE_MODELS", "register_model", "PlasticityRule", "PairSTDP",
-           "TripletSTDP", "RewardSTDP", "PLASTICITY_RULES"]
+           "TripletSTDP", "RewardSTDP", "SubspaceRule", "PLASTICITY_RULES"]

@@ -35,13 +35,20 @@ class PlasticityRule(ParameterModel):
 
     Subclasses set ``kind`` (the engine's name), ``pre_traces`` and ``post_traces`` (names
     of the per-neuron traces), ``synapse_vars`` (per-synapse state besides the weight),
-    ``modulated`` (whether the rule reads a neuromodulator, given per run as a reward), and
-    implement ``discretize(dt)``. Every rule has weight bounds ``w_min < w_max`` in the
+    ``modulated`` (whether the rule reads a neuromodulator, given per run as a reward),
+    ``n_rates`` (how many leading coefficients of ``discretize`` are trace decay rates
+    ``dt/tau``, for the engine's decay tables), ``deferred`` (whether its postsynaptic update
+    reads only presynaptic traces and the postsynaptic neuron's own state, so the engine may
+    apply it when the synapse's next presynaptic spike arrives: NEST's scheme, which keeps
+    every weight access in row order and needs no transposed index), and implement
+    ``discretize(dt)``. Every rule has weight bounds ``w_min < w_max`` in the
     projection's weight unit (A for current-based targets, S for conductance-based
     neurons)."""
 
     _scope: ClassVar[str] = "projection"
     kind: ClassVar[str] = ""
+    n_rates: ClassVar[int] = 0
+    deferred: ClassVar[bool] = False
     pre_traces: ClassVar[tuple[str, ...]] = ()
     post_traces: ClassVar[tuple[str, ...]] = ()
     synapse_vars: ClassVar[tuple[str, ...]] = ()
@@ -62,6 +69,15 @@ class PlasticityRule(ParameterModel):
     def discretize(self, dt: float) -> dict[str, float]:
         """Per-step coefficients for step ``dt`` (s), in the order the engine reads them."""
         raise NotImplementedError
+
+    def trace_rows(self) -> tuple[int, int]:
+        """Rows of per-neuron state the engine keeps for the rule: (presynaptic,
+        postsynaptic); by default one per named trace."""
+        return len(self.pre_traces), len(self.post_traces)
+
+    def check_projection(self, projection, where: str) -> None:
+        """Raise ``ValueError`` (starting with ``where``) if ``projection`` has a shape the
+        rule cannot learn on; any shape by default."""
 
 
 PLASTICITY_RULES: dict[str, type] = {}

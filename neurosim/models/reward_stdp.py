@@ -53,6 +53,8 @@ class RewardSTDP(PlasticityRule):
     pairing: str = choice("all_to_all", *PAIRINGS)
 
     kind: ClassVar[str] = "reward_stdp"
+    n_rates: ClassVar[int] = 2
+    deferred: ClassVar[bool] = False
     pre_traces: ClassVar[tuple[str, ...]] = ("x",)
     post_traces: ClassVar[tuple[str, ...]] = ("y",)
     synapse_vars: ClassVar[tuple[str, ...]] = ("c",)

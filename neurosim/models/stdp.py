@@ -51,6 +51,8 @@ class PairSTDP(PlasticityRule):
     pairing: str = choice("all_to_all", *PAIRINGS)
 
     kind: ClassVar[str] = "stdp"
+    n_rates: ClassVar[int] = 2
+    deferred: ClassVar[bool] = True
     pre_traces: ClassVar[tuple[str, ...]] = ("x",)
     post_traces: ClassVar[tuple[str, ...]] = ("y",)
 

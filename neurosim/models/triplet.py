@@ -49,6 +49,8 @@ class TripletSTDP(PlasticityRule):
     pairing: str = choice("all_to_all", *PAIRINGS)
 
     kind: ClassVar[str] = "triplet_stdp"
+    n_rates: ClassVar[int] = 4
+    deferred: ClassVar[bool] = True
     pre_traces: ClassVar[tuple[str, ...]] = ("r1", "r2")
     post_traces: ClassVar[tuple[str, ...]] = ("o1", "o2")
 

@@ -281,6 +281,7 @@ class Projection:
             raise ValueError(f"{where}: a plastic projection takes one delay for all its synapses (each presynaptic neuron's "
                              f"trace is shared by its synapses); got delays from {self.delays.min():g} to {self.delays.max():g} "
                              "s: split it into one projection per delay")
+        rule.check_projection(self, where)
         w = self.weights
         if w.size and (w.min() < rule.w_min or w.max() > rule.w_max):
             bad = w[(w < rule.w_min) | (w > rule.w_max)][0]

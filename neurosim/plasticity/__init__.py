@@ -17,11 +17,13 @@ rules on dense torch weights (``init_state`` makes their state).
 
 * ``HebbianSubspace``: Oja's subspace rule with HLOP's momentum, clipping and spiking
   lateral neurons (Xiao et al. 2024); ``subspace_step`` (torch), ``subspace_step_inplace``
-  (Numba), ``SubspaceLearner`` (on-line in the simulator).
+  (Numba); in the simulator the same equations are the learning rule ``SubspaceRule`` of a
+  plastic projection onto lateral neurons, which ``SubspaceLearner`` attaches to a network.
 """
 from ..models.plasticity import PLASTICITY_RULES, PlasticityRule
 from ..models.reward_stdp import RewardSTDP
 from ..models.stdp import PairSTDP
+from ..models.subspace_rule import SubspaceRule
 from ..models.triplet import TripletSTDP
 from ..monitors import WeightMonitor
 from .kernels import subspace_step_inplace
@@ -30,5 +32,5 @@ from .stdp_torch import init_state, plasticity_step
 from .subspace import HebbianSubspace, orthonormal_basis, project_out, subspace_response, subspace_step
 
 __all__ = ["HebbianSubspace", "subspace_response", "subspace_step", "subspace_step_inplace", "orthonormal_basis",
-           "project_out", "SubspaceLearner", "PlasticityRule", "PairSTDP", "TripletSTDP", "RewardSTDP", "PLASTICITY_RULES",
+           "project_out", "SubspaceLearner", "PlasticityRule", "PairSTDP", "TripletSTDP", "RewardSTDP", "SubspaceRule", "PLASTICITY_RULES",
            "WeightMonitor", "plasticity_step", "init_state"]
