@@ -3,6 +3,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from neurosim.cli import main
 
 
@@ -113,3 +115,17 @@ def test_deploy_goes_through_the_backends_and_prints_every_reason(tmp_path, caps
     out = capsys.readouterr().out
     assert "total 1 cores on 1 chip(s)" in out and "within every limit" in out and "on the fixed-point engine" in out
     assert int(out.split("p: ")[1].split(" spikes")[0]) > 100
+
+
+def test_stdp_commands_write_their_figures(tmp_path, capsys):
+    assert main(["stdp", "triplet", "--pairs", "5", "--out", str(tmp_path / "tri"), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "largest difference from the equations" in out
+    assert (tmp_path / "tri" / "triplet_frequency.png").stat().st_size > 10_000
+    assert main(["stdp", "song", "--inputs", "300", "--duration", "0.6", "--compare", "0.3", "--out", str(tmp_path / "song"),
+                 "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "spikes identical: True" in out
+    assert (tmp_path / "song" / "song_stdp.png").exists() and (tmp_path / "song" / "song_stdp.json").exists()
+    with pytest.raises(SystemExit):
+        main(["stdp", "song", "--duration", "-1"])

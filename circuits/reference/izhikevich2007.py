@@ -90,11 +90,14 @@ class RewardSchedule:
         return out
 
 
-def run_conditioning(duration: float = 3600.0, dt: float = 1e-3, reward: float = 0.5e3, seed: int = 0, n_exc: int = 800,
+def run_conditioning(duration: float = 1800.0, dt: float = 1e-3, reward: float = 20.0, seed: int = 0, n_exc: int = 800,
                      n_inh: int = 200, fan_out: int = 100, sample_every: float = 10.0, n_sampled: int = 500,
                      progress: bool = False) -> dict:
-    """Run the experiment for ``duration`` s. ``reward``: the dopamine (1/s) one reward adds
-    (0.5e3: the paper's 0.5 per ms). Returns the chosen synapse's weight over time (``t``,
+    """Run the experiment for ``duration`` s. ``reward``: the dopamine (1/s) one reward adds.
+    The paper's 0.5 (per ms of its time unit, 500/s here) makes one reward saturate a
+    synapse with this rule's eligibility (the paper's code scales its STDP traces and adds a
+    tonic dopamine level, which ``RewardSTDP`` does not have); 20/s gives the paper's time
+    course, the reinforced synapse reaching the maximum in about 15 minutes. Returns the chosen synapse's weight over time (``t``,
     ``w_chosen``, A), the weights of ``n_sampled`` other excitatory synapses (``w_others``,
     (n_samples, n_sampled)), final weights of ``exc->exc``, the reward events (s), the
     spike counts of n1 and n2, and the run's wall time (s)."""

@@ -53,7 +53,7 @@ class PlasticState:
                       self.Tpost, self.last_post, self.applied, self.ph_step, self.ph_val, self.ph_len, self.hooks()[0])
 
     def hooks(self) -> tuple:
-        return plasticity_tables(self.dtype)
+        return plasticity_tables(self.dtype, self.active)
 
     # ------------------------------------------------------------------ read back
     def slice_of(self, projection: str, network) -> slice:

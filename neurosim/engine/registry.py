@@ -90,6 +90,15 @@ def _no_step(c, n, lo, hi, W, S, mod, k, reward, Tpre, pre_off, n_pre):
     """The step hook of rules that change weights only at spikes."""
 
 
+def _no_pre(c, tab, n, i, lo, hi, W, S, syn_post, post_off, Tpre, last_pre, Tpost, last_post, applied, ph_step, ph_val, ph_len,
+            isyn, base, mode):
+    """Stands in for every rule's hooks in networks without plastic projections."""
+
+
+def _no_post(c, tab, n, j, lo, hi, W, S, col_syn, col_pre, pre_off, Tpre, last_pre, Tpost, last_post, ph_step, ph_val, ph_len):
+    """Stands in for every rule's hooks in networks without plastic projections."""
+
+
 def _load() -> None:
     global _loaded
     if not _loaded:
@@ -167,7 +176,7 @@ def plasticity_codes() -> dict[str, int]:
     return {kind: k for k, kind in enumerate(kinds)}
 
 
-def plasticity_tables(dtype) -> tuple[tuple, tuple, tuple]:
+def plasticity_tables(dtype, active: bool = True) -> tuple[tuple, tuple, tuple]:
     """The compiled hooks of every learning rule, ``(pre, post, step)``, each a tuple in code
     order, for weights of ``dtype``. Signatures (``c`` the rule's coefficients, ``tab`` its
     decay table (rates, steps) with ``tab[r, m] = exp(-m c[r])``; ``W`` weights (n_syn,) of
@@ -203,12 +212,13 @@ def plasticity_tables(dtype) -> tuple[tuple, tuple, tuple]:
         "post": types.void(vec, tab, i64, i64, i64, i64, vec, mat, i32, i32, i64, tr, last, tr, last, *hist),
         "step": types.void(vec, i64, i64, i64, vec, mat, types.float64[::1], i64, types.float64, tr, i64, i64),
     }
+    none = {"pre": _no_pre, "post": _no_post, "step": _no_step}
     out = []
     for hook in PLASTICITY_HOOKS:
         row = []
         for kind in plasticity_codes():
-            fn = _PLAST_PY.get((kind, hook), _no_step)
-            key = (kind if fn is not _no_step else "", hook, dtype.name)  # one no-op for all
+            fn = _PLAST_PY.get((kind, hook), _no_step) if active else none[hook]
+            key = (kind if fn not in none.values() else "", hook, dtype.name)  # one no-op for all
             if key not in _PLAST_COMPILED:
                 _PLAST_COMPILED[key] = njit(sigs[hook], cache=True, nogil=True, error_model="numpy")(fn)
             row.append(_PLAST_COMPILED[key])

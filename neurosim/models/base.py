@@ -149,15 +149,22 @@ MODELS: dict[str, type] = {}
 names."""
 
 
+def register_kind(cls, base: type, registry: dict, noun: str, decorator: str):
+    """Register ``cls`` (a ``base`` subclass with a ``kind``) in ``registry`` by its kind.
+    Registering the same class twice is harmless; another class under a kind already taken
+    raises ``ValueError`` naming both (``noun``: what is registered, for the messages)."""
+    if not (isinstance(cls, type) and issubclass(cls, base)) or not cls.kind:
+        raise ValueError(f"{decorator}: {cls!r} is not a {base.__name__} subclass with a kind")
+    known = registry.get(cls.kind)
+    if known is not None and known is not cls and known.__qualname__ != cls.__qualname__:
+        raise ValueError(f"{noun} kind {cls.kind!r} is already registered by {known.__module__}.{known.__qualname__}")
+    registry[cls.kind] = cls
+    return cls
+
+
 def register_model(cls):
     """Class decorator: register neuron model ``cls`` (a ``NeuronModel`` subclass with a
     ``kind``) by its kind, so that saved networks that use it load again. Put it above
     ``@dataclass``. Registering the same class twice is harmless; another class under a kind
     already taken raises ``ValueError`` naming both."""
-    if not (isinstance(cls, type) and issubclass(cls, NeuronModel)) or not cls.kind:
-        raise ValueError(f"register_model: {cls!r} is not a NeuronModel subclass with a kind")
-    known = MODELS.get(cls.kind)
-    if known is not None and known is not cls and known.__qualname__ != cls.__qualname__:
-        raise ValueError(f"neuron model kind {cls.kind!r} is already registered by {known.__module__}.{known.__qualname__}")
-    MODELS[cls.kind] = cls
-    return cls
+    return register_kind(cls, NeuronModel, MODELS, "neuron model", "register_model")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from .base import ParameterModel, check_finite, check_nonnegative
+from .base import ParameterModel, check_finite, check_nonnegative, register_kind
 
 __all__ = ["PlasticityRule", "PLASTICITY_RULES", "register_rule", "WEIGHT_DEPENDENCES", "PAIRINGS"]
 
@@ -85,11 +85,7 @@ PLASTICITY_RULES: dict[str, type] = {}
 
 
 def register_rule(cls):
-    """Class decorator: register learning rule ``cls`` by its ``kind`` (above ``@dataclass``)."""
-    if not (isinstance(cls, type) and issubclass(cls, PlasticityRule)) or not cls.kind:
-        raise ValueError(f"register_rule: {cls!r} is not a PlasticityRule subclass with a kind")
-    known = PLASTICITY_RULES.get(cls.kind)
-    if known is not None and known is not cls and known.__qualname__ != cls.__qualname__:
-        raise ValueError(f"learning rule kind {cls.kind!r} is already registered by {known.__module__}.{known.__qualname__}")
-    PLASTICITY_RULES[cls.kind] = cls
-    return cls
+    """Class decorator: register learning rule ``cls`` by its ``kind`` (above ``@dataclass``),
+    so that saved networks that use it load again; another class under a kind already taken
+    raises ``ValueError`` naming both."""
+    return register_kind(cls, PlasticityRule, PLASTICITY_RULES, "learning rule", "register_rule")

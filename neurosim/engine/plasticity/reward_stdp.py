@@ -2,7 +2,7 @@
 w_min, w_max, nearest, decay_c, decay_d, gain; traces x, y; per-synapse eligibility c in
 row 0 of ``S``; the projection's dopamine ``d`` in ``mod[k]``)."""
 from ..registry import plasticity_kernel
-from .traces import bring_forward, value_at
+from .traces import add_spike, bring_forward, value_at
 
 
 @plasticity_kernel("reward_stdp", "pre")
@@ -13,7 +13,7 @@ def reward_stdp_pre(c, tab, n, i, lo, hi, W, S, syn_post, post_off, Tpre, last_p
     if mode != 0:
         return
     bring_forward(Tpre, i, last_pre, n, tab, c, 0, 0)
-    Tpre[0, i] = 1.0 if c[6] != 0 else Tpre[0, i] + 1.0
+    add_spike(Tpre, i, c[6] != 0, 1)
     for q in range(lo, hi):
         jl = syn_post[q]
         isyn[base + jl] += W[q]
@@ -26,7 +26,7 @@ def reward_stdp_post(c, tab, n, j, lo, hi, W, S, col_syn, col_pre, pre_off, Tpre
     """A postsynaptic spike: ``y`` up by 1 (or to 1), each eligibility up by ``a_plus x``
     (at once: the eligibility feeds the weight every step)."""
     bring_forward(Tpost, j, last_post, n, tab, c, 1, 1)
-    Tpost[0, j] = 1.0 if c[6] != 0 else Tpost[0, j] + 1.0
+    add_spike(Tpost, j, c[6] != 0, 1)
     for q in range(lo, hi):
         S[0, col_syn[q]] += c[2] * value_at(Tpre, 0, pre_off + col_pre[q], last_pre, n, tab, c, 0)
 

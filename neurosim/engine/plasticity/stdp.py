@@ -6,7 +6,7 @@ neuron's history; each synapse applies the spikes it has not seen, in time order
 the presynaptic trace at their time, when its next presynaptic spike arrives (or at a flush),
 so the weights are only ever touched row by row (as NEST's archiving synapses)."""
 from ..registry import plasticity_kernel
-from .traces import bring_forward, decay, pending, record, value_at
+from .traces import add_spike, bring_forward, decay, pending, record, value_at
 
 
 @plasticity_kernel("stdp", "pre")
@@ -39,7 +39,7 @@ def stdp_pre(c, tab, n, i, lo, hi, W, S, syn_post, post_off, Tpre, last_pre, Tpo
             W[q] = min(max(w - dw, w_min), w_max)
     if mode == 0:
         bring_forward(Tpre, i, last_pre, n, tab, c, 0, 0)
-        Tpre[0, i] = 1.0 if c[7] != 0 else Tpre[0, i] + 1.0
+        add_spike(Tpre, i, c[7] != 0, 1)
     applied[i] = n
 
 
@@ -50,4 +50,4 @@ def stdp_post(c, tab, n, j, lo, hi, W, S, col_syn, col_pre, pre_off, Tpre, last_
     synapse's next arrival), then ``y`` up by 1 (or to 1)."""
     bring_forward(Tpost, j, last_post, n, tab, c, 1, 1)
     record(ph_step, ph_val, ph_len, j, n, 0.0)
-    Tpost[0, j] = 1.0 if c[7] != 0 else Tpost[0, j] + 1.0
+    add_spike(Tpost, j, c[7] != 0, 1)

@@ -52,3 +52,10 @@ def record(ph_step, ph_val, ph_len, j, n, value):
     ph_step[j, h] = n
     ph_val[j, h] = value
     ph_len[j] = h + 1
+
+
+@njit(**_INLINE)
+def add_spike(T, col, nearest, rows):
+    """A spike of neuron ``col``: its first ``rows`` traces up by 1, or (``nearest``) set to 1."""
+    for r in range(rows):
+        T[r, col] = 1.0 if nearest else T[r, col] + 1.0

@@ -3,7 +3,7 @@ A3_plus, A2_minus, A3_minus, w_min, w_max, nearest; traces r1, r2 per presynapti
 o2 per postsynaptic neuron). Potentiation is deferred as ``PairSTDP``'s: the history keeps
 each postsynaptic spike's ``o2`` just before it."""
 from ..registry import plasticity_kernel
-from .traces import bring_forward, decay, pending, record, value_at
+from .traces import add_spike, bring_forward, decay, pending, record, value_at
 
 
 @plasticity_kernel("triplet_stdp", "pre")
@@ -30,12 +30,7 @@ def triplet_pre(c, tab, n, i, lo, hi, W, S, syn_post, post_off, Tpre, last_pre, 
             w = W[q] - value_at(Tpost, 0, j, last_post, n, tab, c, 2) * depress
             W[q] = min(max(w, w_min), w_max)
     if mode == 0:
-        if c[10] != 0:
-            Tpre[0, i] = 1.0
-            Tpre[1, i] = 1.0
-        else:
-            Tpre[0, i] += 1.0
-            Tpre[1, i] += 1.0
+        add_spike(Tpre, i, c[10] != 0, 2)
     applied[i] = n
 
 
@@ -46,9 +41,4 @@ def triplet_post(c, tab, n, j, lo, hi, W, S, col_syn, col_pre, pre_off, Tpre, la
     by 1 (or to 1)."""
     bring_forward(Tpost, j, last_post, n, tab, c, 2, 3)
     record(ph_step, ph_val, ph_len, j, n, Tpost[1, j])
-    if c[10] != 0:
-        Tpost[0, j] = 1.0
-        Tpost[1, j] = 1.0
-    else:
-        Tpost[0, j] += 1.0
-        Tpost[1, j] += 1.0
+    add_spike(Tpost, j, c[10] != 0, 2)
