@@ -26,7 +26,7 @@ class LoihiBackend(Backend):
     title = "Loihi 2"
     capabilities = Capabilities(sources=frozenset({"spikes"}), current_injections="constant", max_delay_steps=MAX_DELAY + 1,
                                 one_synapse_per_pair=True, weight_precision="8-bit mantissa, one exponent per projection",
-                                state_precision="24-bit integer u and v")
+                                state_precision="24-bit integer u and v", plasticity=frozenset({"stdp"}))
 
     def __init__(self, dt: float = 1e-3, threshold_bits: int = 14, engine: str = "fixed"):
         super().__init__(dt)
@@ -35,7 +35,12 @@ class LoihiBackend(Backend):
         self.threshold_bits, self.engine = threshold_bits, engine
 
     def extra_reasons(self, network: Network) -> list[str]:
+        from .learning import stdp_reasons
+
         out = []
+        for pr in network.projections:
+            if pr.plasticity is not None and pr.plasticity.kind == "stdp":
+                out += stdp_reasons(pr, network.node(pr.post).size, self.dt)
         for src in network.sources:
             if src.kind != "spikes" or not src.ids.size:
                 continue
@@ -62,7 +67,7 @@ class LoihiBackend(Backend):
         from .lava_backend import run_lava
 
         res, ints = run_fixed(deployment.target) if self.engine == "fixed" else run_lava(deployment.target, "fixed_pt")
-        res.info = {"integer_state": ints}
+        res.info = {"integer_state": ints, "learned_weights": ints.get("weights", {})}
         return res
 
 

@@ -15,6 +15,11 @@ One step ``n`` (Lava's time step ``n + 1``), as the Lava models do it:
    ``weight_exp`` (right shifts round toward minus infinity) and adds it to the target's
    input ``delay + 1`` steps later.
 
+A projection that learns (``LoihiProjection.learning``, a ``LearningDense`` process in Lava)
+makes the engine run step by step: after each step, ``hardware.loihi.learning`` updates its
+integer weights from the step's pre- and postsynaptic spikes, as Lava's learning engine does
+at the end of every step (one-step learning epochs), and the next step delivers the new ones.
+
 The same description (``LoihiNetwork`` from ``quantize``) drives Lava in ``lava_backend``;
 ``tests/test_loihi.py`` checks spikes and integer voltages against Lava with hypothesis.
 """
@@ -28,6 +33,7 @@ from numba import njit
 from neurosim.network.flat import merge_csr
 from neurosim.results import Results, SpikeTrains, Traces
 
+from .learning import LearningState
 from .quantize import ACT_SHIFT, DECAY_UNITY, UV_LIMIT, LoihiNetwork
 
 __all__ = ["run_fixed"]
@@ -45,15 +51,14 @@ def _mul_trunc(x, factor):
 
 
 @njit(cache=True)
-def _run(n_steps, src_counts, n_src, du_f, dv_f, bias_eff, vth_eff, u, v,
+def _run(n0, n_steps, src_counts, n_src, du_f, dv_f, bias_eff, vth_eff, u, v,
          indptr, syn_post, syn_w, syn_delay, syn_proj, proj_exp, proj_base, proj_npost, proj_post0, scratch,
-         touched, ring, rec_spk_col, spk_out, rec_v_col, v_out, u_out, quiet):
+         touched, ring, rec_spk_col, spk_out, rec_v_col, v_out, u_out, quiet, spikes):
     n_neu = u.shape[0]
     R = ring.shape[0]
-    spikes = np.zeros(n_neu, np.int64)
     n_touched = 0
     syn_events = 0
-    for n in range(n_steps):
+    for n in range(n0, n0 + n_steps):
         slot = n % R
         busy = 0  # neurons with a nonzero u or v after this step
         # 1-2. neurons
@@ -151,7 +156,7 @@ def _flatten(net: LoihiNetwork):
         proj_post0.append(off[pr.post])
         proj_exp.append(pr.weight_exp)
         base += (pr.max_delay + 1) * n_post
-    indptr, positions = merge_csr(lo, rows)
+    indptr, positions = merge_csr(lo, rows)  # positions[k]: where projection k's CSR entries went
     nnz = int(indptr[-1])
     post, w, delay, proj = (np.zeros(nnz, np.int64) for _ in range(4))
     for (p_post, p_w, p_d, k), pos in zip(parts, positions):
@@ -163,7 +168,14 @@ def _flatten(net: LoihiNetwork):
     return dict(pop_off=off, n_neu=n_neu, n_src=n_src, counts=counts, indptr=indptr, post=post, w=w, delay=delay, proj=proj,
                 proj_exp=np.array(proj_exp, np.int64), proj_base=np.array(proj_base, np.int64),
                 proj_npost=np.array(proj_npost, np.int64), proj_post0=np.array(proj_post0, np.int64), scratch_len=base,
-                ring_len=max_delay + 2)
+                ring_len=max_delay + 2, positions=positions)
+
+
+def _spikes_of(name, net, f, spikes_now, n):
+    """The spikes (0/1, one per neuron) of population or source ``name`` in step ``n``."""
+    lo = f["pop_off"][name]
+    size = net.node(name).size
+    return spikes_now[lo:lo + size] if lo < f["n_neu"] else f["counts"][lo - f["n_neu"]: lo - f["n_neu"] + size, n]
 
 
 def run_fixed(net: LoihiNetwork, record_spikes=None, record_v=None) -> tuple[Results, dict]:
@@ -206,10 +218,26 @@ def run_fixed(net: LoihiNetwork, record_spikes=None, record_v=None) -> tuple[Res
     touched = np.zeros(2 * f["scratch_len"] + 1, np.int64)
     ring = np.zeros((f["ring_len"], n_neu), np.int64)
     quiet = np.zeros(T, np.bool_)
+    spikes_now = np.zeros(n_neu, np.int64)
+    args = (f["counts"], f["n_src"], du, dv, bias, vth, u, v, f["indptr"], f["post"], f["w"], f["delay"], f["proj"], f["proj_exp"],
+            f["proj_base"], f["proj_npost"], f["proj_post0"], scratch, touched, ring, spk_col, spk_out, v_col, v_out, u_out, quiet,
+            spikes_now)
+    learning = [(k, pr) for k, pr in enumerate(net.projections) if pr.learning is not None]
     t0 = time.perf_counter()
-    events = _run(T, f["counts"], f["n_src"], du, dv, bias, vth, u, v, f["indptr"], f["post"], f["w"], f["delay"], f["proj"],
-                  f["proj_exp"], f["proj_base"], f["proj_npost"], f["proj_post0"], scratch, touched, ring, spk_col, spk_out,
-                  v_col, v_out, u_out, quiet)
+    if not learning:
+        events = _run(0, T, *args)
+    else:  # step by step: the learning engine (hardware.loihi.learning) updates the weights after each step
+        states = {k: LearningState(pr.learning, pr.weights_int.toarray()) for k, pr in learning}
+        events = 0
+        for n in range(T):
+            events += _run(n, 1, *args)
+            for k, pr in learning:
+                st = states[k]
+                st.step(_spikes_of(pr.pre, net, f, spikes_now, n), _spikes_of(pr.post, net, f, spikes_now, n))
+                w = pr.weights_int
+                rows = np.repeat(np.arange(w.shape[0]), np.diff(w.indptr))
+                f["w"][f["positions"][k]] = st.weights[rows, w.indices]
+    weights = {pr.name: states[k].weights.copy() for k, pr in learning} if learning else {}
     wall = time.perf_counter() - t0
     spikes, traces, ints = {}, {}, {}
     cs = cv = 0
@@ -228,4 +256,5 @@ def run_fixed(net: LoihiNetwork, record_spikes=None, record_v=None) -> tuple[Res
                                     {"v": rec["v"] / p.scale, "u": rec["u"] / p.scale})
         ints[p.name] = rec
     ints["quiet"] = quiet
+    ints["weights"] = weights
     return Results(spikes, traces, 0.0, T * net.dt, net.dt, wall, 0.0, int(events)), ints

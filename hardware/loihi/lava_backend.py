@@ -74,6 +74,19 @@ def run_lava(net: LoihiNetwork, select_tag: str = "fixed_pt", record_spikes=None
         procs[s.name] = Source(data=s.counts.astype(np.int32 if fixed else np.float64))
     conns = []
     for pr in net.projections:
+        if pr.learning is not None:  # Lava's learning engine: a LearningDense process that reads the post neurons' spikes
+            if not fixed:
+                raise ValueError(f"projection {pr.name!r}: learning runs in fixed point only here (select_tag='fixed_pt')")
+            from lava.proc.dense.process import LearningDense
+            from lava.utils.weightutils import SignMode
+
+            conn = LearningDense(weights=pr.weights_int.toarray().astype(np.int32), weight_exp=pr.weight_exp,
+                                 learning_rule=pr.learning.lava_rule(), sign_mode=SignMode.EXCITATORY, name=pr.name)
+            procs[pr.pre].s_out.connect(conn.s_in)
+            conn.a_out.connect(procs[pr.post].a_in)
+            procs[pr.post].s_out.connect(conn.s_in_bap)
+            conns.append(conn)
+            continue
         w = pr.weights_int if fixed else pr.weights
         dense = w.nnz >= DENSE_ABOVE * w.shape[0] * w.shape[1]
         kw = dict(weights=_matrix(w.astype(np.int32) if fixed else w, dense), name=pr.name)
@@ -97,6 +110,8 @@ def run_lava(net: LoihiNetwork, select_tag: str = "fixed_pt", record_spikes=None
             ints[name]["spikes"] = sink.data.get().T.astype(bool)
         for name, var, mon in monitors:
             ints[name][var] = np.asarray(mon.get_data()[name][var]).reshape(T, -1)
+        ints["weights"] = {pr.name: np.asarray(conn.weights.get()).astype(np.int64)
+                           for pr, conn in zip(net.projections, conns) if pr.learning is not None}
     finally:
         anchor.stop()
     spikes, traces = {}, {}

@@ -39,6 +39,8 @@ import scipy.sparse as sp
 
 from neurosim.network import Network, SpikeSource, delay_steps, spike_steps
 
+from .learning import STDPMapping
+
 __all__ = ["LoihiPopulation", "LoihiProjection", "LoihiSource", "LoihiNetwork", "map_network", "quantize",
            "one_spike_per_step", "QuantizationReport", "DECAY_UNITY", "MAX_DELAY", "WEIGHT_EXP_RANGE"]
 
@@ -102,6 +104,7 @@ class LoihiProjection:
     delays: sp.csr_matrix
     weights_int: sp.csr_matrix | None = None
     weight_exp: int = 0
+    learning: object = None  # plastic: hardware.loihi.learning.STDPMapping, LoihiSTDP once quantised (LearningDense)
 
     @property
     def max_delay(self) -> int:
@@ -227,7 +230,10 @@ def map_network(network: Network, dt: float, n_steps: int) -> LoihiNetwork:
         d = sp.csr_matrix((steps - 1, (pr.indices, pre_idx)), shape=shape)
         w.sort_indices()
         d.sort_indices()
-        projs.append(LoihiProjection(pr.name, pr.pre, pr.post, w, d))
+        rule = pr.plasticity
+        learning = None if rule is None else STDPMapping(k * rule.a_plus, k * rule.a_minus, int(round(rule.tau_pre / dt)),
+                                                         int(round(rule.tau_post / dt)), k * rule.w_max)
+        projs.append(LoihiProjection(pr.name, pr.pre, pr.post, w, d, learning=learning))
     return LoihiNetwork(tuple(pops.values()), tuple(srcs.values()), tuple(projs), float(dt), int(n_steps))
 
 
@@ -311,10 +317,16 @@ def quantize(net: LoihiNetwork, threshold_bits: int = 14) -> tuple[LoihiNetwork,
     projs = []
     for pr in net.projections:
         scale = pops[pr.post].scale
-        try:
-            q, exp, mode, clipped = _quantize_weights(pr.weights.data, scale)
+        plastic = isinstance(pr.learning, STDPMapping)
+        try:  # a plastic projection's scale puts w_max at the top of the 8-bit range, where Loihi clips
+            values = np.append(pr.weights.data, pr.learning.w_max) if plastic else pr.weights.data
+            q, exp, mode, clipped = _quantize_weights(values, scale)
+            q = q[: pr.weights.nnz]
         except ValueError as exc:
             raise ValueError(f"projection {pr.name!r}: {exc}") from None
+        learning, rule_errors = pr.learning, {}
+        if plastic:
+            learning, rule_errors = pr.learning.quantize(2.0**exp * 2**ACT_SHIFT / scale, f"projection {pr.name!r}")
         wq = sp.csr_matrix((q, pr.weights.indices.copy(), pr.weights.indptr.copy()), shape=pr.weights.shape)
         back = q * 2.0**exp * 2**ACT_SHIFT / scale
         peak = float(np.abs(pr.weights.data).max(initial=0.0)) or 1.0
@@ -322,7 +334,7 @@ def quantize(net: LoihiNetwork, threshold_bits: int = 14) -> tuple[LoihiNetwork,
         report.projections[pr.name] = {
             "weight_exp": exp, "sign_mode": mode, "n_weights": int(pr.weights.nnz),
             "max_abs_error": float(err.max(initial=0.0)), "rms_error": float(np.sqrt(np.mean(err**2))) if err.size else 0.0,
-            "n_zeroed": int(np.sum((q == 0) & (pr.weights.data != 0))), "n_clipped": clipped,
+            "n_zeroed": int(np.sum((q == 0) & (pr.weights.data != 0))), "n_clipped": clipped, **rule_errors,
         }
-        projs.append(LoihiProjection(pr.name, pr.pre, pr.post, pr.weights, pr.delays, wq, exp))
+        projs.append(LoihiProjection(pr.name, pr.pre, pr.post, pr.weights, pr.delays, wq, exp, learning))
     return LoihiNetwork(tuple(pops.values()), net.sources, tuple(projs), net.dt, net.n_steps, True), report
