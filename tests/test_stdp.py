@@ -28,11 +28,13 @@ def test_song_example_matches_brian2_spike_for_spike_and_weight_for_weight():
     assert np.abs(ours["weights"] - w0).max() > 1e-3 * g  # it learned
 
 
-def test_delayed_plastic_synapses_match_brian2():
-    # Brian2 runs on_pre (delivery and the presynaptic update) when the spike arrives, 1.5 ms late
+@pytest.mark.parametrize("delay, dendritic", [(1.5e-3, 0.0), (0.0, 2e-3), (1e-3, 3e-3)])
+def test_delayed_plastic_synapses_match_brian2(delay, dendritic):
+    # Brian2 runs on_pre (delivery, presynaptic update) when the spike arrives, `delay` late,
+    # and on_post (postsynaptic update) `dendritic` after the postsynaptic spike
     times, ids, w0 = song_inputs(1000, 1.0, seed=5)
-    ours = run_song(times, ids, w0, 1.0, record=np.arange(1000), every=5, delay=1.5e-3)
-    theirs = run_song_brian2(times, ids, w0, 1.0, record=np.arange(1000), every=5, delay=1.5e-3)
+    ours = run_song(times, ids, w0, 1.0, record=np.arange(1000), every=5, delay=delay, dendritic_delay=dendritic)
+    theirs = run_song_brian2(times, ids, w0, 1.0, record=np.arange(1000), every=5, delay=delay, dendritic_delay=dendritic)
     assert len(ours["spikes"]) > 10
     np.testing.assert_array_equal(np.round(ours["spikes"] / 1e-4), np.round(theirs["spikes"] / 1e-4))
     assert np.abs(ours["w"] - theirs["w"]).max() < 1e-12 * SONG["g_max"]
@@ -141,6 +143,10 @@ def test_bad_plasticity_input_is_named():
         RewardSTDP(tau_c=-1.0)
     with pytest.raises(ValueError, match="pairing"):
         PairSTDP(pairing="closest")
+    with pytest.raises(ValueError, match="dendritic_delay"):
+        PairSTDP(dendritic_delay=-1e-3)
+    with pytest.raises(ValueError, match="whole number of steps"):
+        Simulator(_pair_net(PairSTDP(dendritic_delay=1.5e-3)), dt=1e-3)
     with pytest.raises(ValueError, match="outside the learning rule's bounds"):
         _pair_net(PairSTDP(w_max=0.1), weights=0.5)
     with pytest.raises(ValueError, match="one delay for all its synapses"):
@@ -174,3 +180,69 @@ def test_backends_refuse_plastic_projections_with_a_reason():
     assert any("learning rule PairSTDP" in r and "fixed weights only" in r for r in reasons)
     reasons = LoihiBackend().unsupported(_pair_net(TripletSTDP()))
     assert any("learning rule TripletSTDP" in r and "it runs ['stdp']" in r for r in reasons)
+
+
+def _random_raster(rng, n, steps, p, dt, first=5):
+    s, i = np.nonzero(rng.random((steps, n)) < p)
+    keep = s >= first
+    return (s[keep]) * dt, i[keep]
+
+
+@pytest.mark.parametrize("rule", [
+    PairSTDP(a_plus=0.02, a_minus=0.025, **WIDE),
+    PairSTDP(a_plus=0.2, a_minus=0.3, weight_dependence="multiplicative", pairing="nearest", w_min=0.0, w_max=1.0),
+    TripletSTDP(A2_plus=0.01, A3_minus=0.002, **WIDE),
+    TripletSTDP(pairing="nearest", **WIDE),
+    RewardSTDP(a_plus=0.1, a_minus=0.12, w_min=0.0, w_max=1.0),
+], ids=["pair", "pair-mult-nearest", "triplet", "triplet-nearest", "reward"])
+def test_torch_steps_equal_the_engine(rule):
+    import torch
+
+    from circuits.reference.pairing import forced_run
+    from neurosim.plasticity import init_state, plasticity_step
+
+    rng = np.random.default_rng(4)
+    dt, steps, n_pre, n_post = 1e-3, 400, 6, 4
+    w0 = rng.uniform(0.2, 0.8, (n_pre, n_post)) * (rng.random((n_pre, n_post)) < 0.8)
+    pre_t, pre_i = _random_raster(rng, n_pre, steps, 0.05, dt)
+    post_t, post_i = _random_raster(rng, n_post, steps, 0.05, dt)
+    reward = rng.random(steps) * (rng.random(steps) < 0.05) * 5.0 if rule.modulated else None
+    out = forced_run(rule, pre_t, pre_i, post_t, post_i, w0, dt, steps * dt, reward=reward)
+    pre = np.zeros((steps, n_pre))
+    post = np.zeros((steps, n_post))
+    pre[np.round(out["pre"] / dt).astype(int), out["pre_ids"]] = 1
+    post[np.round(out["post"] / dt).astype(int), out["post_ids"]] = 1
+    assert pre.sum() == pre_t.size and post.sum() == post_t.size
+    w = torch.tensor(w0)
+    mask = torch.tensor(w0 != 0)
+    state = init_state(rule, n_pre, n_post)
+    for k in range(steps):
+        w, state = plasticity_step(rule, w, state, torch.tensor(pre[k]), torch.tensor(post[k]), dt,
+                                   0.0 if reward is None else float(reward[k]))
+        w = torch.where(mask, w, torch.zeros_like(w))  # absent synapses stay absent
+    assert np.abs(out["w"] - w0).max() > 1e-3  # something was learned
+    np.testing.assert_allclose(out["w"], w.numpy(), rtol=1e-10, atol=1e-13)
+
+
+def test_torch_step_shapes_are_checked():
+    import torch
+
+    from neurosim.plasticity import init_state, plasticity_step
+
+    rule = PairSTDP()
+    with pytest.raises(ValueError, match=r"do not match weights of shape \(3, 2\)"):
+        plasticity_step(rule, torch.zeros(3, 2), init_state(rule, 3, 2), torch.zeros(2), torch.zeros(2), 1e-3)
+
+
+def test_reward_stdp_conditions_the_rewarded_synapse():
+    """Izhikevich (2007), Fig. 1, at a small scale (200 neurons, 20 synapses each, 10 min):
+    only the synapse whose pre-post firing is rewarded, 1-3 s later, grows to the maximum."""
+    from circuits.reference.izhikevich2007 import run_conditioning
+
+    r = run_conditioning(600.0, reward=60.0, n_exc=160, n_inh=40, fan_out=20, n_sampled=200, sample_every=5.0, seed=0)
+    w_max = r["w_max"]
+    assert len(r["rewards"]) >= 2
+    assert r["w_chosen"][0] == pytest.approx(0.25 * w_max)
+    assert r["w_chosen"][-1] == pytest.approx(w_max)
+    assert r["w_others"][-1].mean() < 0.45 * w_max
+    assert np.mean(r["final"] >= 0.99 * w_max) < 0.1

@@ -42,16 +42,16 @@ def song_inputs(n_inputs: int = 1000, duration: float = 10.0, rate: float = SONG
     return np.concatenate(steps) * dt, np.concatenate(ids), w0
 
 
-def song_network(times, ids, w0, delay: float = 0.0) -> Network:
+def song_network(times, ids, w0, delay: float = 0.0, dendritic_delay: float = 0.0) -> Network:
     """The example as a ``Network``: a ``SpikeSource`` of the input spikes onto one
-    ``CobaLIF`` neuron through a ``PairSTDP`` projection with initial weights ``w0`` and an
-    axonal ``delay`` (s; the example has none)."""
+    ``CobaLIF`` neuron through a ``PairSTDP`` projection with initial weights ``w0``, an
+    axonal ``delay`` and a ``dendritic_delay`` (s; the example has neither)."""
     p = SONG
     neuron = CobaLIF(c_mem=p["tau_m"] * 1.0, g_leak=1.0, e_leak=p["e_leak"], e_e=p["e_e"], e_i=-80e-3, tau_syn_e=p["tau_e"],
                      tau_syn_i=10e-3, v_th=p["v_th"], v_reset=p["v_reset"], t_ref=0.0)
     a_plus = p["a_plus"] * p["g_max"]
     rule = PairSTDP(tau_pre=p["tau_pre"], tau_post=p["tau_post"], a_plus=a_plus, a_minus=a_plus * p["ratio"] * p["tau_pre"]
-                    / p["tau_post"], w_min=0.0, w_max=p["g_max"])
+                    / p["tau_post"], w_min=0.0, w_max=p["g_max"], dendritic_delay=dendritic_delay)
     n = len(w0)
     return Network(populations=[Population("neuron", neuron, 1)], sources=[SpikeSource("inputs", n, times, ids)],
                    projections=[Projection.from_dense("inputs", "neuron", np.asarray(w0)[:, None], delays=delay,
@@ -59,11 +59,11 @@ def song_network(times, ids, w0, delay: float = 0.0) -> Network:
 
 
 def run_song(times, ids, w0, duration: float, dt: float = 1e-4, record=(0, 1), every: int = 10, progress: bool = False,
-             delay: float = 0.0) -> dict:
+             delay: float = 0.0, dendritic_delay: float = 0.0) -> dict:
     """Run the network in neurosim: output spike times (s), final weights (n_inputs,) and
     the weights of synapses ``record`` sampled every ``every`` steps (``w_t``, ``w``
     (n_samples, len(record))); ``wall_time``/``compile_time`` (s)."""
-    sim = Simulator(song_network(times, ids, w0, delay), dt=dt)
+    sim = Simulator(song_network(times, ids, w0, delay, dendritic_delay), dt=dt)
     res = sim.run(duration, [SpikeMonitor("neuron"), WeightMonitor(PROJECTION, np.asarray(record, np.int64), every)],
                   progress=progress)
     tr = res.weights[PROJECTION]
@@ -72,10 +72,11 @@ def run_song(times, ids, w0, duration: float, dt: float = 1e-4, record=(0, 1), e
 
 
 def run_song_brian2(times, ids, w0, duration: float, dt: float = 1e-4, record=(0, 1), every: int = 10,
-                    delay: float = 0.0) -> dict:
+                    delay: float = 0.0, dendritic_delay: float = 0.0) -> dict:
     """The same in Brian2 (numpy code generation): the example's equations and ``on_pre``/
-    ``on_post`` code, with ``SpikeGeneratorGroup`` inputs, ``exponential_euler`` and the
-    ``on_pre`` pathway delayed by ``delay`` (s); the keys of ``run_song``."""
+    ``on_post`` code, with ``SpikeGeneratorGroup`` inputs, ``exponential_euler``, the
+    ``on_pre`` pathway delayed by ``delay`` and ``on_post`` by ``dendritic_delay`` (s); the
+    keys of ``run_song``."""
     import brian2 as b2
 
     b2.start_scope()
@@ -98,6 +99,7 @@ def run_song_brian2(times, ids, w0, duration: float, dt: float = 1e-4, record=(0
     syn.connect(i=np.arange(len(w0)), j=0)
     syn.w = np.asarray(w0)
     syn.pre.delay = delay * second
+    syn.post.delay = dendritic_delay * second
     spikes = b2.SpikeMonitor(neuron)
     wmon = b2.StateMonitor(syn, "w", record=list(record), dt=every * dt * second)
     net = b2.Network(inputs, neuron, syn, spikes, wmon)

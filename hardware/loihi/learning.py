@@ -128,6 +128,9 @@ def stdp_reasons(pr, n_post: int, dt: float) -> list[str]:
                    f"projection must connect all {pr.n_pre} x {n_post} pairs once (weights may be 0)")
     if pr.n_synapses and float(pr.delays[0]) != 0:
         out.append(f"{where}: LearningDense has no synaptic delays; the projection's delay is {float(pr.delays[0]):g} s")
+    if rule.dendritic_delay != 0:
+        out.append(f"{where}: Loihi's learning engine sees postsynaptic spikes in the step they happen; dendritic_delay = "
+                   f"{rule.dendritic_delay:g} s has no counterpart")
     for name, tau in (("tau_pre", rule.tau_pre), ("tau_post", rule.tau_post)):
         if not 1 <= round(tau / dt) <= 255:
             out.append(f"{where}: {name} = {tau:g} s is {tau / dt:.3g} steps; Loihi's trace time constants are 1..255 steps")

@@ -24,7 +24,8 @@ projection of ``delay_steps`` ``D`` (``neurosim.network.flat``) arrives at the e
 ``n + D - 1``: its weight is added to the target's synaptic input (acting from step
 ``n + D`` on, as a static synapse's) and the rule's ``pre`` hook runs; then, in the same
 step, the ``post`` hooks of the neurons that spiked, then each rule's ``step`` hook.
-Arrivals are found in a history of the last ``max D`` steps' spike lists.
+Arrivals are found in a history of the last ``max D`` steps' spike lists; so are the
+postsynaptic spikes of rules with a ``dendritic_delay`` (Brian2's delayed ``on_post``).
 """
 from __future__ import annotations
 
@@ -56,8 +57,8 @@ def plastic_layout(net, dt: float, dtype) -> dict:
     width = max([1] + [len(pr.plasticity.discretize(dt)) for pr in plastic])
     coef = np.zeros((max(P, 1), width), dtype)
     tabs = np.ones((max(P, 1), 4, DECAY_STEPS if plastic else 1), np.float64)
-    ints = {k: np.zeros(P, np.int64) for k in ("code", "delay", "pre_lo", "npre", "post_lo", "npost", "chan", "syn_lo",
-                                                 "syn_hi", "rowoff", "coloff", "tr_pre_off", "tr_post_off")}
+    ints = {k: np.zeros(P, np.int64) for k in ("code", "delay", "post_delay", "pre_lo", "npre", "post_lo", "npost", "chan",
+                                                 "syn_lo", "syn_hi", "rowoff", "coloff", "tr_pre_off", "tr_post_off")}
     rowptr, colptr, syn_post, col_syn, col_pre, weights, pos = [], [], [], [], [], [], {}
     n_syn = n_row = n_col = n_tpre = n_tpost = 0
     for k, pr in enumerate(plastic):
@@ -70,6 +71,7 @@ def plastic_layout(net, dt: float, dtype) -> dict:
         # a transposed index only for rules that update synapses at the postsynaptic spike
         order = np.argsort(pr.indices, kind="stable") if not pr.plasticity.deferred else np.zeros(0, np.int64)
         ints["code"][k], ints["delay"][k] = codes[pr.plasticity.kind], int(steps[0]) if steps.size else 1
+        ints["post_delay"][k] = pr.plasticity.dendritic_steps(dt)
         ints["pre_lo"][k], ints["npre"][k] = offsets[pr.pre], pr.n_pre
         ints["post_lo"][k], ints["npost"][k] = offsets[pr.post], n_post
         ints["chan"][k] = 0 if pr.target == "exc" else 1
@@ -99,14 +101,14 @@ def plastic_layout(net, dt: float, dtype) -> dict:
         n_S=max([0] + [len(pr.plasticity.synapse_vars) for pr in plastic]),
         n_tpre=n_tpre, n_tpost=n_tpost,
         tr_rows=max([1] + [r for pr in plastic for r in pr.plasticity.trace_rows()]),
-        hist_len=int(ints["delay"].max(initial=1)), n_total=n_total, modulated=[pr.plasticity.modulated for pr in plastic],
-        names=[pr.name for pr in plastic])
+        hist_len=int(max(ints["delay"].max(initial=1), ints["post_delay"].max(initial=0) + 1)), n_total=n_total,
+        modulated=[pr.plasticity.modulated for pr in plastic], names=[pr.name for pr in plastic])
 
 
 def plastic_arrays(pl: dict) -> tuple:
     """The layout's read-only arrays in the order ``plastic_step`` takes them."""
-    return (pl["code"], pl["coef"], pl["tabs"], pl["delay"], pl["pre_lo"], pl["npre"], pl["post_lo"], pl["npost"], pl["chan"],
-            pl["syn_lo"], pl["syn_hi"], pl["rowoff"], pl["rowptr"], pl["syn_post"], pl["coloff"], pl["colptr"], pl["col_syn"],
+    return (pl["code"], pl["coef"], pl["tabs"], pl["delay"], pl["post_delay"], pl["pre_lo"], pl["npre"], pl["post_lo"],
+            pl["npost"], pl["chan"], pl["syn_lo"], pl["syn_hi"], pl["rowoff"], pl["rowptr"], pl["syn_post"], pl["coloff"], pl["colptr"], pl["col_syn"],
             pl["col_pre"], pl["tr_pre_off"], pl["tr_post_off"])
 
 
@@ -124,8 +126,8 @@ def flush_rows(k, n, i_lo, i_hi, code, coef, tabs, pre_lo, post_lo, chan, n_neur
 
 @njit(**_NJIT)
 def plastic_step(n, k_local, spike_list, n_spk, n_neurons, isyn, hist, hist_n,
-                 code, coef, tabs, delay, pre_lo, npre, post_lo, npost, chan, syn_lo, syn_hi, rowoff, rowptr, syn_post, coloff,
-                 colptr, col_syn, col_pre, tr_pre_off, tr_post_off,
+                 code, coef, tabs, delay, post_delay, pre_lo, npre, post_lo, npost, chan, syn_lo, syn_hi, rowoff, rowptr, syn_post,
+                 coloff, colptr, col_syn, col_pre, tr_pre_off, tr_post_off,
                  W, S, Tpre, last_pre, Tpost, last_post, applied, ph_step, ph_val, ph_len, mod, rewards,
                  pre_hooks, post_hooks, step_hooks, wm_syn, wm_k, wm_i, wm_every, wm_step0, wm_buf, wm_count):
     """The learning of step ``n`` (``k_local`` within the chunk; ``rewards`` (chunk steps,
@@ -168,11 +170,15 @@ def plastic_step(n, k_local, spike_list, n_spk, n_neurons, isyn, hist, hist_n,
             pre_hooks[code[k]](c, tab, n, tr_pre_off[k] + i, a, b, W, S, syn_post, tr_post_off[k], Tpre, last_pre, Tpost,
                                last_post, applied, ph_step, ph_val, ph_len, isyn, base, 0)
     cap = ph_step.shape[1]
-    for k in range(P):  # postsynaptic spikes of this step
+    for k in range(P):  # postsynaptic spikes reaching the synapses now (emitted post_delay steps ago)
+        m = n - post_delay[k]
+        if m < 0:
+            continue
+        cnt = hist_n[m % H] if H > 1 else n_spk
         lo, hi = post_lo[k], post_lo[k] + npost[k]
         c, tab = coef[k], tabs[k]
-        for q in range(n_spk):
-            g = spike_list[q]
+        for q in range(cnt):
+            g = hist[m % H, q] if H > 1 else spike_list[q]
             if g < lo or g >= hi:
                 continue
             j = g - lo
@@ -191,7 +197,7 @@ def plastic_step(n, k_local, spike_list, n_spk, n_neurons, isyn, hist, hist_n,
 
 
 @njit(**_NJIT)
-def flush_all(n, n_neurons, isyn, code, coef, tabs, delay, pre_lo, npre, post_lo, npost, chan, syn_lo, syn_hi, rowoff, rowptr,
+def flush_all(n, n_neurons, isyn, code, coef, tabs, delay, post_delay, pre_lo, npre, post_lo, npost, chan, syn_lo, syn_hi, rowoff, rowptr,
               syn_post, coloff, colptr, col_syn, col_pre, tr_pre_off, tr_post_off, W, S, Tpre, last_pre, Tpost, last_post,
               applied, ph_step, ph_val, ph_len, pre_hooks):
     """Every plastic synapse brought up to date at step ``n`` (the start of the next run),

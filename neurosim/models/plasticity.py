@@ -43,7 +43,9 @@ class PlasticityRule(ParameterModel):
     every weight access in row order and needs no transposed index), and implement
     ``discretize(dt)``. Every rule has weight bounds ``w_min < w_max`` in the
     projection's weight unit (A for current-based targets, S for conductance-based
-    neurons)."""
+    neurons); the spike-timing rules also a ``dendritic_delay`` (s, >= 0): a postsynaptic
+    spike reaches the synapses that long after it is emitted (Brian2's
+    ``Synapses.post.delay``), and its trace update and potentiation happen then."""
 
     _scope: ClassVar[str] = "projection"
     kind: ClassVar[str] = ""
@@ -69,6 +71,18 @@ class PlasticityRule(ParameterModel):
     def discretize(self, dt: float) -> dict[str, float]:
         """Per-step coefficients for step ``dt`` (s), in the order the engine reads them."""
         raise NotImplementedError
+
+    def dendritic_steps(self, dt: float) -> int:
+        """The rule's ``dendritic_delay`` (s; 0 for rules without one) in whole steps of
+        ``dt``: how long a postsynaptic spike takes to reach the synapses (Brian2's
+        ``Synapses.post.delay``). Raises ``ValueError`` for a delay that is not a whole
+        number of steps."""
+        d = float(getattr(self, "dendritic_delay", 0.0))
+        steps = d / dt
+        if abs(steps - round(steps)) > 1e-6:
+            raise ValueError(f"{type(self).__name__}: dendritic_delay = {d:.9g} s is {steps:.6g} steps at dt = {dt:g} s; it must "
+                             "be a whole number of steps")
+        return int(round(steps))
 
     def trace_rows(self) -> tuple[int, int]:
         """Rows of per-neuron state the engine keeps for the rule: (presynaptic,

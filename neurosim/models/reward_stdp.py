@@ -36,7 +36,7 @@ class RewardSTDP(PlasticityRule):
     ``a_minus`` 1.5, ``tau_c`` 1 s, ``tau_d`` 0.2 s, ``w_max`` 4 (his synaptic weights are in
     mV of the Izhikevich model's v; a reward of 0.5 is his dopamine release). Units: ``c``
     and the amplitudes in the weight unit per unit of ``d``; ``d`` in the reward's unit
-    (per s of ``dw/dt``).
+    (per s of ``dw/dt``). ``dendritic_delay`` (s) as ``PlasticityRule``'s.
 
     Raises ``ValueError`` naming the field for non-finite or negative amplitudes,
     non-positive time constants, inverted bounds or an unknown option.
@@ -51,6 +51,7 @@ class RewardSTDP(PlasticityRule):
     w_min: float = 0.0
     w_max: float = 4.0
     pairing: str = choice("all_to_all", *PAIRINGS)
+    dendritic_delay: float = 0.0
 
     kind: ClassVar[str] = "reward_stdp"
     n_rates: ClassVar[int] = 2
@@ -65,6 +66,7 @@ class RewardSTDP(PlasticityRule):
         for f in ("tau_plus", "tau_minus", "tau_c", "tau_d"):
             check_positive(name, f, getattr(self, f))
         self._check_nonnegative("a_plus", "a_minus")
+        self._check_nonnegative("dendritic_delay")
         self._check_bounds()
 
     def discretize(self, dt: float) -> dict[str, float]:

@@ -36,7 +36,7 @@ class PairSTDP(PlasticityRule):
 
     Parameters: ``tau_pre``, ``tau_post`` (s, > 0); ``a_plus``, ``a_minus`` (>= 0, the
     projection's weight unit: A for current-based targets, S for ``CobaLIF``); ``w_min <
-    w_max`` (same unit). Brian2's example: ``a_plus = 0.01 g_max``, ``a_minus = 1.05
+    w_max`` (same unit); ``dendritic_delay`` (s, >= 0, see ``PlasticityRule``). Brian2's example: ``a_plus = 0.01 g_max``, ``a_minus = 1.05
     a_plus``, ``w_max = g_max``. Raises ``ValueError`` naming the field for non-finite or
     negative values, non-positive time constants, inverted bounds or an unknown option.
     """
@@ -49,6 +49,7 @@ class PairSTDP(PlasticityRule):
     w_max: float = 1.0
     weight_dependence: str = choice("additive", *WEIGHT_DEPENDENCES)
     pairing: str = choice("all_to_all", *PAIRINGS)
+    dendritic_delay: float = 0.0
 
     kind: ClassVar[str] = "stdp"
     n_rates: ClassVar[int] = 2
@@ -61,6 +62,7 @@ class PairSTDP(PlasticityRule):
         check_positive(name, "tau_pre", self.tau_pre)
         check_positive(name, "tau_post", self.tau_post)
         self._check_nonnegative("a_plus", "a_minus")
+        self._check_nonnegative("dendritic_delay")
         self._check_bounds()
 
     def discretize(self, dt: float) -> dict[str, float]:

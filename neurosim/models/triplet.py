@@ -24,7 +24,8 @@ class TripletSTDP(PlasticityRule):
     where ``r2`` and ``o2`` are read just before their own neuron's spike (the triplet
     terms: a depression grows with the previous presynaptic spikes, a potentiation with
     the previous postsynaptic spikes). ``"nearest"`` pairing sets every trace to 1 at a
-    spike (the paper's nearest-spike model). The weight is clipped to ``[w_min, w_max]``.
+    spike (the paper's nearest-spike model). The weight is clipped to ``[w_min, w_max]``;
+    ``dendritic_delay`` (s) as ``PlasticityRule``'s.
 
     Defaults: the minimal all-to-all model fitted to visual cortex (Sjostrom et al. 2001;
     Pfister & Gerstner 2006, Table 4): ``tau_plus`` 16.8 ms, ``tau_minus`` 33.7 ms,
@@ -47,6 +48,7 @@ class TripletSTDP(PlasticityRule):
     w_min: float = 0.0
     w_max: float = 1.0
     pairing: str = choice("all_to_all", *PAIRINGS)
+    dendritic_delay: float = 0.0
 
     kind: ClassVar[str] = "triplet_stdp"
     n_rates: ClassVar[int] = 4
@@ -59,6 +61,7 @@ class TripletSTDP(PlasticityRule):
         for f in ("tau_plus", "tau_minus", "tau_x", "tau_y"):
             check_positive(name, f, getattr(self, f))
         self._check_nonnegative("A2_plus", "A3_plus", "A2_minus", "A3_minus")
+        self._check_nonnegative("dendritic_delay")
         self._check_bounds()
 
     def discretize(self, dt: float) -> dict[str, float]:
