@@ -197,12 +197,13 @@ class Simulator:
 
     def learned_network(self) -> Network:
         """The network with every plastic projection's weights replaced by the learned ones
-        (rules kept): save it with ``Network.save`` and continue learning from it with a new
-        ``Simulator`` (its traces, eligibilities and neuromodulators start again from zero)."""
+        (rules kept, in the weights' own dtype): save it with ``Network.save`` and continue
+        learning from it with a new ``Simulator`` (its traces, eligibilities and
+        neuromodulators start again from zero)."""
         import dataclasses
 
-        projections = tuple(dataclasses.replace(pr, weights=self.weights(pr.name)) if pr.plasticity is not None else pr
-                            for pr in self.network.projections)
+        projections = tuple(dataclasses.replace(pr, weights=self.weights(pr.name).astype(pr.weights.dtype))
+                            if pr.plasticity is not None else pr for pr in self.network.projections)
         return dataclasses.replace(self.network, projections=projections)
 
     def _state_row(self, pop, var) -> np.ndarray:

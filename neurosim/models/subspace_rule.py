@@ -44,7 +44,7 @@ class SubspaceRule(PlasticityRule):
 
     kind: ClassVar[str] = "hebbian_subspace"
     n_rates: ClassVar[int] = 0
-    deferred: ClassVar[bool] = False
+    deferred: ClassVar[bool] = True  # nothing happens at a postsynaptic spike: no transposed index is needed
     pre_traces: ClassVar[tuple[str, ...]] = ()  # spike counts, one row per bin of the batch: see trace_rows
     synapse_vars: ClassVar[tuple[str, ...]] = ("velocity",)
     w_min: ClassVar[float] = -math.inf
