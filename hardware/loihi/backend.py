@@ -10,6 +10,7 @@ from neurosim.backend import Backend, Capabilities, Deployment, register_backend
 from neurosim.network import Network, Population, spike_steps
 from neurosim.results import Results
 
+from .learning import RULE_REASONS
 from .quantize import MAX_DELAY, LoihiPopulation
 
 __all__ = ["LoihiBackend"]
@@ -26,7 +27,7 @@ class LoihiBackend(Backend):
     title = "Loihi 2"
     capabilities = Capabilities(sources=frozenset({"spikes"}), current_injections="constant", max_delay_steps=MAX_DELAY + 1,
                                 one_synapse_per_pair=True, weight_precision="8-bit mantissa, one exponent per projection",
-                                state_precision="24-bit integer u and v", plasticity=frozenset({"stdp"}))
+                                state_precision="24-bit integer u and v", plasticity=frozenset(RULE_REASONS))
 
     def __init__(self, dt: float = 1e-3, threshold_bits: int = 14, engine: str = "fixed"):
         super().__init__(dt)
@@ -35,12 +36,11 @@ class LoihiBackend(Backend):
         self.threshold_bits, self.engine = threshold_bits, engine
 
     def extra_reasons(self, network: Network) -> list[str]:
-        from .learning import stdp_reasons
-
         out = []
         for pr in network.projections:
-            if pr.plasticity is not None and pr.plasticity.kind == "stdp":
-                out += stdp_reasons(pr, network.node(pr.post).size, self.dt)
+            reasons = RULE_REASONS.get(pr.plasticity.kind) if pr.plasticity is not None else None
+            if reasons is not None:
+                out += reasons(pr, network.node(pr.post).size, self.dt)
         for src in network.sources:
             if src.kind != "spikes" or not src.ids.size:
                 continue

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["STDPMapping", "LoihiSTDP", "LearningState", "TRACE_MAX", "ACC_LIMIT", "stdp_reasons"]
+__all__ = ["STDPMapping", "LoihiSTDP", "LearningState", "TRACE_MAX", "ACC_LIMIT", "stdp_reasons", "RULE_REASONS"]
 
 TRACE_MAX = 127          # 7-bit traces
 ACC_SHIFT = 7            # weights accumulate as w << 7 (16-bit signed accumulator, 9-bit signed weights)
@@ -200,3 +200,7 @@ class LearningState:
         acc = ((np.floor(scaled) + (self.conn_random < frac).astype(int)) * 2**ACC_SHIFT).astype(np.int64)
         self.weights = np.clip(acc >> ACC_SHIFT, 0, WEIGHT_MAX)
         self.x1, self.y1 = x1, y1
+
+
+RULE_REASONS = {"stdp": stdp_reasons}
+"""The learning rule kinds Loihi 2 runs, each with what keeps a projection of it off the chip."""

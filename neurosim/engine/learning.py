@@ -38,8 +38,9 @@ class PlasticState:
         self.ph_val = np.zeros((pl["n_tpost"], HISTORY if self.active else 0), np.float64)
         self.ph_len = np.zeros(pl["n_tpost"], np.int64)
         self.mod = np.zeros(max(1, pl["P"]), np.float64)
+        # the spike lists of the last hist_len steps (arrivals and delayed postsynaptic spikes read them)
         H = pl["hist_len"] if self.active else 1
-        self.hist = np.zeros((H, pl["n_total"] if H > 1 else 0), np.int32)
+        self.hist = np.zeros((H, pl["n_total"] if self.active else 0), np.int32)
         self.hist_n = np.zeros(H, np.int64)
 
     def state(self) -> tuple:

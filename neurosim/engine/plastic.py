@@ -146,22 +146,20 @@ def plastic_step(n, k_local, spike_list, n_spk, n_neurons, isyn, hist, hist_n,
             wm_buf[r, q] = W[wm_syn[q]]
         wm_count[0] = r + 1
     H = hist.shape[0]
-    if H > 1:
-        row = n % H
-        for q in range(n_spk):
-            hist[row, q] = spike_list[q]
-        hist_n[row] = n_spk
+    row = n % H
+    for q in range(n_spk):
+        hist[row, q] = spike_list[q]
+    hist_n[row] = n_spk
     events = 0
     for k in range(P):  # presynaptic spikes arriving now
         m = n - delay[k] + 1
         if m < 0:
             continue
-        cnt = hist_n[m % H] if H > 1 else n_spk
         lo, hi = pre_lo[k], pre_lo[k] + npre[k]
         base = chan[k] * n_neurons + post_lo[k]
         c, tab = coef[k], tabs[k]
-        for q in range(cnt):
-            g = hist[m % H, q] if H > 1 else spike_list[q]
+        for q in range(hist_n[m % H]):
+            g = hist[m % H, q]
             if g < lo or g >= hi:
                 continue
             i = g - lo
@@ -174,11 +172,10 @@ def plastic_step(n, k_local, spike_list, n_spk, n_neurons, isyn, hist, hist_n,
         m = n - post_delay[k]
         if m < 0:
             continue
-        cnt = hist_n[m % H] if H > 1 else n_spk
         lo, hi = post_lo[k], post_lo[k] + npost[k]
         c, tab = coef[k], tabs[k]
-        for q in range(cnt):
-            g = hist[m % H, q] if H > 1 else spike_list[q]
+        for q in range(hist_n[m % H]):
+            g = hist[m % H, q]
             if g < lo or g >= hi:
                 continue
             j = g - lo
