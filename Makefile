@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml | $(PY)
 	# gets it past its one import-time error); its other dependencies are in [loihi]
 	$(PY) -m pip install -q --no-deps --ignore-requires-python lava-nc==0.10.0 "asteval>=0.9.31,<0.10" >> $(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
 	$(PY) -c "import importlib.util as u; assert u.find_spec('torchvision') is None, 'torchvision must stay out of .venv'"
-	$(PY) -c "import neurosim, brian2, torch, tonic, snntorch, norse.torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+	$(PY) -c "import neurosim, brian2, torch, tonic, snntorch, norse.torch, spynnaker, pyNN.spiNNaker; assert torch.__version__.startswith('2.13.0'), torch.__version__"
 	$(PY) -c "from hardware.loihi import import_lava; import_lava(); import lava.proc.lif.models"
 	touch $(STAMP)
 

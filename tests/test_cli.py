@@ -63,13 +63,31 @@ def test_deploy_loihi_without_a_trained_model_says_what_to_do(tmp_path, capsys):
 def test_deploy_spinnaker_prints_the_mapping_report_and_writes_the_heatmap(tmp_path, capsys):
     png = tmp_path / "load.png"
     rc = main(["deploy", "spinnaker", "cuba", "--simulate", "0.05", "--heatmap", str(png), "--placement", "random",
-               "--pynn", str(tmp_path / "pynn")])
+               "--pynn", str(tmp_path / "pynn"), "--toolchain", "ours"])
     out = capsys.readouterr().out
-    assert rc == 0 and "16 slices on 16 cores" in out and "routing tables: largest" in out and "0 dropped" in out
+    assert rc == 0 and "16 slices on 16 cores" in out and "routing entries, largest chip" in out and "0 dropped" in out
+    assert "cuba: " in out and "in the float simulator" in out
     assert png.stat().st_size > 10_000
     assert "sim.IF_curr_exp(" in (tmp_path / "pynn" / "run.py").read_text() and (tmp_path / "pynn" / "network.npz").is_file()
     rc = main(["deploy", "spinnaker", str(tmp_path / "missing.npz")])
     assert rc == 2 and "does not exist" in capsys.readouterr().err
+
+
+def test_deploy_spinnaker_prints_spynnakers_mapping_beside_ours(tmp_path, capsys):
+    """Criterion 1: one command, sPyNNaker's report (cores, chips, entries before and after
+    compression, mapping time) beside our mapper's, and the s16.15 run with its weights."""
+    pytest.importorskip("spynnaker")
+    rc = main(["deploy", "spinnaker", "cuba", "--simulate", "0.05", "--spynnaker-out", str(tmp_path / "spy")])
+    out = capsys.readouterr().out
+    assert rc == 0, out
+    header, *rows = out.splitlines()[:8]
+    assert "neurosim mapper" in header and "sPyNNaker 7.4 (PACMAN)" in header
+    table = {r[:31].strip(): r[31:].split() for r in rows}
+    assert table["cores (network)"][:2] == ["16", "16"] and table["chips used"] == ["1", "2"]
+    assert table["routing entries, all chips"] == ["16", "->", "1", "10", "->", "10"]
+    assert "data generation" in out and "ring-buffer left shifts cuba: 1 (exc) 2 (inh)" in out
+    assert "with the weights as sPyNNaker encodes them" in out and "every projection routed" in out
+    assert (tmp_path / "spy" / "pynn" / "run.py").is_file() and list((tmp_path / "spy" / "pynn" / "reports").glob("*/run_1"))
 
 
 def test_deploy_nir_writes_the_graph_and_checks_it_in_the_peer(small_model, shared_data, tmp_path, capsys):

@@ -38,7 +38,7 @@ class PyNNBackend(Backend):
         self.delay_shift_steps = (-1 if simulator == "pyNN.brian2" else 0) if delay_shift_steps is None else delay_shift_steps
 
     def extra_reasons(self, network: Network) -> list[str]:
-        out = []
+        out = _spynnaker_reasons(network, self.dt) if self.simulator == "pyNN.spiNNaker" else []
         for pr in network.projections if self.delay_shift_steps else ():
             try:
                 steps = delay_steps(pr, self.dt) + self.delay_shift_steps
@@ -54,6 +54,7 @@ class PyNNBackend(Backend):
     def compile(self, network: Network, duration: float) -> Deployment:
         from .pynn_export import export_pynn
 
+        self.check(network)  # with this simulator's own reasons (export_pynn checks PyNN's cells)
         folder = Path(self.folder) if self.folder is not None else Path(tempfile.mkdtemp(prefix="neurosim-pynn-"))
         script = export_pynn(network, folder, duration, self.dt, self.delay_shift_steps)
         return Deployment(self.name, network, self.dt, duration, script, {"folder": folder})
@@ -73,6 +74,23 @@ class PyNNBackend(Backend):
             order = np.lexsort((i, t))
             spikes[p.name] = SpikeTrains(p.name, t[order], i[order], p.size, deployment.duration)
         return Results(spikes, {}, 0.0, deployment.duration, deployment.dt)
+
+
+def _spynnaker_reasons(network: Network, dt: float) -> list[str]:
+    """What sPyNNaker's encoding cannot hold (``toolchain``): it stores |w| and takes the
+    sign from the receptor (``excitatory`` adds, ``inhibitory`` subtracts), so weights onto
+    ``exc`` must be >= 0 and onto ``inh`` <= 0. (Its longest delay depends on the post
+    population's size and delay extensions; sPyNNaker itself refuses what it cannot delay.)"""
+    out = []
+    for pr in network.projections:
+        w = np.asarray(pr.weights)
+        wrong = (w < 0) if pr.target == "exc" else (w > 0) if pr.target == "inh" else np.zeros(0, bool)
+        if wrong.any():
+            sign = "negative" if pr.target == "exc" else "positive"
+            out.append(f"projection {pr.name!r}: {int(wrong.sum())} {sign} weight(s) onto {pr.target!r}; sPyNNaker stores |w| and "
+                       f"takes the sign from the receptor ({'excitatory' if pr.target == 'exc' else 'inhibitory'}), so it "
+                       "would flip them: split the projection by sign")
+    return out
 
 
 def _delta_reasons(pop: Population, network: Network, dt: float) -> list[str]:

@@ -136,8 +136,8 @@ def export_pynn(network: Network, folder, duration: float, dt: float, delay_shif
         conn = np.column_stack([pr.pre_indices(), pr.indices, pr.weights.astype(np.float64) * 1e9, steps * dt * 1e3])
         arrays[f"proj{k}"] = conn
         receptor = "excitatory" if pr.target == "exc" else "inhibitory"
-        proj_lines.append(f'sim.Projection(pops[{pr.pre!r}], pops[{pr.post!r}], sim.FromListConnector([tuple(r) for r in '
-                          f'data["proj{k}"].tolist()]), receptor_type={receptor!r}, label={pr.name!r})')
+        proj_lines.append(f'sim.Projection(pops[{pr.pre!r}], pops[{pr.post!r}], sim.FromListConnector(data["proj{k}"]), '
+                          f'receptor_type={receptor!r}, label={pr.name!r})')
     summary = (f"{len(network.populations)} population(s), {len(network.sources)} source(s), "
                f"{sum(p.n_synapses for p in network.projections)} synapses, {duration * 1e3:g} ms at {dt * 1e3:g} ms")
     script = _SCRIPT.format(summary=summary, dt_ms=dt * 1e3, duration_ms=duration * 1e3, populations="\n".join(pop_lines),

@@ -1,11 +1,55 @@
-"""Figures of a SpiNNaker mapping: the machine's load per chip as a heatmap."""
+"""Reports of a SpiNNaker mapping: our mapper's and sPyNNaker's side by side
+(``mapping_table``), the s16.15 run against the float simulator (``spike_agreement``) and
+the machine's load per chip as a heatmap (``plot_machine_load``)."""
 from __future__ import annotations
 
 import numpy as np
 
 from neurosim.atomic import atomic_write
 
-__all__ = ["plot_machine_load"]
+__all__ = ["plot_machine_load", "mapping_table", "spike_agreement"]
+
+
+def mapping_table(ours: dict | None, theirs: dict | None) -> str:
+    """Our mapper's report (``Mapping.report()``) beside sPyNNaker's
+    (``ToolchainMapping.report()``), either may be ``None``: cores and chips, routing
+    entries before -> after compression (largest table and all chips), keys, times."""
+    def col(r, ours_side):
+        if r is None:
+            return ["-"] * 7
+        time_s = (f"{r['seconds_partition'] + r['seconds_place'] + r['seconds_route'] + r['seconds_compress']:.2f} s" if ours_side else
+                  f"{r['seconds_mapping']:.2f} s (+ {r['seconds_data']:.1f} s data generation; {r['seconds_total']:.1f} s "
+                  "with start-up)")
+        system = "" if ours_side else f" (+{r['system_cores']} system)"
+        return [f"{r['chips']} chips, routers of {r['table_size']}", f"{r['cores_used']}{system}", str(r["chips_used"]),
+                f"{r['max_table_before']} -> {r['max_table_after']}", f"{r['total_entries_before']} -> {r['total_entries_after']}",
+                str(r.get("keys", r.get("slices", "-"))), time_s]
+    rows = ["machine", "cores (network)", "chips used", "routing entries, largest chip", "routing entries, all chips",
+            "keys (one per slice)", "mapping time"]
+    a, b = col(ours, True), col(theirs, False)
+    w0, w1 = max(map(len, rows)), max(len("neurosim mapper"), *map(len, a))
+    lines = [f"{'':{w0}}  {'neurosim mapper':{w1}}  sPyNNaker 7.4 (PACMAN)"]
+    lines += [f"{r:{w0}}  {x:{w1}}  {y}" for r, x, y in zip(rows, a, b)]
+    return "\n".join(lines)
+
+
+def spike_agreement(a, b, dt: float) -> dict:
+    """Two runs' ``SpikeTrains`` of one population (``a``: e.g. the s16.15 run, ``b``: the
+    float simulator) compared step by step: spikes and mean rates (Hz) of each,
+    ``identical_steps`` (steps from the start with the same neurons spiking; the whole run
+    when they never differ) and ``differing_at_first`` (neurons that differ in the first
+    step that does)."""
+    n_steps = int(round(a.duration / dt))
+    # (step, neuron) pairs as sorted codes: the runs agree up to the first code that differs
+    codes = [np.sort(np.round(t.times / dt).astype(np.int64) * (t.size + 1) + t.ids) for t in (a, b)]
+    n = min(c.size for c in codes)
+    mismatch = np.nonzero(codes[0][:n] != codes[1][:n])[0]
+    at = mismatch[0] if mismatch.size else n
+    first = min((int(c[at] // (t.size + 1)) for c, t in zip(codes, (a, b)) if at < c.size), default=n_steps)
+    sa, sb = (c[c // (t.size + 1) == first] for c, t in zip(codes, (a, b)))
+    differing = int(np.setxor1d(sa, sb).size)
+    return {"spikes": (len(a.times), len(b.times)), "rates_hz": (a.mean_rate(), b.mean_rate()), "identical_steps": first,
+            "differing_at_first": differing}
 
 
 def plot_machine_load(mapping, stats, path) -> None:

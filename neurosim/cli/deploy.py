@@ -15,7 +15,7 @@ TARGETS = {
     "nir": "write the trained N-MNIST classifier or a network as a NIR graph (snnTorch, Norse, other NIR tool chains)",
     "loihi": "quantise the trained N-MNIST classifier (or a network) to Loihi 2 and run it on the fixed-point engine and Lava's "
              "simulator",
-    "spinnaker": "map a network onto a SpiNNaker-style machine, optionally run it in s16.15",
+    "spinnaker": "map a network with sPyNNaker (virtual SpiNNaker board) and our own mapper, optionally run it in s16.15",
     "pynn": "write a network as a PyNN script (IF_curr_exp, FromListConnector) for sPyNNaker and other PyNN back ends",
 }
 NETWORK_HELP = "'cuba' (the 4000-neuron CUBA network, default) or a network saved with Network.save (.npz)"
@@ -62,12 +62,22 @@ def add(sub) -> None:
     s.add_argument("--data", default=str(SHARED_DATA / "nmnist_small"), help="N-MNIST subset folder for a .nir classifier")
     s.add_argument("--samples", type=INT1, default=None, help="samples a .nir classifier runs (default all)")
     s.add_argument("--no-progress", action="store_true")
-    s.add_argument("--torus", type=INT1, nargs=2, metavar=("W", "H"), default=None, help="a W x H toroidal machine instead of one 48-chip board")
+    s.add_argument("--toolchain", choices=["both", "spynnaker", "ours"], default="both",
+                   help="who maps the network: sPyNNaker 7.4 (PACMAN) on a virtual machine and neurosim's own mapper side by "
+                        "side (both, default), or one of them")
+    s.add_argument("--torus", type=INT1, nargs=2, metavar=("W", "H"), default=None,
+                   help="a W x H machine instead of one 48-chip SpiNN-5 board (ours: a torus; sPyNNaker: a virtual machine "
+                        "of W x H chips)")
+    s.add_argument("--machine-name", default=None, metavar="HOST",
+                   help="sPyNNaker maps for, loads and runs on this real SpiNN-5 board instead of a virtual one (not tested here)")
+    s.add_argument("--spynnaker-out", default="runs/spynnaker", metavar="FOLDER",
+                   help="sPyNNaker's PyNN script, configuration and reports (default runs/spynnaker)")
     s.add_argument("--neurons-per-core", type=INT1, default=256, help="neurons per core (default 256)")
     s.add_argument("--placement", choices=["locality", "random"], default="locality", help="placement (default locality)")
     s.add_argument("--dt", type=float, choices=[1e-3, 1e-4], default=1e-3, help="time step in s (1e-3 or 1e-4)")
     s.add_argument("--simulate", type=POSITIVE, default=None, metavar="SECONDS",
-                   help="also run the mapped network for this long in s16.15 fixed point")
+                   help="also run the mapped network for this long in s16.15 fixed point (with the weights as sPyNNaker "
+                        "encodes them when it ran) and compare its spikes with the float simulator's")
     s.add_argument("--heatmap", default=None, help="write the machine's load (per chip) as a PNG here")
     s.add_argument("--pynn", default=None, metavar="FOLDER",
                    help="also export the network as a PyNN script (IF_curr_exp, FromListConnector) for sPyNNaker")
@@ -85,6 +95,8 @@ def add(sub) -> None:
 def outputs(a) -> list:
     """(path, is_folder) of every output of this deployment, checked before any work."""
     found = [(a.out, a.target in ("loihi", "pynn"))] if getattr(a, "out", None) else []
+    if getattr(a, "toolchain", "ours") != "ours" and not _is_nir(getattr(a, "model", None)):
+        found.append((a.spynnaker_out, True))
     return found + [(p, f) for p, f in ((getattr(a, "pynn", None), True), (getattr(a, "heatmap", None), False)) if p]
 
 
@@ -145,7 +157,7 @@ def _run_nir_classifier(a, target: str, settings: dict) -> int:
 
 def run_spinnaker(a) -> int:
     from hardware.spinnaker import Machine
-    from hardware.spinnaker.report import plot_machine_load
+    from hardware.spinnaker.report import mapping_table, plot_machine_load
 
     kw = {"neurons_per_core": a.neurons_per_core, "timestep": a.dt}
     machine = Machine.torus(*a.torus, **kw) if a.torus else Machine.board(**kw)
@@ -153,34 +165,85 @@ def run_spinnaker(a) -> int:
         return _run_nir_classifier(a, "spinnaker", {"machine": machine, "placement": a.placement, "seed": a.seed})
     try:
         net = _network(a)
-        backend = _backend("spinnaker", machine=machine, placement=a.placement, seed=a.seed)
-        deployment = backend.compile(net, a.simulate or 1.0)
-        mapping, r = deployment.target, deployment.info["mapping"]
-        print(f"{r['slices']} slices on {r['cores_used']} cores of {r['chips_used']} chips (machine: {r['chips']} chips x "
-              f"{machine.cores_per_chip} cores); mapped in {sum(mapping.seconds.values()):.2f} s")
-        print(f"routing tables: largest {r['max_table_before']} -> {r['max_table_after']} entries after compression "
-              f"(limit {r['table_size']}), {r['total_entries_before']} -> {r['total_entries_after']} in all")
-        print(f"link traversals if every neuron fires once: {r['link_traversals_per_spike_wave']:.3g}")
+        tool = _map_with_spynnaker(a, net) if a.toolchain != "ours" else None
+        ours = deployment = None
+        if a.toolchain != "spynnaker" or a.simulate or a.heatmap:  # the s16.15 run routes through our tables
+            backend = _backend("spinnaker", machine=machine, placement=a.placement, seed=a.seed)
+            deployment = backend.compile(net, a.simulate or 1.0)
+            ours = deployment.info["mapping"] if a.toolchain != "spynnaker" else None
+        print(mapping_table(ours, tool.report() if tool else None))
+        if ours:
+            print(f"our mapper: {ours['slices']} slices on {ours['cores_used']} cores of {ours['chips_used']} chips; "
+                  f"link traversals if every neuron fires once: {ours['link_traversals_per_spike_wave']:.3g}")
+        if tool:
+            shifts = ", ".join(f"{p}: {d['ring_buffer_shifts'][d['synapse_types']['excitatory']]} (exc) "
+                               f"{d['ring_buffer_shifts'][d['synapse_types']['inhibitory']]} (inh)" for p, d in tool.populations.items())
+            missing = tool.unrouted(net)
+            routed = "every projection routed to its targets' cores" if not missing else \
+                f"{len(missing)} (projection, pre slice, post slice) without a route, e.g. {missing[0]}"
+            print(f"sPyNNaker: {routed} (through its compressed tables); ring-buffer left shifts {shifts}; its reports: "
+                  f"{tool.reports_folder()}")
         stats = None
         if a.simulate:
-            res = backend.run(deployment)
-            stats = res.info["traffic"]
-            n_spk = sum(len(t) for t in res.spikes.values())
-            steps = int(round(a.simulate / machine.timestep))
-            print(f"s16.15 run of {a.simulate:g} s: {n_spk} spikes, {sum(stats['packets_per_link'].values()) / steps:.1f} link "
-                  f"packets per step, max link load {stats['max_link_packets_per_step']} packets in a step, "
-                  f"{stats['dropped_packets']} dropped, CPU load per core up to {100 * stats['cpu_load'].max():.1f}% of a step")
+            stats = _simulate_spinnaker(a, backend, deployment, tool)
         if a.heatmap:
-            plot_machine_load(mapping, stats, a.heatmap)
+            plot_machine_load(deployment.target, stats, a.heatmap)
             print(f"wrote {a.heatmap}")
         if a.pynn:
             script = _backend("pynn", dt=machine.timestep, folder=a.pynn, simulator="pyNN.spiNNaker").compile(
                 net, a.simulate or 1.0).target
             print(f"wrote the PyNN script {script} (and network.npz beside it): `python {script}` runs it on SpiNNaker, "
                   f"`python {script} pyNN.brian2 spikes.npz` on Brian2")
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError, ModuleNotFoundError, TimeoutError) as err:
         return _error(err)
     return 0
+
+
+def _map_with_spynnaker(a, net):
+    """``net`` mapped by sPyNNaker into ``--spynnaker-out`` (a fresh folder each time)."""
+    import shutil
+
+    from hardware.spinnaker.toolchain import map_with_spynnaker
+
+    from ..runlock import folder_lock
+
+    out = Path(a.spynnaker_out)
+    with folder_lock(out):
+        for old in ("pynn", "home"):  # this run's reports only
+            shutil.rmtree(out / old, ignore_errors=True)
+        return map_with_spynnaker(net, a.dt, tuple(a.torus) if a.torus else None, out, a.machine_name)
+
+
+def _simulate_spinnaker(a, backend, deployment, tool) -> dict:
+    """The s16.15 run (with sPyNNaker's weight encoding when it mapped the network) against
+    the float simulator; returns the traffic statistics."""
+    import dataclasses
+
+    from hardware.spinnaker.report import spike_agreement
+    from hardware.spinnaker.toolchain import board_network
+
+    from ..monitors import SpikeMonitor
+    from ..simulator import Simulator
+
+    net = deployment.network
+    if tool is not None:
+        deployment = dataclasses.replace(deployment, network=board_network(net, tool))
+    res = backend.run(deployment)
+    stats = res.info["traffic"]
+    steps = int(round(a.simulate / backend.dt))
+    print(f"s16.15 run of {a.simulate:g} s{' with the weights as sPyNNaker encodes them' if tool else ''}: "
+          f"{sum(stats['packets_per_link'].values()) / steps:.1f} link packets per step, max link load "
+          f"{stats['max_link_packets_per_step']} packets in a step, {stats['dropped_packets']} dropped, CPU load per core up "
+          f"to {100 * stats['cpu_load'].max():.1f}% of a step")
+    names = [p.name for p in net.populations]
+    core = Simulator(net, dt=backend.dt).run(a.simulate, [SpikeMonitor(n) for n in names])
+    for name in names:
+        r = spike_agreement(res.spikes[name], core.spikes[name], backend.dt)
+        same = "identical throughout" if r["identical_steps"] >= steps else \
+            f"identical for the first {r['identical_steps']} steps, then {r['differing_at_first']} neuron(s) differ"
+        print(f"  {name}: {r['spikes'][0]} spikes ({r['rates_hz'][0]:.3f} Hz) in s16.15, {r['spikes'][1]} "
+              f"({r['rates_hz'][1]:.3f} Hz) in the float simulator; {same}")
+    return stats
 
 
 def run_pynn(a) -> int:
