@@ -105,16 +105,18 @@ def test_weights_as_spynnaker_encodes_them_and_the_inhibitory_sign(mapped):
 
 
 def test_our_mapper_against_pacman_on_the_same_network(mapped):
-    """Our mapper's cores equal PACMAN's (256 neurons per core, one core per slice); its
-    largest routing table after compression is within 3 entries of PACMAN's on this network,
-    and it uses no more chips (it packs 16 application cores per chip, sPyNNaker 15-16
-    after its monitor and system cores)."""
+    """The margin the README states (measured on CUBA 4000 and 32,000 and a 100,000-neuron
+    network too, benchmarks/spinnaker_toolchain.py): our mapper uses PACMAN's number of
+    cores (256 neurons per core, one core per slice), its number of chips within one (it
+    packs 16 application cores on every chip, sPyNNaker 15 on a board's Ethernet chip), and
+    its largest routing table after compression is no larger than PACMAN's (it routes each
+    slice's key to its target cores only and widens masks; here 5 entries against 6)."""
     net, m = mapped
     ours = map_network(net, Machine.board()).report()
     theirs = m.report()
-    assert ours["cores_used"] == theirs["cores_used"]
-    assert ours["chips_used"] <= theirs["chips_used"]
-    assert abs(ours["max_table_after"] - theirs["max_table_after"]) <= 3
+    assert ours["cores_used"] == theirs["cores_used"] == 7
+    assert abs(ours["chips_used"] - theirs["chips_used"]) <= 1
+    assert ours["max_table_after"] <= theirs["max_table_after"]
 
 
 def test_refusals_name_the_tool_and_the_reason(tmp_path):

@@ -20,12 +20,13 @@ def mapping_table(ours: dict | None, theirs: dict | None) -> str:
         time_s = (f"{r['seconds_partition'] + r['seconds_place'] + r['seconds_route'] + r['seconds_compress']:.2f} s" if ours_side else
                   f"{r['seconds_mapping']:.2f} s (+ {r['seconds_data']:.1f} s data generation; {r['seconds_total']:.1f} s "
                   "with start-up)")
-        system = "" if ours_side else f" (+{r['system_cores']} system)"
+        delay = f" +{r['delay_extension_cores']} delay extension" if not ours_side and r["delay_extension_cores"] else ""
+        system = "" if ours_side else f" ({delay.strip() + ', ' if delay else ''}+{r['system_cores']} system)"
         return [f"{r['chips']} chips, routers of {r['table_size']}", f"{r['cores_used']}{system}", str(r["chips_used"]),
                 f"{r['max_table_before']} -> {r['max_table_after']}", f"{r['total_entries_before']} -> {r['total_entries_after']}",
                 str(r.get("keys", r.get("slices", "-"))), time_s]
     rows = ["machine", "cores (network)", "chips used", "routing entries, largest chip", "routing entries, all chips",
-            "keys (one per slice)", "mapping time"]
+            "keys", "mapping time"]
     a, b = col(ours, True), col(theirs, False)
     w0, w1 = max(map(len, rows)), max(len("neurosim mapper"), *map(len, a))
     lines = [f"{'':{w0}}  {'neurosim mapper':{w1}}  sPyNNaker 7.4 (PACMAN)"]

@@ -5,9 +5,10 @@ Run in a child process by ``toolchain.map_with_spynnaker`` (sPyNNaker keeps glob
 reads its configuration from ``$HOME/.spynnaker.cfg`` and writes reports into the working
 folder)::
 
-    python -m hardware.spinnaker.spynnaker_probe run.py probe.json probe.npz
+    python -m hardware.spinnaker.spynnaker_probe run.py probe.json probe.npz [spikes.npz]
 
-The script runs as written (``runpy``, ``sys.argv = [run.py, "pyNN.spiNNaker"]``); only
+The script runs as written (``runpy``, ``sys.argv = [run.py, "pyNN.spiNNaker"]``, plus the
+spikes file on a real board); only
 ``sim.run`` (timed) and ``sim.end`` (which first collects) are wrapped, and the encoding of
 static synaptic rows (``SynapseDynamicsStatic.get_static_synaptic_data``) is observed, so
 that the weights read back are the 16-bit words sPyNNaker writes into the data
@@ -119,7 +120,7 @@ def collect(timings: dict) -> tuple[dict, dict]:
 
 
 def main(argv: list[str]) -> int:
-    script, out_json, out_npz = argv
+    script, out_json, out_npz, *spikes = argv  # spikes: where the script saves them (a real board)
     import pyNN.spiNNaker as sim
 
     words, current, timings, collected = defaultdict(list), [], {}, {}
@@ -137,7 +138,7 @@ def main(argv: list[str]) -> int:
         return end(*args, **kwargs)
 
     sim.run, sim.end = timed_run, collecting_end
-    sys.argv = [script, "pyNN.spiNNaker"]
+    sys.argv = [script, "pyNN.spiNNaker", *spikes]
     runpy.run_path(script, run_name="__main__")
     collected["weight_words"] = [[pre, post, syn] for pre, post, syn in words]
     np.savez(out_npz, **{f"w{k}": np.concatenate(w) for k, w in enumerate(words.values())})

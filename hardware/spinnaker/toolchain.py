@@ -117,10 +117,13 @@ class ToolchainMapping:
         return len({(x, y) for *_, x, y, _p in self.placements})
 
     def report(self) -> dict:
-        """Cores and chips of the network's slices, system cores, routing entries (largest
-        table and total, before and after compression), keys and times."""
+        """Cores and chips of the network's slices, its delay extension cores, sPyNNaker's
+        system cores (monitors, packet gatherers), routing entries (largest table and total,
+        before and after compression), keys and times."""
         before, after = [len(t) for t in self.tables_before.values()], [len(t) for t in self.tables_after.values()]
-        return {"cores_used": self.cores_used, "chips_used": self.chips_used, "system_cores": len(self.system),
+        delay = sum(1 for label, *_ in self.system if label.startswith("Delay extension"))
+        return {"cores_used": self.cores_used, "chips_used": self.chips_used, "delay_extension_cores": delay,
+                "system_cores": len(self.system) - delay,
                 "chips": self.machine["chips"], "table_size": self.machine["router_entries"],
                 "max_table_before": max(before, default=0), "max_table_after": max(after, default=0),
                 "total_entries_before": sum(before), "total_entries_after": sum(after), "keys": len(self.keys),
@@ -198,14 +201,18 @@ def _refusal(stderr: str) -> ToolchainError:
 
 
 def map_with_spynnaker(network: Network, dt: float = 1e-3, machine: tuple[int, int] | None = None, folder=None,
-                       machine_name: str | None = None, timeout: float = 3600.0) -> ToolchainMapping:
+                       machine_name: str | None = None, duration: float | None = None,
+                       timeout: float = 3600.0) -> ToolchainMapping:
     """Map ``network`` at time step ``dt`` s with sPyNNaker on a virtual SpiNN-5 board (48
-    chips), or a virtual ``machine`` of (W, H) chips, or the real board ``machine_name``.
-    ``folder`` (default a new temporary folder) receives the PyNN script (``pynn/``),
-    sPyNNaker's configuration (``home/.spynnaker.cfg``) and its reports.
+    chips), or a virtual ``machine`` of (W, H) chips, or the real board ``machine_name``
+    (where it also loads and runs for ``duration`` s and saves the spikes to
+    ``pynn/spikes.npz``; not tested here). ``duration`` defaults to one step (mapping
+    only). ``folder`` (default a new temporary folder) receives the PyNN script
+    (``pynn/``), sPyNNaker's configuration (``home/.spynnaker.cfg``), its log
+    (``spynnaker.log``) and its reports.
 
     Raises ``neurosim.backend.UnsupportedNetwork`` listing everything PyNN's standard cells
-    or sPyNNaker's sign and delay conventions cannot express (before sPyNNaker runs);
+    or sPyNNaker's sign convention cannot express (before sPyNNaker runs);
     ``ToolchainError`` (a ``ValueError``) when sPyNNaker or PACMAN refuses the network (it
     does not fit the machine, ...), naming the tool and quoting its reason;
     ``ModuleNotFoundError`` when sPyNNaker is not installed; ``TimeoutError`` after
@@ -213,18 +220,20 @@ def map_with_spynnaker(network: Network, dt: float = 1e-3, machine: tuple[int, i
     from .pynn_backend import PyNNBackend
 
     if importlib.util.find_spec("spynnaker") is None:
-        raise ModuleNotFoundError("sPyNNaker is not installed: pip install 'neurosim[spinnaker]' (sPyNNaker 7.4)")
+        raise ModuleNotFoundError("sPyNNaker is not installed: pip install 'neurosim[spinnaker]' (sPyNNaker 7.4); our own mapper "
+                                  "needs none: neurosim deploy spinnaker --toolchain ours")
     base = (Path(folder) if folder is not None else Path(tempfile.mkdtemp(prefix="neurosim-spynnaker-"))).resolve()
     backend = PyNNBackend(dt, folder=base / "pynn", simulator="pyNN.spiNNaker")
-    script = Path(backend.compile(network, dt).target)  # checks every reason first
+    script = Path(backend.compile(network, dt if duration is None else duration).target)  # checks every reason first
     home = base / "home"
     home.mkdir(parents=True, exist_ok=True)
     (home / ".spynnaker.cfg").write_text(spynnaker_cfg(machine, machine_name))
     env = {**os.environ, "HOME": str(home)}
     t0 = time.perf_counter()
     try:
-        done = subprocess.run([sys.executable, "-m", "hardware.spinnaker.spynnaker_probe", script.name, "probe.json", "probe.npz"],
-                              capture_output=True, text=True, timeout=timeout, cwd=script.parent, env=env)
+        spikes = ["spikes.npz"] if machine_name is not None else []  # a virtual board records nothing
+        done = subprocess.run([sys.executable, "-m", "hardware.spinnaker.spynnaker_probe", script.name, "probe.json", "probe.npz",
+                               *spikes], capture_output=True, text=True, timeout=timeout, cwd=script.parent, env=env)
     except subprocess.TimeoutExpired as err:
         raise TimeoutError(f"sPyNNaker did not finish mapping within {timeout:g} s (folder {base})") from err
     total = time.perf_counter() - t0

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHMARKS = ["cuba", "scale", "worm", "train_lif", "astro_coba", "loihi_fixed_point", "spinnaker_mapping", "sweep", "input_memory",
+BENCHMARKS = ["cuba", "scale", "worm", "train_lif", "astro_coba", "loihi_fixed_point", "spinnaker_mapping", "spinnaker_toolchain", "sweep", "input_memory",
               "nir_paper_cnn"]
 
 

@@ -211,7 +211,8 @@ def _map_with_spynnaker(a, net):
     with folder_lock(out):
         for old in ("pynn", "home"):  # this run's reports only
             shutil.rmtree(out / old, ignore_errors=True)
-        return map_with_spynnaker(net, a.dt, tuple(a.torus) if a.torus else None, out, a.machine_name)
+        return map_with_spynnaker(net, a.dt, tuple(a.torus) if a.torus else None, out, a.machine_name,
+                                  duration=a.simulate if a.machine_name else None)
 
 
 def _simulate_spinnaker(a, backend, deployment, tool) -> dict:
