@@ -82,7 +82,7 @@ def test_placements_cover_every_neuron_once_and_every_projection_is_routed(mappe
 
 def test_weights_as_spynnaker_encodes_them_and_the_inhibitory_sign(mapped):
     """The 16-bit words sPyNNaker wrote equal ``encode_weights`` with the ring-buffer shifts
-    it chose (``board_network`` checks every word); inhibitory weights, negative in
+    it chose, and its delays ours (``board_network`` checks every word and delay); inhibitory weights, negative in
     neurosim, are positive words on synapse type 1 (``inhibitory``), which IF_curr_exp
     subtracts: the board network keeps them negative."""
     net, m = mapped
@@ -92,6 +92,8 @@ def test_weights_as_spynnaker_encodes_them_and_the_inhibitory_sign(mapped):
     inh = _projection(net, "b_a")
     words = m.words[("b", "a", 1)]
     assert words.min() > 0 and np.array_equal(np.sort(words), np.sort(encode_weights(inh.weights, a["ring_buffer_shifts"][1])))
+    # delays in steps as sPyNNaker converted them, up to 40 (past one core's slots: a delay extension)
+    assert m.delays[("a", "b", 0)].max() == 40 and any(s[0].startswith("Delay extension for a") for s in m.system)
     board = board_network(net, m)
     w0, w1 = inh.weights, _projection(board, "b_a").weights
     assert (w1 < 0).all() and np.abs(w1 - w0).max() <= 2.0 ** (a["ring_buffer_shifts"][1] - 16) * 1e-9 * (1 + 1e-9)

@@ -24,7 +24,8 @@ specification. Collected:
   (``PopulationVertex.get_ring_buffer_shifts``, ``get_weight_scales``), the largest delay a
   core supports without a delay extension (steps);
 - per (pre, post, synapse type): the 16-bit weight fields of the encoded words, decoded by
-  sPyNNaker's own ``read_static_synaptic_data`` (``probe.npz``);
+  sPyNNaker's own ``read_static_synaptic_data``, and every connection's delay in steps as
+  sPyNNaker converted it (``probe.npz``);
 - timings: ``sim.run`` (mapping, key allocation, routing, data generation) and the pair
   compressor, in seconds.
 """
@@ -39,9 +40,10 @@ from collections import defaultdict
 import numpy as np
 
 
-def _observe_encoding(words: dict, current: list) -> None:
-    """Record the weight field of every static synaptic word sPyNNaker encodes, keyed by the
-    (pre, post, synapse type) being written (set by the wrapped ``get_synapses``)."""
+def _observe_encoding(words: dict, delays: dict, current: list) -> None:
+    """Record the weight field of every static synaptic word sPyNNaker encodes and the delay
+    (steps) of every connection, keyed by the (pre, post, synapse type) being written (set
+    by the wrapped ``get_synapses``, which converts the delays to steps in place)."""
     from spynnaker.pyNN.models.neuron import synaptic_matrix_app
     from spynnaker.pyNN.models.neuron.synapse_dynamics.synapse_dynamics_static import SynapseDynamicsStatic
 
@@ -49,11 +51,14 @@ def _observe_encoding(words: dict, current: list) -> None:
 
     def traced_get_synapses(connections, synapse_info, *args, **kwargs):
         edge = args[3] if len(args) > 3 else kwargs["app_edge"]
-        current.append((edge.pre_vertex.label, edge.post_vertex.label, int(synapse_info.synapse_type)))
+        key = (edge.pre_vertex.label, edge.post_vertex.label, int(synapse_info.synapse_type))
+        current.append(key)
         try:
-            return get_synapses(connections, synapse_info, *args, **kwargs)
+            out = get_synapses(connections, synapse_info, *args, **kwargs)
         finally:
             current.pop()
+        delays[key].append(np.asarray(connections["delay"], np.int64))
+        return out
 
     encode = SynapseDynamicsStatic.get_static_synaptic_data
     decode = SynapseDynamicsStatic.read_static_synaptic_data
@@ -123,8 +128,8 @@ def main(argv: list[str]) -> int:
     script, out_json, out_npz, *spikes = argv  # spikes: where the script saves them (a real board)
     import pyNN.spiNNaker as sim
 
-    words, current, timings, collected = defaultdict(list), [], {}, {}
-    _observe_encoding(words, current)
+    words, delays, current, timings, collected = defaultdict(list), defaultdict(list), [], {}, {}
+    _observe_encoding(words, delays, current)
     run, end = sim.run, sim.end
 
     def timed_run(*args, **kwargs):
@@ -140,8 +145,11 @@ def main(argv: list[str]) -> int:
     sim.run, sim.end = timed_run, collecting_end
     sys.argv = [script, "pyNN.spiNNaker", *spikes]
     runpy.run_path(script, run_name="__main__")
-    collected["weight_words"] = [[pre, post, syn] for pre, post, syn in words]
-    np.savez(out_npz, **{f"w{k}": np.concatenate(w) for k, w in enumerate(words.values())})
+    keys = sorted(set(words) | set(delays))
+    collected["weight_words"] = [list(k) for k in keys]
+    empty = [np.zeros(0, np.int64)]
+    np.savez(out_npz, **{f"w{i}": np.concatenate(words.get(k) or empty) for i, k in enumerate(keys)},
+             **{f"d{i}": np.concatenate(delays.get(k) or empty) for i, k in enumerate(keys)})
     with open(out_json, "w") as f:
         json.dump(collected, f)
     return 0

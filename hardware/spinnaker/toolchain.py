@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neurosim.network import Network
+from neurosim.network import Network, delay_steps
 
 __all__ = ["ToolchainError", "ToolchainMapping", "map_with_spynnaker", "spynnaker_cfg", "board_network", "encode_weights"]
 
@@ -90,11 +90,14 @@ class ToolchainMapping:
     mask and route (bits 0-5 links, 6 up cores), before and after PACMAN's pair compressor;
     ``populations``: per population ``ring_buffer_shifts`` and ``weight_scales`` (by
     synapse type), ``synapse_types`` (receptor -> type), ``max_delay_steps_per_core``;
-    ``words``: the 16-bit weight fields sPyNNaker encoded, per (pre, post, synapse type);
+    ``words``: the 16-bit weight fields sPyNNaker encoded and ``delays`` the delays (steps)
+    it converted, per (pre, post, synapse type);
     ``machine``: width, height, chips, router entries; ``seconds``: ``run`` (``sim.run``:
     sPyNNaker's mapping and data generation), its ``mapping_stage`` (partitioning,
     placement, keys, routing) and ``loading_stage`` (data generation), the
-    ``pair_compressor``, ``total`` (the child process, with start-up); ``folder``: the script, its configuration and sPyNNaker's reports."""
+    ``pair_compressor``, ``total`` (the child process, with start-up); ``folder``: the
+    script, its configuration and sPyNNaker's reports; ``dt``: the time step (s) it was
+    mapped at."""
 
     machine: dict
     placements: list
@@ -104,8 +107,10 @@ class ToolchainMapping:
     tables_after: dict
     populations: dict
     words: dict
+    delays: dict
     seconds: dict
     folder: Path
+    dt: float = 1e-3
     log: str = field(default="", repr=False)
 
     @property
@@ -243,10 +248,11 @@ def map_with_spynnaker(network: Network, dt: float = 1e-3, machine: tuple[int, i
     info = json.loads((script.parent / "probe.json").read_text())
     with np.load(script.parent / "probe.npz", allow_pickle=False) as arrays:
         words = {tuple(k): arrays[f"w{i}"] for i, k in enumerate(info["weight_words"])}
+        delays = {tuple(k): arrays[f"d{i}"] for i, k in enumerate(info["weight_words"])}
     info["seconds"].update(total=total, **_stage_seconds(script.parent / "reports"))
     return ToolchainMapping(info["machine"], info["placements"], info["system_placements"], info["keys"],
                             _chip_keys(info["tables_uncompressed"]), _chip_keys(info["tables_compressed"]),
-                            info["populations"], words, info["seconds"], base, done.stderr[-20000:])
+                            info["populations"], words, delays, info["seconds"], base, dt, done.stderr[-20000:])
 
 
 def _stage_seconds(reports: Path) -> dict:
@@ -280,9 +286,11 @@ def board_network(network: Network, mapping: ToolchainMapping) -> Network:
     """``network`` with every projection's weights replaced by the values sPyNNaker's board
     computes with: ``encode_weights`` with the shift it chose for the post population and
     receptor, times ``2**(shift - 15)`` nA, signed by the receptor (positive on ``exc``,
-    negative on ``inh``). Raises ``RuntimeError`` when the words differ from the ones
+    negative on ``inh``); delays unchanged. Raises ``RuntimeError`` when the words, or the
+    delays in steps at the mapping's ``dt`` (``neurosim.network.delay_steps``: a spike acts that many
+    steps after it is sent, PyNN's and sPyNNaker's definition), differ from the ones
     sPyNNaker encoded (compared per pre, post and synapse type, as sorted lists)."""
-    projections, ours = [], {}
+    projections, ours, our_delays = [], {}, {}
     for pr in network.projections:
         pop = mapping.populations[pr.post]
         syn = pop["synapse_types"]["excitatory" if pr.target == "exc" else "inhibitory"]
@@ -292,12 +300,14 @@ def board_network(network: Network, mapping: ToolchainMapping) -> Network:
                                f"2**(15 - {shift}); its encoding changed")
         words = encode_weights(pr.weights, shift)
         ours.setdefault((pr.pre, pr.post, syn), []).append(words)
+        our_delays.setdefault((pr.pre, pr.post, syn), []).append(delay_steps(pr, mapping.dt))
         sign = 1.0 if pr.target == "exc" else -1.0
         projections.append(dataclasses.replace(pr, weights=(sign * words * 2.0 ** (shift - 15) * 1e-9)))
-    for key, got in ours.items():
-        theirs = mapping.words.get(key, np.zeros(0, np.int64))
-        mine = np.concatenate(got)
-        if mine.size != theirs.size or not np.array_equal(np.sort(mine), np.sort(theirs)):
-            raise RuntimeError(f"projections {key[0]!r} -> {key[1]!r} (synapse type {key[2]}): {mine.size} weights encoded "
-                               f"here differ from the {theirs.size} words sPyNNaker wrote")
+    for what, mine_by_key, theirs_by_key in (("weights", ours, mapping.words), ("delays (steps)", our_delays, mapping.delays)):
+        for key, got in mine_by_key.items():
+            theirs = theirs_by_key.get(key, np.zeros(0, np.int64))
+            mine = np.concatenate(got)
+            if mine.size != theirs.size or not np.array_equal(np.sort(mine), np.sort(theirs)):
+                raise RuntimeError(f"projections {key[0]!r} -> {key[1]!r} (synapse type {key[2]}): {mine.size} {what} "
+                                   f"here differ from the {theirs.size} sPyNNaker wrote")
     return dataclasses.replace(network, projections=tuple(projections))

@@ -183,6 +183,14 @@ def run_spinnaker(a) -> int:
                 f"{len(missing)} (projection, pre slice, post slice) without a route, e.g. {missing[0]}"
             print(f"sPyNNaker: {routed} (through its compressed tables); ring-buffer left shifts {shifts}; its reports: "
                   f"{tool.reports_folder()}")
+            chips = [f"{c} {len(t)} -> {len(tool.tables_after.get(c, ()))}" for c, t in sorted(tool.tables_before.items())]
+            print(f"sPyNNaker's routing entries per chip, before -> after compression: {', '.join(chips[:8])}"
+                  f"{f' and {len(chips) - 8} chips more' if len(chips) > 8 else ''}")
+            keys = {}
+            for pop, _lo, key, mask in tool.keys:
+                keys.setdefault(pop, []).append((key, mask))
+            print("sPyNNaker's keys: " + "; ".join(f"{pop}: {len(k)} slices, keys {k[0][0]:#010x} to {k[-1][0]:#010x}, mask "
+                                                   f"{k[0][1]:#010x}" for pop, k in keys.items()))
         stats = None
         if a.simulate:
             stats = _simulate_spinnaker(a, backend, deployment, tool)
