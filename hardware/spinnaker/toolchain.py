@@ -192,8 +192,9 @@ class ToolchainMapping:
         return found[-1] if found else None
 
 
-def _refusal(stderr: str) -> ToolchainError:
-    """The exception the child died of, as a ``ToolchainError`` naming the tool."""
+def _refusal(stderr: str, log: Path) -> ToolchainError:
+    """The exception the child died of, as a ``ToolchainError`` naming the tool (and the
+    ``log`` holding sPyNNaker's whole output)."""
     lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
     last = next((ln for ln in reversed(lines) if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b", ln)), lines[-1] if lines else "")
     name, _, msg = last.partition(":")
@@ -202,7 +203,8 @@ def _refusal(stderr: str) -> ToolchainError:
     if not module:  # a builtin exception: the frame it was raised in names the tool
         frames = re.findall(r'site-packages/(\w+)/', stderr)
         tool = _TOOLS.get(frames[-1], tool) if frames else tool
-    return ToolchainError(f"{tool} refused the network ({name.split('.')[-1]}): {msg.strip() or last}", tool, name)
+    return ToolchainError(f"{tool} refused the network ({name.split('.')[-1]}): {msg.strip() or last} (its output: {log})",
+                          tool, name)
 
 
 def map_with_spynnaker(network: Network, dt: float = 1e-3, machine: tuple[int, int] | None = None, folder=None,
@@ -244,7 +246,7 @@ def map_with_spynnaker(network: Network, dt: float = 1e-3, machine: tuple[int, i
     total = time.perf_counter() - t0
     (base / "spynnaker.log").write_text(done.stdout + done.stderr)
     if done.returncode != 0:
-        raise _refusal(done.stderr)
+        raise _refusal(done.stderr, base / "spynnaker.log")
     info = json.loads((script.parent / "probe.json").read_text())
     with np.load(script.parent / "probe.npz", allow_pickle=False) as arrays:
         words = {tuple(k): arrays[f"w{i}"] for i, k in enumerate(info["weight_words"])}
