@@ -22,7 +22,8 @@ import numpy as np
 
 from neurosim.atomic import atomic_write
 
-__all__ = ["Recording", "read_flavell", "read_homogenized", "write_homogenized", "causal_zscore", "HOMOGENIZED_COLUMNS"]
+__all__ = ["Recording", "read_flavell", "read_labels", "read_homogenized", "write_homogenized", "causal_zscore",
+           "HOMOGENIZED_COLUMNS", "LABEL_COLUMNS"]
 
 HOMOGENIZED_COLUMNS = ("source_dataset", "worm", "neuron", "slot", "is_labeled_neuron", "calcium_data", "time_in_seconds")
 
@@ -31,8 +32,11 @@ HOMOGENIZED_COLUMNS = ("source_dataset", "worm", "neuron", "slot", "is_labeled_n
 class Recording:
     """One worm's recording: ``traces`` (T, N) calcium signal, ``time`` (T,) in s from the
     first frame, ``neurons`` (N,) labels (``"unlabeled_<k>"`` where the identity is
-    unknown), ``is_labeled`` (N,); optional behaviour: ``velocity`` (T,) and
-    ``reversals`` (K, 2) start/end times in s."""
+    unknown; an uncertain NeuroPAL label keeps its ``?``, e.g. ``"SAAD?"``), ``is_labeled``
+    (N,); optional behaviour: ``velocity`` (T,) and ``reversals`` (K, 2) start/end times in
+    s; optional identities (``read_flavell(..., labels=...)``): ``classes`` (N,) the
+    anatomical class of each trace (``connectomes.neuron_class``; ``""`` unlabelled) and
+    ``uncertain`` (N,) True where the label carries a ``?``."""
 
     source: str
     worm: str
@@ -42,6 +46,8 @@ class Recording:
     is_labeled: np.ndarray
     velocity: np.ndarray | None = None
     reversals: np.ndarray | None = None
+    classes: tuple | None = None
+    uncertain: np.ndarray | None = None
 
     def __post_init__(self):
         t, x = np.asarray(self.time, float), np.asarray(self.traces, float)
@@ -54,6 +60,15 @@ class Recording:
             raise ValueError(f"{where}: time stamps must be finite and increase strictly")
         object.__setattr__(self, "time", t)
         object.__setattr__(self, "traces", x)
+        for what in ("classes", "uncertain"):
+            v = getattr(self, what)
+            if v is not None and len(v) != len(self.neurons):
+                raise ValueError(f"{where}: {len(v)} entries in {what} but {len(self.neurons)} neurons")
+
+    def certain(self) -> np.ndarray:
+        """Indices of the traces with a certain identity (labelled, no ``?``)."""
+        unsure = self.uncertain if self.uncertain is not None else np.zeros(len(self.neurons), bool)
+        return np.flatnonzero(np.asarray(self.is_labeled, bool) & ~unsure)
 
     @property
     def median_dt(self) -> float:
@@ -113,12 +128,102 @@ def _dataset(f, key: str, path: str, required: bool = True):
     return np.asarray(node[()])
 
 
-def read_flavell(path) -> Recording:
+LABEL_COLUMNS = ("file", "trace_index", "label", "neuron_class", "roi_id", "confidence")
+"""Columns of a NeuroPAL labels file (``../shared/data/celegans_activity/neuropal_labels.csv``):
+the recording's file name, the 0-based column of ``gcamp/trace_array``, the label (``AVAL``;
+a trailing ``?`` marks an uncertain one, which may name a class without its side, ``AIA?``),
+its class, the 1-based NeuroPAL ROI and the labeller's confidence (1-5)."""
+
+
+def read_labels(path) -> dict:
+    """A NeuroPAL labels file (``LABEL_COLUMNS``, CSV) as ``{file name: [row, ...]}``, each
+    row a dict with ``trace_index`` (int), ``label`` (str, canonical spelling, ``?`` kept),
+    ``neuron_class`` (ours: ``connectomes.neuron_class`` of the label, else the file's class
+    column checked against the 118 classes), ``roi_id`` (int), ``confidence`` (float) and
+    ``uncertain`` (bool). Raises ``FileNotFoundError`` and ``ValueError`` naming the file,
+    the line and the problem (missing columns, non-integer indices, unknown neurons or
+    classes)."""
+    import csv
+
+    from .names import UnknownNeuronError, neuron_class, neurons, normalize_name
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"labels file {path!r} does not exist")
+    classes = {neuron_class(n) for n in neurons()}
+    out: dict = {}
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in LABEL_COLUMNS if c not in (reader.fieldnames or ())]
+        if missing:
+            raise ValueError(f"{path!r}: missing columns {missing}; a labels file has {list(LABEL_COLUMNS)}")
+        for line, row in enumerate(reader, start=2):
+            where = f"{path!r} line {line}"
+            try:
+                trace, roi, conf = int(row["trace_index"]), int(row["roi_id"]), float(row["confidence"])
+            except (TypeError, ValueError):
+                raise ValueError(f"{where}: trace_index and roi_id must be integers and confidence a number; got "
+                                 f"{row['trace_index']!r}, {row['roi_id']!r}, {row['confidence']!r}") from None
+            label = (row["label"] or "").strip()
+            unsure = label.endswith("?")
+            name = label.rstrip("?").strip()
+            try:
+                name = normalize_name(name)
+                cls = neuron_class(name)
+            except UnknownNeuronError:
+                if not unsure:  # a certain label must name one neuron
+                    raise ValueError(f"{where}: {label!r} is not a C. elegans neuron") from None
+                cls = (row["neuron_class"] or "").strip().upper()
+                if cls not in classes:
+                    raise ValueError(f"{where}: uncertain label {label!r} with class {row['neuron_class']!r}, which is "
+                                     "not one of the 118 neuron classes") from None
+            out.setdefault(os.path.basename(row["file"]), []).append(
+                {"trace_index": trace, "label": name + ("?" if unsure else ""), "neuron_class": cls, "roi_id": roi,
+                 "confidence": conf, "uncertain": unsure})
+    return out
+
+
+def _apply_labels(rec: Recording, rows: list, roi_match, where: str) -> Recording:
+    """``rec`` with the identities of ``rows`` (``read_labels``), checked against the
+    recording: trace indices in range and unique, no certain label twice, and (when the file
+    has its ``neuropal_registration/roi_match``) every row's ROI registered to its trace."""
+    n = len(rec.neurons)
+    names, classes, labeled, unsure = list(rec.neurons), [""] * n, np.zeros(n, bool), np.zeros(n, bool)
+    seen: dict = {}
+    for row in rows:
+        k = row["trace_index"]
+        if not 0 <= k < n:
+            raise ValueError(f"{where}: label {row['label']!r} is for trace {k}, but the recording has traces 0..{n - 1} "
+                             "(a labels file for another recording?)")
+        if labeled[k]:
+            raise ValueError(f"{where}: trace {k} is labelled twice ({names[k]!r} and {row['label']!r})")
+        if not row["uncertain"]:
+            if row["label"] in seen:
+                raise ValueError(f"{where}: {row['label']!r} labels two traces ({seen[row['label']]} and {k}); a neuron is "
+                                 "recorded once")
+            seen[row["label"]] = k
+        if roi_match is not None:
+            r = row["roi_id"]
+            if not (1 <= r <= roi_match.size and roi_match[r - 1] == k + 1):
+                got = roi_match[r - 1] - 1 if 1 <= r <= roi_match.size else None
+                raise ValueError(f"{where}: {row['label']!r} is ROI {r} on trace {k}, but the recording's NeuroPAL "
+                                 f"registration puts ROI {r} on {'no trace' if got in (None, -1) else f'trace {got}'} "
+                                 "(the labels belong to another recording?)")
+        names[k], classes[k], labeled[k], unsure[k] = row["label"], row["neuron_class"], True, row["uncertain"]
+    return dataclasses.replace(rec, neurons=tuple(names), is_labeled=labeled, classes=tuple(classes), uncertain=unsure)
+
+
+def read_flavell(path, labels=None) -> Recording:
     """Read a Flavell-lab recording (``gcamp/trace_array`` (T x N), ``timing/timestamp_confocal``
     (T,) in s, optional ``behavior/velocity`` (T,) and ``behavior/reversal_events`` (2 x K,
     0-based half-open frame intervals [start, end), 0 <= start < end <= T; an end at T
     is taken at the last frame's time)). Neuron identities are not in these files: labels
-    are ``unlabeled_<k>``.
+    are ``unlabeled_<k>`` unless ``labels`` (a NeuroPAL labels file, ``read_labels``, or its
+    result) names them: then ``neurons``, ``is_labeled``, ``classes`` and ``uncertain`` come
+    from its rows for this file (matched by file name; unlabelled traces kept), checked as
+    ``_apply_labels`` says. A labels file without rows for this recording, rows outside its
+    traces, a trace or a certain label given twice, or ROIs its own registration puts on
+    other traces raise ``ValueError``.
 
     Raises ``FileNotFoundError`` for a missing file and ``ValueError`` naming the file and
     the problem for unreadable HDF5, missing or mistyped datasets, zero frames, mismatched
@@ -135,6 +240,7 @@ def read_flavell(path) -> Recording:
             stamps = _dataset(f, "timing/timestamp_confocal", path)
             vel = _dataset(f, "behavior/velocity", path, required=False)
             ev = _dataset(f, "behavior/reversal_events", path, required=False)
+            roi_match = _dataset(f, "neuropal_registration/roi_match", path, required=False)
     except (OSError, KeyError, TypeError) as exc:
         raise ValueError(f"{path!r} is not a readable HDF5 recording (corrupt or truncated?): {exc}") from exc
     if traces.dtype.kind not in "iuf" or stamps.dtype.kind not in "iuf":
@@ -159,8 +265,19 @@ def read_flavell(path) -> Recording:
                              f"{n_frames} (the recording has {n_frames} frames)")
         rev = np.stack([t[ev[0]], t[np.minimum(ev[1], n_frames - 1)]], 1)
     n = traces.shape[1]
-    return Recording("flavell", os.path.splitext(os.path.basename(path))[0], traces, t,
-                     tuple(f"unlabeled_{k}" for k in range(n)), np.zeros(n, bool), vel, rev)
+    rec = Recording("flavell", os.path.splitext(os.path.basename(path))[0], traces, t,
+                    tuple(f"unlabeled_{k}" for k in range(n)), np.zeros(n, bool), vel, rev)
+    if labels is None:
+        return rec
+    table = labels if isinstance(labels, dict) else read_labels(labels)
+    rows = table.get(os.path.basename(path))
+    if not rows:
+        raise ValueError(f"the labels have no rows for recording {os.path.basename(path)!r}; they label "
+                         f"{sorted(table)[:5]}{' ...' if len(table) > 5 else ''}")
+    if roi_match is not None and (roi_match.ndim != 1 or roi_match.dtype.kind not in "iu"):
+        raise ValueError(f"{path!r}: neuropal_registration/roi_match must be a 1-D integer array, got {roi_match.dtype} "
+                         f"{roi_match.shape}")
+    return _apply_labels(rec, rows, roi_match, f"recording {path!r}")
 
 
 def read_homogenized(path) -> list[Recording]:

@@ -10,9 +10,9 @@ indicator trace c with dc/dt = (V - c) / tau_indicator (default 1 s, an assumpti
 order of GCaMP7f's decay in the worm). Correlations do not depend on the noise amplitude.
 
 The Flavell-lab recordings in ``../shared/data/celegans_activity`` (Dag et al. 2023) carry
-no neuron identities, so a class-by-class comparison (Spearman over pairs of classes) is
-not possible with them; ``correlation_summary`` gives label-free statistics of a
-correlation matrix that can be compared instead: the fraction of variance in the first
+NeuroPAL identities for about 100 traces each (``neuropal_labels.csv``): the class-by-class
+comparison is ``class_pairs``. ``correlation_summary`` gives label-free statistics of a
+correlation matrix, which every trace enters: the fraction of variance in the first
 and first three principal components, the participation ratio (sum lambda)^2 / sum lambda^2
 divided by the number of neurons, and the mean |r| over pairs.
 """
@@ -26,7 +26,8 @@ import connectomes
 
 from .model import _chemical, _gap, equilibrium, load_worm_params, worm_parameters
 
-__all__ = ["jacobian", "spontaneous_correlation", "correlation_summary", "recording_summaries", "activity_check"]
+__all__ = ["jacobian", "spontaneous_correlation", "correlation_summary", "recording_summaries", "activity_check",
+           "model_correlations"]
 
 
 def jacobian(con: connectomes.Connectome, params=None) -> np.ndarray:
@@ -117,23 +118,32 @@ def _subset_summary(corr: np.ndarray, present: np.ndarray, size: int, draws: int
     return {key: float(np.mean([r[key] for r in rows])) for key in rows[0]}
 
 
-def activity_check(folder, connectome="cook2019_herm", params=("kunert", "fitted"), tau_indicator: float = 1.0,
-                   shuffle_seed: int | None = 0, draws: int = 20, seed: int = 0) -> dict:
-    """The recordings' summaries beside the model's for each parameter set in ``params``
-    (and each on a degree-preserving shuffle of the connectome when ``shuffle_seed`` is not
-    None): the model's over ``draws`` random sets of neurons as many as a recording has
-    (``_subset_summary``)."""
+def model_correlations(con: connectomes.Connectome, params=("kunert", "fitted"), tau_indicator: float = 1.0,
+                       shuffle_seed: int | None = 0) -> dict:
+    """``spontaneous_correlation`` (302, 302) for each parameter set in ``params`` (named by
+    it), and for each on a degree-preserving shuffle of the connectome (``"<name>
+    (shuffled)"``) when ``shuffle_seed`` is not None."""
     from .atlas import shuffled_connectome
 
-    recordings = recording_summaries(folder)
-    size = int(round(np.mean([r["neurons"] for r in recordings])))
-    con = connectomes.load(connectome) if isinstance(connectome, str) else connectome
     variants = [(str(name), con, name) for name in params]
     if shuffle_seed is not None:
         shuffled = shuffled_connectome(con, shuffle_seed)
         variants += [(f"{name} (shuffled)", shuffled, name) for name in params]
-    models = {label: _subset_summary(spontaneous_correlation(c, name, tau_indicator), con.present, size, draws, seed)
-              for label, c, name in variants}
+    return {label: spontaneous_correlation(c, name, tau_indicator) for label, c, name in variants}
+
+
+def activity_check(folder, connectome="cook2019_herm", params=("kunert", "fitted"), tau_indicator: float = 1.0,
+                   shuffle_seed: int | None = 0, draws: int = 20, seed: int = 0, correlations: dict | None = None) -> dict:
+    """The recordings' summaries beside the model's for each parameter set in ``params``
+    (and each on a degree-preserving shuffle of the connectome when ``shuffle_seed`` is not
+    None): the model's over ``draws`` random sets of neurons as many as a recording has
+    (``_subset_summary``). ``correlations``: ``model_correlations`` computed already."""
+    recordings = recording_summaries(folder)
+    size = int(round(np.mean([r["neurons"] for r in recordings])))
+    con = connectomes.load(connectome) if isinstance(connectome, str) else connectome
+    if correlations is None:
+        correlations = model_correlations(con, params, tau_indicator, shuffle_seed)
+    models = {label: _subset_summary(corr, con.present, size, draws, seed) for label, corr in correlations.items()}
     return {"recordings": recordings, "models": models,
             "settings": {"connectome": con.name, "tau_indicator": tau_indicator, "shuffle_seed": shuffle_seed,
                          "neurons_per_draw": size, "draws": draws, "seed": seed}}

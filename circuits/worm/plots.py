@@ -93,3 +93,40 @@ def activity_summary(check: dict, path, title):
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     _save(fig, path)
+
+
+def class_pair_figure(classes, measured, predicted, name: str, path, title):
+    """Measured and predicted class-pair correlations: both as symmetric class x class
+    matrices in the same class order (classes ordered by the measured matrix's leading
+    eigenvector, so that correlated groups sit together), and a scatter of the pairs."""
+    plt = _plt()
+    names = sorted(set(classes[:, 0]) | set(classes[:, 1]))
+    pos = {c: k for k, c in enumerate(names)}
+    mats = []
+    for values in (measured, predicted):
+        m = np.full((len(names), len(names)), np.nan)
+        for (a, b), v in zip(classes, values):
+            m[pos[a], pos[b]] = m[pos[b], pos[a]] = v
+        mats.append(m)
+    ev = np.linalg.eigh(np.nan_to_num(mats[0]))[1][:, -1]
+    order = np.argsort(ev)
+    fig, axes = plt.subplots(1, 3, figsize=(17, 5.6), gridspec_kw={"width_ratios": [1, 1, 0.8]})
+    for ax, m, label in zip(axes[:2], mats, ("measured (pooled recordings)", name)):
+        lim = np.nanpercentile(np.abs(m), 98) or 1.0
+        im = ax.imshow(m[np.ix_(order, order)], cmap="RdBu_r", vmin=-lim, vmax=lim, interpolation="nearest")
+        ax.set_title(label, fontsize=9)
+        ax.set_xticks(range(len(names)))
+        ax.set_xticklabels([names[k] for k in order], fontsize=3.5, rotation=90)
+        ax.set_yticks(range(len(names)))
+        ax.set_yticklabels([names[k] for k in order], fontsize=3.5)
+        fig.colorbar(im, ax=ax, fraction=0.04, pad=0.01, label="mean correlation")
+    ax = axes[2]
+    ax.plot(predicted, measured, ".", ms=2, alpha=0.5)
+    ax.axhline(0, color="k", lw=0.5)
+    ax.axvline(0, color="k", lw=0.5)
+    ax.set_xlabel(f"{name}: predicted correlation")
+    ax.set_ylabel("measured correlation")
+    ax.set_title("class pairs", fontsize=9)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    _save(fig, path)

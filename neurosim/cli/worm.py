@@ -52,11 +52,15 @@ def add(sub) -> None:
     fw.set_defaults(func=run_fit, parser=fw)
 
     ac = sub.add_parser("activity", help="compare the worm model's spontaneous activity (noise-driven, linearised) with "
-                                         "whole-brain recordings by label-free correlation statistics")
+                                         "whole-brain recordings: class pair by class pair (NeuroPAL labels) and by "
+                                         "label-free correlation statistics")
     ac.add_argument("--connectome", default="cook2019_herm")
     ac.add_argument("--params", nargs="+", default=["kunert", "fitted"], help="parameter sets (kunert, fitted, or params.json files)")
     ac.add_argument("--recordings", default=str(SHARED_DATA / "celegans_activity"),
                     help="folder of Flavell-lab HDF5 recordings (default ../shared/data/celegans_activity)")
+    ac.add_argument("--labels", default=str(SHARED_DATA / "celegans_activity" / "neuropal_labels.csv"),
+                    help="NeuroPAL labels of the recordings' traces (CSV; default ../shared/data/celegans_activity/"
+                         "neuropal_labels.csv); 'none': the label-free comparison only")
     ac.add_argument("--tau-indicator", type=NONNEG, default=1.0, help="calcium-indicator time constant in s (default 1; 0: voltage)")
     ac.add_argument("--shuffle", type=INT0, default=0, metavar="SEED", help="seed of the degree-preserving shuffle (default 0)")
     ac.add_argument("--out", default="runs/worm_activity", help="output folder (default runs/worm_activity)")
@@ -161,14 +165,20 @@ def _run_ablation(a, what: str) -> int:
 
 
 def run_activity(a) -> int:
+    import connectomes
     from circuits.worm import plots
-    from circuits.worm.activity import activity_check
+    from circuits.worm.activity import activity_check, model_correlations
 
     from ..atomic import atomic_write_json
 
     print(f"activity: spontaneous activity of the worm model on {a.connectome} (independent white-noise currents, "
           f"indicator time constant {a.tau_indicator:g} s) against the recordings in {a.recordings}")
-    res = activity_check(a.recordings, a.connectome, a.params, a.tau_indicator, a.shuffle)
+    con = connectomes.load(a.connectome)
+    models = model_correlations(con, a.params, a.tau_indicator, a.shuffle)
+    classes = None if a.labels == "none" else _class_pairs(a, con, models)
+    res = activity_check(a.recordings, con, a.params, a.tau_indicator, a.shuffle, correlations=models)
+    if classes is not None:
+        res["class_pairs"] = classes
     keys = list(plots.ACTIVITY_STATS)
     print("  | | " + " | ".join(plots.ACTIVITY_STATS[k] for k in keys) + " |")
     print("  |---|" + "---|" * len(keys))
@@ -182,8 +192,39 @@ def run_activity(a) -> int:
     plots.activity_summary(res, out / "worm_activity_check.png",
                            f"spontaneous activity: model ({a.connectome}) vs recordings (Dag et al. 2023)")
     atomic_write_json(out / "worm_activity_check.json", res)
-    print(f"  wrote {out / 'worm_activity_check.json'}, {out / 'worm_activity_check.png'}")
+    print(f"  wrote {out / 'worm_activity_check.json'}, {out / 'worm_activity_check.png'}"
+          + (f", {out / 'worm_class_pairs.png'}" if classes is not None else ""))
     return 0
+
+
+def _class_pairs(a, con, models) -> dict:
+    """Class pair by class pair (``circuits.worm.class_pairs``): every model, the contact
+    baseline and the other worms, per recording and pooled; prints the table and draws the
+    measured and predicted matrices of the first model."""
+    from circuits.worm import class_pairs as cp
+    from circuits.worm import plots
+
+    tables = [cp.pair_table(r) for r in cp.read_labelled(a.recordings, a.labels)]
+    predictors = {**models, "raw contacts (chemical both ways + gap)": cp.contact_matrix(con)}
+    res = {"models": cp.compare(tables, predictors), "between_worms": cp.between_worms(tables),
+           "recordings": {t.recording: {"class_pairs": int(t.measured.size), "partners": int(t.partner_r.size)} for t in tables}}
+    print("  class pairs (labelled traces only; a class pair's value: its mean correlation over recorded neuron pairs): "
+          + ", ".join(f"{w}: {r['class_pairs']}" for w, r in res["recordings"].items()))
+    print("  | predictor | Spearman per recording | pooled Spearman | pooled Pearson | sign agreement | anticorrelated pairs "
+          "(r < -0.1) predicted negative | L/R partners: predicted (measured) |")
+    print("  |---|---|---|---|---|---|---|")
+    for name, m in res["models"].items():
+        per = ", ".join(f"{s['spearman']:+.3f}" for s in m["recordings"].values())
+        p, lr = m["pooled"], m["partners"]
+        print(f"  | {name} | {per} | {p['spearman']:+.3f} | {p['pearson']:+.3f} | {p['sign_agreement']:.3f} | "
+              f"{p['negative_predicted']:.3f} of {p['negative_pairs']} | {lr['predicted']:.3f} ({lr['measured']:.3f}) |")
+    per = ", ".join(f"{s['spearman']:+.3f}" for s in res["between_worms"].values())
+    print(f"  | the other recordings (held-out worm from the others' mean) | {per} | | | | | |")
+    first = next(iter(models))
+    classes, meas, pred = cp.pooled(tables, [cp.predict(t, models[first]) for t in tables])
+    plots.class_pair_figure(classes, meas, pred, f"model: {first}", Path(a.out) / "worm_class_pairs.png",
+                            f"class-pair correlations, {len(tables)} recordings pooled (Dag et al. 2023, NeuroPAL labels)")
+    return res
 
 
 def run_atlas(a) -> int:
