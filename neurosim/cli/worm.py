@@ -117,7 +117,18 @@ def run_worm(a) -> int:
               f"{metrics['fraction of pairs with dF/F > 0']:.0%} have dF/F > 0)")
         if s["in_sample"]:
             print("  (in-sample: these parameters were fitted to these pairs; held-out numbers: `neurosim fit worm`)")
-    print("  wrote " + ", ".join(str(f) for f in s["files"]))
+    files = [str(f) for f in s["files"]]
+    labels = SHARED_DATA / "celegans_activity" / "neuropal_labels.csv"
+    if not a.no_compare and labels.is_file():
+        import connectomes
+        from circuits.worm.activity import model_correlations
+
+        print("  spontaneous activity (noise-driven, linearised, same parameters) against the whole-brain recordings of "
+              "Dag et al. 2023, class pair by class pair (`neurosim activity` for more):")
+        con = connectomes.load(a.connectome)
+        _class_pairs(SHARED_DATA / "celegans_activity", labels, Path(a.out), con, model_correlations(con, (a.params,)))
+        files.append(str(Path(a.out) / "worm_class_pairs.png"))
+    print("  wrote " + ", ".join(files))
     return 0
 
 
@@ -175,7 +186,7 @@ def run_activity(a) -> int:
           f"indicator time constant {a.tau_indicator:g} s) against the recordings in {a.recordings}")
     con = connectomes.load(a.connectome)
     models = model_correlations(con, a.params, a.tau_indicator, a.shuffle)
-    classes = None if a.labels == "none" else _class_pairs(a, con, models)
+    classes = None if a.labels == "none" else _class_pairs(a.recordings, a.labels, Path(a.out), con, models)
     res = activity_check(a.recordings, con, a.params, a.tau_indicator, a.shuffle, correlations=models)
     if classes is not None:
         res["class_pairs"] = classes
@@ -197,14 +208,14 @@ def run_activity(a) -> int:
     return 0
 
 
-def _class_pairs(a, con, models) -> dict:
+def _class_pairs(recordings, labels, out: Path, con, models) -> dict:
     """Class pair by class pair (``circuits.worm.class_pairs``): every model, the contact
     baseline and the other worms, per recording and pooled; prints the table and draws the
     measured and predicted matrices of the first model."""
     from circuits.worm import class_pairs as cp
     from circuits.worm import plots
 
-    tables = [cp.pair_table(r) for r in cp.read_labelled(a.recordings, a.labels)]
+    tables = [cp.pair_table(r) for r in cp.read_labelled(recordings, labels)]
     predictors = {**models, "raw contacts (chemical both ways + gap)": cp.contact_matrix(con)}
     res = {"models": cp.compare(tables, predictors), "between_worms": cp.between_worms(tables),
            "recordings": {t.recording: {"class_pairs": int(t.measured.size), "partners": int(t.partner_r.size)} for t in tables}}
@@ -222,7 +233,7 @@ def _class_pairs(a, con, models) -> dict:
     print(f"  | the other recordings (held-out worm from the others' mean) | {per} | | | | | |")
     first = next(iter(models))
     classes, meas, pred = cp.pooled(tables, [cp.predict(t, models[first]) for t in tables])
-    plots.class_pair_figure(classes, meas, pred, f"model: {first}", Path(a.out) / "worm_class_pairs.png",
+    plots.class_pair_figure(classes, meas, pred, f"model: {first}", out / "worm_class_pairs.png",
                             f"class-pair correlations, {len(tables)} recordings pooled (Dag et al. 2023, NeuroPAL labels)")
     return res
 
