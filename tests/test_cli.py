@@ -88,6 +88,15 @@ def test_deploy_spinnaker_prints_spynnakers_mapping_beside_ours(tmp_path, capsys
     assert "data generation" in out and "ring-buffer left shifts cuba: 1 (exc) 2 (inh)" in out
     assert "with the weights as sPyNNaker encodes them" in out and "every projection routed" in out
     assert (tmp_path / "spy" / "pynn" / "run.py").is_file() and list((tmp_path / "spy" / "pynn" / "reports").glob("*/run_1"))
+    # a network larger than a SpiNN-3 board: PACMAN refuses it, the command says so and exits 2
+    from neurosim import CubaLIF, Network, Population, Projection
+
+    big = tmp_path / "big.npz"
+    Network([Population("p", CubaLIF(), 20000)], [], [Projection.from_pairs("p", "p", [0], [1], 1e-10, 20000)]).save(big)
+    rc = main(["deploy", "spinnaker", str(big), "--toolchain", "spynnaker", "--torus", "2", "2", "--spynnaker-out",
+               str(tmp_path / "spy_big")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "PACMAN (sPyNNaker's mapper) refused the network (PacmanPlaceException)" in err
 
 
 def test_deploy_nir_writes_the_graph_and_checks_it_in_the_peer(small_model, shared_data, tmp_path, capsys):
