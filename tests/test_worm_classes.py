@@ -118,6 +118,7 @@ def test_neurosim_activity_prints_the_class_pair_table(tmp_path, capsys):
     assert main(["activity", "--params", "kunert", "--tau-indicator", "0", "--out", str(out)]) == 0
     text = capsys.readouterr().out
     assert "| kunert | " in text and "| raw contacts (chemical both ways + gap) |" in text and "the other recordings" in text
+    assert "neuron pair by neuron pair (14602 recorded pairs" in text
     assert (out / "worm_class_pairs.png").stat().st_size > 20_000
     assert main(["activity", "--params", "kunert", "--labels", "none", "--out", str(tmp_path / "free")]) == 0
     assert "| kunert | " not in capsys.readouterr().out

@@ -231,6 +231,9 @@ def _class_pairs(recordings, labels, out: Path, con, models) -> dict:
               f"{p['negative_predicted']:.3f} of {p['negative_pairs']} | {lr['predicted']:.3f} ({lr['measured']:.3f}) |")
     per = ", ".join(f"{s['spearman']:+.3f}" for s in res["between_worms"].values())
     print(f"  | the other recordings (held-out worm from the others' mean) | {per} | | | | | |")
+    n = next(iter(res["models"].values()))["neuron_pairs"]["pairs"]
+    print(f"  neuron pair by neuron pair ({n} recorded pairs of labelled neurons, all recordings), Spearman: "
+          + ", ".join(f"{name} {m['neuron_pairs']['spearman']:+.3f}" for name, m in res["models"].items()))
     first = next(iter(models))
     classes, meas, pred = cp.pooled(tables, [cp.predict(t, models[first]) for t in tables])
     plots.class_pair_figure(classes, meas, pred, f"model: {first}", out / "worm_class_pairs.png",
