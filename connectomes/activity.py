@@ -177,7 +177,7 @@ def read_labels(path) -> dict:
                 if cls not in classes:
                     raise ValueError(f"{where}: uncertain label {label!r} with class {row['neuron_class']!r}, which is "
                                      "not one of the 118 neuron classes") from None
-            out.setdefault(os.path.basename(row["file"]), []).append(
+            out.setdefault(os.path.basename(row["file"] or ""), []).append(
                 {"trace_index": trace, "label": name + ("?" if unsure else ""), "neuron_class": cls, "roi_id": roi,
                  "confidence": conf, "uncertain": unsure})
     return out
