@@ -54,9 +54,8 @@ class PyNNBackend(Backend):
     def compile(self, network: Network, duration: float) -> Deployment:
         from .pynn_export import export_pynn
 
-        self.check(network)  # with this simulator's own reasons (export_pynn checks PyNN's cells)
         folder = Path(self.folder) if self.folder is not None else Path(tempfile.mkdtemp(prefix="neurosim-pynn-"))
-        script = export_pynn(network, folder, duration, self.dt, self.delay_shift_steps)
+        script = export_pynn(network, folder, duration, self.dt, self.delay_shift_steps, self.simulator)  # checks first
         return Deployment(self.name, network, self.dt, duration, script, {"folder": folder})
 
     def run(self, deployment: Deployment) -> Results:

@@ -64,7 +64,8 @@ sim.end()
 '''
 
 
-def export_pynn(network: Network, folder, duration: float, dt: float, delay_shift_steps: int = 0) -> Path:
+def export_pynn(network: Network, folder, duration: float, dt: float, delay_shift_steps: int = 0,
+                simulator: str = "pyNN.brian2") -> Path:
     """Write ``run.py`` and ``network.npz`` for ``network`` run ``duration`` s at time step
     ``dt`` s into ``folder`` (created). Returns the script's path.
 
@@ -80,7 +81,8 @@ def export_pynn(network: Network, folder, duration: float, dt: float, delay_shif
     reach the script only as Python string literals (``repr``), never as code. Raises
     ``neurosim.backend.UnsupportedNetwork`` (a ``ValueError``) listing everything PyNN's
     standard cells cannot express (other neuron models, graded or dynamic synapses, gap
-    junctions, astrocytes, time-varying current injections, shifted delays under one step),
+    junctions, astrocytes, time-varying current injections, shifted delays under one step;
+    for ``simulator="pyNN.spiNNaker"`` also weights whose sign the receptor would flip),
     ``ValueError`` for a ``dt`` or ``duration`` that is not a finite time > 0 s (or a
     duration under one step); ``NotADirectoryError`` when ``folder`` or one of its parents is
     a file."""
@@ -92,8 +94,8 @@ def export_pynn(network: Network, folder, duration: float, dt: float, delay_shif
         raise ValueError(f"duration = {duration} s is shorter than one step (dt = {dt} s)")
     from .pynn_backend import PyNNBackend  # the backend imports this module
 
-    backend = PyNNBackend(dt, delay_shift_steps=int(delay_shift_steps))
-    backend.check(network)  # every reason at once (neurosim.backend)
+    backend = PyNNBackend(dt, simulator=simulator, delay_shift_steps=int(delay_shift_steps))
+    backend.check(network)  # every reason at once (neurosim.backend), the simulator's own included
     folder = check_output_path(folder, folder=True)
     arrays, pop_lines, proj_lines = {}, [], []
     for src in network.sources:
