@@ -36,7 +36,7 @@ def mapping_table(ours: dict | None, theirs: dict | None) -> str:
 
 def spike_agreement(a, b, dt: float) -> dict:
     """Two runs' ``SpikeTrains`` of one population (``a``: e.g. the s16.15 run, ``b``: the
-    float simulator) compared step by step: spikes and mean rates (Hz) of each,
+    float simulator) at time step ``dt`` (s) compared step by step: spikes and mean rates (Hz) of each,
     ``identical_steps`` (steps from the start with the same neurons spiking; the whole run
     when they never differ) and ``differing_at_first`` (neurons that differ in the first
     step that does)."""
