@@ -43,7 +43,8 @@ from .model import KUNERT2014, TRANSMITTER_CLASSES, transmitter_classes
 
 __all__ = ["BOUNDS", "RESPONSE_SCALE", "split_stimulated", "CHANNELS", "initial_theta", "params_from_theta", "EXTRA_BOUND",
            "READOUT_PENALTY", "linear_responses", "fit_worm", "responder_baseline", "heldout_metrics", "save_params",
-           "stimulated_neurons", "cross_validate", "LinearWorm", "fit_theta", "training_pairs", "mean_sd"]
+           "stimulated_neurons", "cross_validate", "LinearWorm", "fit_theta", "training_pairs", "mean_sd",
+           "response_operator"]
 
 
 BOUNDS = {"gain": (0.05, 20.0), "e_rev": (-60e-3, 10e-3), "beta": (0.25, 4.0), "g_gap": (0.05, 20.0)}
@@ -168,12 +169,12 @@ READOUT_PENALTY = 1e-3
 """L2 penalty on the log readout gains (ablation only)."""
 
 
-def linear_responses(worm: LinearWorm, theta: dict, depolarization: float = 10e-3) -> torch.Tensor:
-    """(302, 302) [responding, stimulated] linear steady-state response (V) to a sustained
-    drive of ``depolarization`` times each neuron's resting input conductance (module
-    docstring); differentiable in ``theta``. With ablation terms: ``g_extra`` adds
-    ``g_extra * X[j, i] * dV_j`` to neuron i's current (X: the extrasynaptic network), and
-    the readout multiplies each responding neuron's row by exp(readout[class])."""
+def response_operator(worm: LinearWorm, theta: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """The linearised model at rest (module docstring): ``A`` (302, 302) in S, a sustained
+    current ``dI`` (A, (302,)) moves the voltages by ``dV = A^-1 dI``, and each neuron's
+    resting input conductance (S, (302,)); differentiable in ``theta``. With ablation terms:
+    ``g_extra`` adds ``g_extra * X[j, i] * dV_j`` to neuron i's current (X: the
+    extrasynaptic network)."""
     p, ph = KUNERT2014, _physical(theta)
     w = worm.w * ph["gain"][:, None, None]  # [channel, pre, post]
     g = w.sum(0)
@@ -189,7 +190,15 @@ def linear_responses(worm: LinearWorm, theta: dict, depolarization: float = 10e-
     a = a0 - coupling.T * kappa
     if worm.extra is not None:
         a = a - EXTRA_BOUND * torch.tanh(theta["g_extra"][0]) * worm.extra.T
-    g_input = p["g_leak"] + g_in + gap.sum(1)
+    return a, p["g_leak"] + g_in + gap.sum(1)
+
+
+def linear_responses(worm: LinearWorm, theta: dict, depolarization: float = 10e-3) -> torch.Tensor:
+    """(302, 302) [responding, stimulated] linear steady-state response (V) to a sustained
+    drive of ``depolarization`` times each neuron's resting input conductance
+    (``response_operator``); differentiable in ``theta``. With a readout (ablation) each
+    responding neuron's row is multiplied by exp(readout[class])."""
+    a, g_input = response_operator(worm, theta)
     out = torch.linalg.solve(a, torch.diag(depolarization * g_input))
     if worm.readout is not None:
         out = torch.exp(theta["readout"])[worm.readout][:, None] * out

@@ -48,6 +48,14 @@ def add(sub) -> None:
     fw.add_argument("--ablation", action="store_true",
                     help="instead: fit every model variant (receptor signs, extrasynaptic networks, a per-class readout) on "
                          "the same folds and compare held-out rho (writes --out/ablation.json)")
+    fw.add_argument("--joint", action="store_true",
+                    help="instead: fit model variants jointly to the atlas and to the recordings' spontaneous class "
+                         "correlations; held-out worms (leave one recording out, also on a shuffled connectome) beside "
+                         "held-out stimulated neurons (writes --out/joint.json)")
+    fw.add_argument("--recordings", default=str(SHARED_DATA / "celegans_activity"),
+                    help="with --joint: folder of Flavell-lab HDF5 recordings (default ../shared/data/celegans_activity)")
+    fw.add_argument("--labels", default=str(SHARED_DATA / "celegans_activity" / "neuropal_labels.csv"),
+                    help="with --joint: their NeuroPAL labels (CSV)")
     fw.add_argument("--no-progress", action="store_true")
     fw.set_defaults(func=run_fit, parser=fw)
 
@@ -137,8 +145,12 @@ def run_fit(a) -> int:
 
     torch.set_num_threads(2)
     what = f"{a.connectome}" + (f" (degree-preserving shuffle, seed {a.shuffle})" if a.shuffle is not None else "")
+    if a.ablation and a.joint:
+        a.parser.error("--ablation and --joint: choose one")
     if a.ablation:
         return _run_ablation(a, what)
+    if a.joint:
+        return _run_joint(a, what)
     from circuits.worm.fit import cross_validate
 
     print(f"fit worm: {what} against the {a.strain} atlas, {a.folds} folds of stimulated neurons (seed {a.seed})")
@@ -171,6 +183,36 @@ def _run_ablation(a, what: str) -> int:
     rho = res["responder_mean"]["spearman"]
     print(f"  | responder mean (no wiring) | {rho['mean']:+.3f} +- {rho['sd']:.3f} | | |")
     path = atomic_write_json(Path(a.out) / "ablation.json", res)
+    print(f"  wrote {path}")
+    return 0
+
+
+def _run_joint(a, what: str) -> int:
+    from circuits.worm.joint import held_out
+
+    from ..atomic import atomic_write_json
+
+    null = 0 if a.shuffle is None else a.shuffle
+    print(f"fit worm --joint: {what} fitted to the {a.strain} atlas and to the class-pair correlations of the recordings "
+          f"in {a.recordings}; held out: each recording in turn (also on a degree-preserving shuffle, seed {null}) and "
+          f"{a.folds} folds of stimulated neurons (seed {a.seed}, linear response)")
+    res = held_out(a.connectome, recordings=a.recordings, labels=a.labels, strain=a.strain, folds=a.folds, seed=a.seed,
+                   steps=a.steps, shuffle_seed=null, progress=not a.no_progress)
+    print("  | variant | held-out worms: Spearman per recording | mean | anticorrelated pairs predicted negative | "
+          "shuffled connectome: mean | atlas held-out rho (linear) | atlas sign agreement | GABA E_rev (mV) |")
+    print("  |---|---|---|---|---|---|---|---|")
+    for name, v in res["variants"].items():
+        per = ", ".join(f"{s['spearman']:+.3f}" for s in v["recordings"].values())
+        rho, sg = v["atlas"]["spearman"], v["atlas"]["sign_agreement"]
+        gaba = ", ".join(f"{e * 1e3:+.1f}" for c, e in v["e_rev"].items() if c.startswith("gaba"))
+        print(f"  | {name} | {per} | {v['spearman']:+.3f} | {v['negative_predicted']:.2f} | {v['shuffled']['spearman']:+.3f} | "
+              f"{rho['mean']:+.3f} +- {rho['sd']:.3f} | {sg['mean']:.3f} | {gaba} |")
+    per = ", ".join(f"{s['spearman']:+.3f}" for s in res["between_worms"].values())
+    mean = sum(s["spearman"] for s in res["between_worms"].values()) / len(res["between_worms"])
+    print(f"  | the other recordings' mean (no model) | {per} | {mean:+.3f} | | | | | |")
+    first = next(iter(res["variants"].values()))
+    print(f"  always positive: atlas sign agreement {first['atlas']['always_positive']:.3f}")
+    path = atomic_write_json(Path(a.out) / "joint.json", res)
     print(f"  wrote {path}")
     return 0
 
