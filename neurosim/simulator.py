@@ -206,6 +206,26 @@ class Simulator:
                             if pr.plasticity is not None else pr for pr in self.network.projections)
         return dataclasses.replace(self.network, projections=projections)
 
+    def save_state(self, path):
+        """Write the whole simulation state (every variable, refractory counter, delay ring
+        buffer, plastic weight and trace, the Poisson generator and the time) to ``path``
+        (``.npz``), atomically; ``load_state`` continues from it bit for bit
+        (``neurosim.engine.checkpoint``). Returns the path."""
+        from .engine.checkpoint import save_state
+
+        return save_state(self, path)
+
+    def load_state(self, path) -> None:
+        """Continue from a checkpoint of ``save_state``: ``run(T1)``, ``save_state``, then in
+        a new ``Simulator`` of the same network, ``dt``, ``dtype`` and solver, ``load_state``
+        and ``run(T2)`` give the spikes of one ``run(T1 + T2)``, bit for bit. Raises
+        ``FileNotFoundError``, or ``ValueError`` (naming the file and the reason) for a file
+        that is not a readable checkpoint or belongs to another network or setting; the
+        state is then left as it was."""
+        from .engine.checkpoint import load_state
+
+        load_state(self, path)
+
     def _state_row(self, pop, var) -> np.ndarray:
         """The whole-network array (n_neurons,) holding ``var`` of ``pop``'s model."""
         code = state_slots(pop.model)[var]

@@ -75,23 +75,38 @@ def cuba_network(n: int = 4000, p: float = 0.02, seed: int = 0, n_inputs: float 
 
 
 def run_cuba(n: int = 4000, duration: float = 1.0, dt: float = 1e-4, dtype: str = "float32", seed: int = 0,
-             out="runs/cuba", raster_neurons: int = 500, progress: bool = False) -> dict:
+             out="runs/cuba", raster_neurons: int = 500, progress: bool = False, checkpoint_every: float | None = None,
+             resume: bool = False) -> dict:
     """Simulate the CUBA network (``neurosim cuba``): ``n`` neurons (4000: Brette et al.'s;
     other sizes keep 80 inputs per neuron) for ``duration`` s at ``dt`` s in ``dtype``
     (``"float32"`` or ``"float64"``). Writes ``cuba_raster.png`` (the first
     ``raster_neurons``), ``cuba_v.png`` (5 membranes), ``cuba_spikes.npz`` (times, ids, dt)
     and ``summary.json`` to ``out`` (created by the first atomic write, so a failed run
     leaves no empty folder); returns the summary (neurons, synapses, spikes, mean rate,
-    loop and JIT time, synaptic events per second, the files written)."""
+    loop and JIT time, synaptic events per second, the files written).
+
+    ``checkpoint_every`` (s): run in segments of that length and after each write the
+    spikes and membranes so far and the simulator's state (``Simulator.save_state``) to
+    ``out/checkpoint/``; ``resume`` continues from there (an interrupted run loses at most
+    one segment; the result is bit for bit the uninterrupted one's; a longer ``duration``
+    extends a finished run). Raises ``ValueError`` for a checkpoint folder without
+    ``resume``, a ``resume`` without checkpoint or with other settings (n, dt, dtype, seed,
+    segment)."""
     from pathlib import Path
 
-    from neurosim import Simulator, SpikeMonitor, StateMonitor
+    from neurosim import Simulator
     from neurosim.atomic import atomic_savez, atomic_write_json
 
     out = Path(out)
     net = cuba_network(n, seed=seed, n_inputs=None if n == 4000 else 80)
     sim = Simulator(net, dt=dt, dtype=getattr(np, dtype), seed=seed)
-    res = sim.run(duration, [SpikeMonitor("cuba"), StateMonitor("cuba", ("v",), neurons=np.arange(5), every=1)], progress=progress)
+    if checkpoint_every is None:
+        if resume:
+            raise ValueError("resume needs checkpoint_every (the checkpoints are written per segment)")
+        res = _cuba_segment(sim, duration, progress)
+    else:
+        res = _cuba_checkpointed(sim, duration, out / "checkpoint", {"n": n, "dt": dt, "dtype": dtype, "seed": seed,
+                                                                      "checkpoint_every": checkpoint_every}, resume, progress)
     st = res.spikes["cuba"]
     files = [out / "cuba_raster.png", out / "cuba_v.png", out / "cuba_spikes.npz", out / "summary.json"]
     res.plot_raster(files[0], max_neurons=raster_neurons,
@@ -103,3 +118,51 @@ def run_cuba(n: int = 4000, duration: float = 1.0, dt: float = 1e-4, dtype: str 
                "synaptic_events_per_s": len(st) * net.n_synapses / n / max(res.wall_time, 1e-12)}
     atomic_write_json(files[3], summary)
     return {**summary, "files": [str(f) for f in files]}
+
+
+def _cuba_segment(sim, duration: float, progress: bool):
+    from neurosim import SpikeMonitor, StateMonitor
+
+    return sim.run(duration, [SpikeMonitor("cuba"), StateMonitor("cuba", ("v",), neurons=np.arange(5), every=1)],
+                   progress=progress)
+
+
+def _cuba_checkpointed(sim, duration: float, folder, settings: dict, resume: bool, progress: bool):
+    """``run_cuba`` in segments with a checkpoint after each (its docstring)."""
+    from neurosim.atomic import atomic_savez, atomic_write_json
+    from neurosim.integrity import read_checked_json
+    from neurosim.results import Results, SpikeTrains, Traces
+
+    state, saved, recorded = folder / "state.npz", folder / "settings.json", folder / "recorded.npz"
+    parts = {"times": [], "ids": [], "v_t": [], "v": []}
+    if saved.exists() and not resume:
+        raise ValueError(f"{folder} holds a checkpoint of an earlier run: continue it with --resume or choose another --out")
+    if resume:
+        if not (saved.exists() and state.exists()):
+            raise ValueError(f"--resume: no checkpoint in {folder} (write one with --checkpoint-every)")
+        before = read_checked_json(saved, "checkpoint settings")
+        if before != settings:
+            raise ValueError(f"--resume: {folder} was written with other settings ({before})")
+        sim.load_state(state)
+        with np.load(recorded, allow_pickle=False) as f:  # written before the state: keep what the state has seen
+            keep, keep_v = f["times"] < sim.t - 0.5 * sim.dt, f["v_t"] < sim.t - 0.5 * sim.dt
+            parts = {"times": [f["times"][keep]], "ids": [f["ids"][keep]], "v_t": [f["v_t"][keep_v]], "v": [f["v"][keep_v]]}
+    atomic_write_json(saved, settings)
+    wall = jit = 0.0
+    every = settings["checkpoint_every"]
+    steps_left = int(round(duration / sim.dt)) - sim.step
+    while steps_left > 0:
+        steps = min(steps_left, max(1, int(round(every / sim.dt))))
+        res = _cuba_segment(sim, steps * sim.dt, progress)
+        wall, jit = wall + res.wall_time, max(jit, res.compile_time)
+        spk, tr = res.spikes["cuba"], res.traces["cuba"]
+        for key, value in (("times", spk.times), ("ids", spk.ids), ("v_t", tr.times), ("v", tr.data["v"])):
+            parts[key].append(value)
+        atomic_savez(recorded, {k: np.concatenate(v) for k, v in parts.items()})
+        sim.save_state(state)
+        steps_left -= steps
+    joined = {k: (np.concatenate(v) if v else np.zeros((0, 5) if k == "v" else 0)) for k, v in parts.items()}
+    n = sim.network.population("cuba").size
+    spikes = SpikeTrains("cuba", joined["times"], joined["ids"].astype(np.int64), n, duration)
+    traces = Traces("cuba", joined["v_t"], np.arange(5), {"v": joined["v"]})
+    return Results({"cuba": spikes}, {"cuba": traces}, 0.0, duration, sim.dt, wall, jit)

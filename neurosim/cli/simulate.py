@@ -14,6 +14,10 @@ def add(sub) -> None:
     c.add_argument("--seed", type=INT0, default=0)
     c.add_argument("--out", default="runs/cuba", help="output folder (default runs/cuba)")
     c.add_argument("--raster-neurons", type=INT1, default=500, help="neurons shown in the raster")
+    c.add_argument("--checkpoint-every", type=number(float, 0, lo_open=True), default=None, metavar="S",
+                   help="run in segments of S s of biological time, checkpointing the state and the spikes so far to "
+                        "--out/checkpoint/ after each (continue with --resume)")
+    c.add_argument("--resume", action="store_true", help="continue an interrupted --checkpoint-every run in --out")
     c.add_argument("--no-progress", action="store_true")
     c.set_defaults(func=run, parser=c)
 
@@ -21,7 +25,10 @@ def add(sub) -> None:
 def run(a) -> int:
     from circuits.reference.cuba import run_cuba
 
-    s = run_cuba(a.n, a.duration, a.dt, a.dtype, a.seed, a.out, a.raster_neurons, progress=not a.no_progress)
+    if a.resume and a.checkpoint_every is None:
+        a.parser.error("--resume needs --checkpoint-every (the segment length of the run it continues)")
+    s = run_cuba(a.n, a.duration, a.dt, a.dtype, a.seed, a.out, a.raster_neurons, progress=not a.no_progress,
+                 checkpoint_every=a.checkpoint_every, resume=a.resume)
     print(f"CUBA: {a.n} neurons, {s['synapses']:,} synapses, {a.duration:g} s at dt = {a.dt * 1e3:g} ms ({a.dtype})")
     print(f"  {s['spikes']:,} spikes, mean rate {s['mean_rate_hz']:.2f} Hz")
     print(f"  simulation loop {s['loop_time_s']:.3f} s (JIT/cache load {s['jit_time_s']:.2f} s), "
