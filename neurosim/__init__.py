@@ -10,6 +10,7 @@ from .network import (AstrocyteGapJunctions, AstrocyteToSynapse, CurrentInjectio
                       PoissonSource, Population, Projection, SpikeSource, SynapseToAstrocyte)
 from .results import Results, SpikeTrains, Traces
 from .simulator import Simulator
+from .engine.streaming import read_recording
 
 __version__ = "0.1.0"
 
@@ -18,5 +19,5 @@ __all__ = [
     "SynapseToAstrocyte", "AstrocyteToSynapse", "AstrocyteGapJunctions",
     "Population", "SpikeSource", "PoissonSource", "Projection", "GapJunctions", "CurrentInjection", "Network", "NetworkFileError",
     "PairSTDP", "TripletSTDP", "RewardSTDP",
-    "Simulator", "SpikeMonitor", "StateMonitor", "WeightMonitor", "Results", "SpikeTrains", "Traces",
+    "Simulator", "SpikeMonitor", "StateMonitor", "WeightMonitor", "Results", "SpikeTrains", "Traces", "read_recording",
 ]

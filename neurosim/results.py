@@ -77,7 +77,9 @@ class Results:
     ``info``: what a hardware backend measured beyond spikes (``neurosim.backend``: packet
     counts, integer state), empty for the simulator. ``weights[projection] -> Traces``: the
     sampled weights of plastic projections (``WeightMonitor``; ``data["w"]`` of shape
-    (n_samples, n_synapses), ``neurons`` the synapse indices)."""
+    (n_samples, n_synapses), ``neurons`` the synapse indices). ``files[population]``: the
+    HDF5 file a streaming monitor wrote that population's spikes or samples to (they are not
+    in ``spikes``/``traces`` then; ``neurosim.read_recording`` reads them back)."""
 
     spikes: dict
     traces: dict
@@ -89,6 +91,7 @@ class Results:
     synaptic_events: int = 0
     info: dict = field(default_factory=dict)
     weights: dict = field(default_factory=dict)
+    files: dict = field(default_factory=dict)
 
     def plot_raster(self, path=None, populations=None, max_neurons: int = 500, title: str | None = None):
         """Raster plot (and population rate) of the recorded spikes; saved as PNG if ``path``."""

@@ -76,7 +76,7 @@ def cuba_network(n: int = 4000, p: float = 0.02, seed: int = 0, n_inputs: float 
 
 def run_cuba(n: int = 4000, duration: float = 1.0, dt: float = 1e-4, dtype: str = "float32", seed: int = 0,
              out="runs/cuba", raster_neurons: int = 500, progress: bool = False, checkpoint_every: float | None = None,
-             resume: bool = False) -> dict:
+             resume: bool = False, threads: int = 1) -> dict:
     """Simulate the CUBA network (``neurosim cuba``): ``n`` neurons (4000: Brette et al.'s;
     other sizes keep 80 inputs per neuron) for ``duration`` s at ``dt`` s in ``dtype``
     (``"float32"`` or ``"float64"``). Writes ``cuba_raster.png`` (the first
@@ -89,7 +89,8 @@ def run_cuba(n: int = 4000, duration: float = 1.0, dt: float = 1e-4, dtype: str 
     spikes and membranes so far and the simulator's state (``Simulator.save_state``) to
     ``out/checkpoint/``; ``resume`` continues from there (an interrupted run loses at most
     one segment; the result is bit for bit the uninterrupted one's; a longer ``duration``
-    extends a finished run). Raises ``ValueError`` for a checkpoint folder without
+    extends a finished run). ``threads``: ``Simulator(threads=...)`` (the spikes do not
+    depend on it; a checkpoint resumes with any). Raises ``ValueError`` for a checkpoint folder without
     ``resume``, a ``resume`` without checkpoint or with other settings (n, dt, dtype, seed,
     segment)."""
     from pathlib import Path
@@ -99,7 +100,7 @@ def run_cuba(n: int = 4000, duration: float = 1.0, dt: float = 1e-4, dtype: str 
 
     out = Path(out)
     net = cuba_network(n, seed=seed, n_inputs=None if n == 4000 else 80)
-    sim = Simulator(net, dt=dt, dtype=getattr(np, dtype), seed=seed)
+    sim = Simulator(net, dt=dt, dtype=getattr(np, dtype), seed=seed, threads=threads)
     if checkpoint_every is None:
         if resume:
             raise ValueError("resume needs checkpoint_every (the checkpoints are written per segment)")
@@ -115,7 +116,7 @@ def run_cuba(n: int = 4000, duration: float = 1.0, dt: float = 1e-4, dtype: str 
     atomic_savez(files[2], {"times": st.times, "ids": st.ids, "dt": np.array(dt)})
     summary = {"neurons": n, "synapses": net.n_synapses, "duration_s": duration, "dt_s": dt, "dtype": dtype,
                "spikes": len(st), "mean_rate_hz": st.mean_rate(), "loop_time_s": res.wall_time, "jit_time_s": res.compile_time,
-               "synaptic_events_per_s": len(st) * net.n_synapses / n / max(res.wall_time, 1e-12)}
+               "synaptic_events_per_s": len(st) * net.n_synapses / n / max(res.wall_time, 1e-12), "threads": sim.threads}
     atomic_write_json(files[3], summary)
     return {**summary, "files": [str(f) for f in files]}
 

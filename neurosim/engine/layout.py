@@ -18,6 +18,7 @@ from ..network.flat import flatten_synapses, node_offsets
 from .kernels import GRADED
 from .plastic import plastic_layout
 from .registry import kernel_codes, state_slots, synapse_codes
+from .threads import sort_rows
 
 __all__ = ["Layout", "build_layout", "GRADED_KINDS"]
 
@@ -113,6 +114,9 @@ def build_layout(net: Network, dt: float, dtype) -> Layout:
     uniform = _uniform_delay(flat.delay, dyn_flat.delay)
     if uniform:
         delays = np.zeros(0, delays.dtype)  # not needed: every synapse has the same delay
+    # each row by target: a thread's synapses are then one piece of the row (engine.threads);
+    # stable, so every target receives its inputs in the same order and the sums do not change
+    indices, weights, delays = sort_rows(indptr, indices, weights, delays, n_neurons)
     ring_len = dmax + 1
 
     # gap junctions (global pairs) and per-neuron conductance sums

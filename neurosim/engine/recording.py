@@ -49,8 +49,9 @@ def check_monitors(network: Network, monitors, n_steps: int) -> tuple[list, list
                     raise ValueError(f"StateMonitor({m.population!r}): unknown variable {var!r}; {type(model).__name__} has {list(model.state_vars)}")
             idx = resolve_neurons(f"StateMonitor({m.population!r})", m.neurons, pops[m.population].size)
             total = len(range(0, n_steps, m.every)) * idx.size * len(m.variables)
-            if total > MAX_TRACE_VALUES:
-                raise ValueError(f"StateMonitor({m.population!r}) would store {total:,} values; record fewer neurons or raise every")
+            if total > MAX_TRACE_VALUES and m.file is None:
+                raise ValueError(f"StateMonitor({m.population!r}) would store {total:,} values; record fewer neurons, raise "
+                                 "every, or stream them to a file (file=...)")
             st.append(m)
         else:
             raise ValueError(f"monitors must be SpikeMonitor or StateMonitor objects, got {type(m).__name__}")
@@ -81,12 +82,19 @@ class Recording:
     fill (``rec_mask``, ``rec_step``, ``rec_id``, ``rec_count`` for spikes; ``mon_var``,
     ``mon_idx``, ``mon_every``, ``mon_buf``, ``mon_count`` for state samples, one column per
     (monitor, variable, neuron): ``cols``), ``traces`` by population, and ``collect`` and
-    ``spikes`` to gather them."""
+    ``spikes`` to gather them. Monitors with a ``file`` go to ``streams`` ({path: Stream},
+    ``neurosim.engine.streaming``) chunk by chunk instead: their traces hold one chunk."""
 
     def __init__(self, network: Network, layout, spike_monitors, state_monitors, n_steps: int, step0: int, dt: float, dtype,
-                 chunk_steps: int):
+                 chunk_steps: int, streams: dict | None = None):
+        from pathlib import Path
+
         self.network, self.layout, self.spike_monitors = network, layout, spike_monitors
         self.n_steps, self.step0, self.dt = n_steps, step0, dt
+        self.streams = streams or {}
+        # population -> its Stream, for the monitors that stream
+        self.streamed_spikes = {m.population: self.streams[Path(m.file).resolve()] for m in spike_monitors if m.file is not None}
+        self.streamed_traces = {}  # population -> (Stream, every, samples so far)
         self.rec_mask = np.zeros(layout.n_total, np.bool_)
         self.caps = {}  # population -> [global lo, hi, max_spikes, recorded so far]
         for m in spike_monitors:
@@ -110,8 +118,11 @@ class Recording:
             slots = state_slots(pop.model)
             idx = resolve_neurons(f"StateMonitor({m.population!r})", m.neurons, pop.size)
             n_samp = len(range(0, n_steps, m.every))
-            tr = Traces(m.population, (step0 + np.arange(0, n_steps, m.every)) * dt, idx,
-                        {var: np.zeros((n_samp, idx.size), dtype) for var in m.variables})
+            times = (step0 + np.arange(0, n_steps, m.every)) * dt
+            if m.file is not None:  # one chunk's samples at a time
+                n_samp, times = chunk_steps // m.every + 2, np.zeros(0)
+                self.streamed_traces[m.population] = [self.streams[Path(m.file).resolve()], m.every, 0]
+            tr = Traces(m.population, times, idx, {var: np.zeros((n_samp, idx.size), dtype) for var in m.variables})
             self.traces[m.population] = tr
             for var in m.variables:
                 for c, j in enumerate(idx):
@@ -125,14 +136,35 @@ class Recording:
         self.mon_count = np.zeros(len(self.cols), np.int64)
         self.mon_written = np.zeros(len(self.cols), np.int64)
 
-    def collect(self) -> None:
-        """After a chunk: take the recorded spikes and samples out of the kernel's buffers."""
-        if self.rec_count[0]:
-            self.got_steps.append(self.rec_step[: self.rec_count[0]].copy())
-            self.got_ids.append(self.rec_id[: self.rec_count[0]].copy())
-            self.rec_count[0] = 0
-            self._apply_caps(self.got_ids[-1])
+    def collect(self, steps_done: int | None = None) -> None:
+        """After a chunk: take the recorded spikes and samples out of the kernel's buffers;
+        hand the streamed ones, with ``steps_done`` (steps of the run finished), to their
+        files."""
+        steps = self.rec_step[: self.rec_count[0]].copy()
+        ids = self.rec_id[: self.rec_count[0]].copy()
+        self.rec_count[0] = 0
+        out: dict = {}  # Stream -> (spikes, traces) of this chunk
+        for pop, stream in self.streamed_spikes.items():
+            lo = self.layout.offsets[pop]
+            sel = (ids >= lo) & (ids < lo + self.network.node(pop).size)
+            out.setdefault(stream, ({}, {}))[0][pop] = (steps[sel], ids[sel] - lo)
+            steps, ids = steps[~sel], ids[~sel]
+        if steps.size:
+            self.got_steps.append(steps)
+            self.got_ids.append(ids)
+            self._apply_caps(ids)
         flush_monitors(self.cols, self.mon_buf, self.mon_count, self.mon_written)
+        for pop, entry in self.streamed_traces.items():
+            stream, every, seen = entry
+            tr = self.traces[pop]
+            cols = np.array([k for k, c in enumerate(self.cols) if c[0] is tr])
+            n = int(self.mon_written[cols[0]])
+            sample_steps = self.step0 + every * (seen + np.arange(n, dtype=np.int64))
+            out.setdefault(stream, ({}, {}))[1][pop] = (sample_steps, {var: v[:n].copy() for var, v in tr.data.items()})
+            self.mon_written[cols] = 0
+            entry[2] = seen + n
+        for stream, (spk, trc) in out.items():
+            stream.put(steps_done if steps_done is not None else 0, spk, trc)
 
     def _apply_caps(self, new_ids) -> None:
         """Stop recording a population once its ``max_spikes`` is reached (memory bound: at
@@ -149,6 +181,8 @@ class Recording:
         all_ids = np.concatenate(self.got_ids) if self.got_ids else np.zeros(0, np.int64)
         out, dt = {}, self.dt
         for m in self.spike_monitors:
+            if m.population in self.streamed_spikes:
+                continue
             node = self.network.node(m.population)
             lo = self.layout.offsets[m.population]
             sel = (all_ids >= lo) & (all_ids < lo + node.size)
