@@ -44,7 +44,7 @@ from .model import KUNERT2014, TRANSMITTER_CLASSES, transmitter_classes
 __all__ = ["BOUNDS", "RESPONSE_SCALE", "split_stimulated", "CHANNELS", "initial_theta", "params_from_theta", "EXTRA_BOUND",
            "READOUT_PENALTY", "linear_responses", "fit_worm", "responder_baseline", "heldout_metrics", "save_params",
            "stimulated_neurons", "cross_validate", "LinearWorm", "fit_theta", "training_pairs", "mean_sd",
-           "response_operator"]
+           "response_operator", "responses_of"]
 
 
 BOUNDS = {"gain": (0.05, 20.0), "e_rev": (-60e-3, 10e-3), "beta": (0.25, 4.0), "g_gap": (0.05, 20.0)}
@@ -193,13 +193,19 @@ def response_operator(worm: LinearWorm, theta: dict) -> tuple[torch.Tensor, torc
     return a, p["g_leak"] + g_in + gap.sum(1)
 
 
+def responses_of(a: torch.Tensor, g_input: torch.Tensor, depolarization: float = 10e-3) -> torch.Tensor:
+    """(302, 302) [responding, stimulated] steady-state responses (V) of the operator ``a``
+    (``response_operator``) to a drive of ``depolarization`` times each neuron's input
+    conductance ``g_input`` (S)."""
+    return torch.linalg.solve(a, torch.diag(depolarization * g_input))
+
+
 def linear_responses(worm: LinearWorm, theta: dict, depolarization: float = 10e-3) -> torch.Tensor:
     """(302, 302) [responding, stimulated] linear steady-state response (V) to a sustained
     drive of ``depolarization`` times each neuron's resting input conductance
     (``response_operator``); differentiable in ``theta``. With a readout (ablation) each
     responding neuron's row is multiplied by exp(readout[class])."""
-    a, g_input = response_operator(worm, theta)
-    out = torch.linalg.solve(a, torch.diag(depolarization * g_input))
+    out = responses_of(*response_operator(worm, theta), depolarization)
     if worm.readout is not None:
         out = torch.exp(theta["readout"])[worm.readout][:, None] * out
     return out

@@ -46,8 +46,8 @@ import connectomes
 
 from . import class_pairs as cp
 from .atlas import _metrics, atlas_pairs
-from .fit import (LinearWorm, _loss, _physical, initial_theta, mean_sd, response_operator, split_stimulated,
-                  stimulated_neurons, training_pairs)
+from .fit import (LinearWorm, _loss, _physical, initial_theta, mean_sd, response_operator, responses_of,
+                  split_stimulated, stimulated_neurons, training_pairs)
 
 __all__ = ["VARIANTS", "LOCOMOTION_CLASSES", "NOISE_PENALTY", "low_frequency_correlation", "fit_joint", "held_out"]
 
@@ -78,7 +78,11 @@ def low_frequency_correlation(worm: LinearWorm, theta: dict, noise=None, shared=
     ``theta``: ``noise`` (302,) the independent noise's amplitude per neuron (None: 1),
     ``shared`` (302,) a shared input's loading per neuron (None: none), both in units of
     the independent noise's amplitude."""
-    a, _ = response_operator(worm, theta)
+    return _correlation(response_operator(worm, theta)[0], noise, shared)
+
+
+def _correlation(a: torch.Tensor, noise=None, shared=None) -> torch.Tensor:
+    """``low_frequency_correlation`` of the operator ``a``."""
     m = torch.linalg.inv(a)
     cov = (m * (1.0 if noise is None else noise[None, :] ** 2)) @ m.T
     if shared is not None:
@@ -131,13 +135,13 @@ def fit_joint(con: connectomes.Connectome, atlas: connectomes.FunctionalAtlas, a
         theta["loading"] = (0.1 * torch.randn(names.size, dtype=torch.float64, generator=gen)).requires_grad_(True)
         theta["input_gain"] = torch.zeros(1, dtype=torch.float64, requires_grad=True)
 
-    def correlations():
+    def correlations(a):
         amp = torch.exp(theta["noise"])[cls] if noise else None
         shared = None
         if source is not None:
             u = theta["loading"][cls] * source
             shared = torch.exp(theta["input_gain"]) * u / torch.sqrt((u ** 2).sum() / source.sum() + 1e-30)
-        return low_frequency_correlation(worm, theta, amp, shared)
+        return _correlation(a, amp, shared)
 
     from scipy.stats import rankdata
 
@@ -147,10 +151,10 @@ def fit_joint(con: connectomes.Connectome, atlas: connectomes.FunctionalAtlas, a
     targets = [_Target(t) for t in tables]
     opt = torch.optim.Adam(theta.values(), lr=lr)
     for _ in range(steps):
-        a, g_input = response_operator(worm, theta)
-        loss = _loss(torch.linalg.solve(a, torch.diag(10e-3 * g_input))[rt, st], ranks)
+        a, g_input = response_operator(worm, theta)  # once per step, for both data sets
+        loss = _loss(responses_of(a, g_input)[rt, st], ranks)
         if weight and targets:
-            corr = correlations()
+            corr = correlations(a)
             loss = loss + weight * sum(t.loss(corr) for t in targets) / len(targets)
         if noise:
             loss = loss + NOISE_PENALTY * (theta["noise"] ** 2).mean()
@@ -161,7 +165,7 @@ def fit_joint(con: connectomes.Connectome, atlas: connectomes.FunctionalAtlas, a
     def predict():
         with torch.no_grad():
             a, g_input = response_operator(worm, theta)
-            return torch.linalg.solve(a, torch.diag(10e-3 * g_input)).numpy(), correlations().numpy()
+            return responses_of(a, g_input).numpy(), correlations(a).numpy()
 
     return predict, {k: v.detach() for k, v in theta.items()}, list(worm.names)
 

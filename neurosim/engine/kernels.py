@@ -107,6 +107,37 @@ def splitmix64(state):
     return (z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
+@njit(inline="always", **_NJIT)
+def record_sample(m, X, ie, ii, mon_var, mon_idx, mon_buf, mon_count):
+    """Append the current value of monitor column ``m`` (a state row of ``X``, or ``i_e`` /
+    ``i_i`` for codes -1 / -2) to its buffer."""
+    code = mon_var[m]
+    j = mon_idx[m]
+    if code >= 0:
+        val = X[code, j]
+    elif code == -1:
+        val = ie[j]
+    else:
+        val = ii[j]
+    mon_buf[m, mon_count[m]] = val
+    mon_count[m] += 1
+
+
+@njit(inline="always", **_NJIT)
+def fire_sources(n, src_lo, n_total, spiked, sched_step, sched_id, sched_ptr, pois_lo, pois_p, rng_state):
+    """Step ``n`` of the input sources: clear their flags, fire the scheduled spikes, then
+    the Poisson trains (one draw each, in index order: the seeded stream)."""
+    for j in range(src_lo, n_total):
+        spiked[j] = 0
+    while sched_ptr[0] < sched_step.shape[0] and sched_step[sched_ptr[0]] <= n:
+        if sched_step[sched_ptr[0]] == n:
+            spiked[sched_id[sched_ptr[0]]] = 1
+        sched_ptr[0] += 1
+    for q in range(pois_p.shape[0]):
+        if splitmix64(rng_state) < pois_p[q]:
+            spiked[pois_lo + q] = 1
+
+
 @njit(**_NJIT)
 def deliver_dynamic(j, n, dt, X, ie, isyn, ring, direct, L, dyn_indptr, dyn_post, dyn_w, dyn_delay, dyn_code, dyn_row,
                     dyn_coef, dyn_S, dyn_mod_row, dyn_mod_col, dyn_sense, dyn_sense_w, syn_kernels):
@@ -182,8 +213,6 @@ def run_chunk(
     L = ring.shape[0]
     rec_cap = rec_step.shape[0]
     n_mon = mon_var.shape[0]
-    n_pois = pois_p.shape[0]
-    n_sched = sched_step.shape[0]
     n_syn_events = 0
     has_dyn = dyn_post.shape[0] > 0
     W, S, Tpre, last_pre, Tpost, last_post, applied, ph_step, ph_val, ph_len, mod, hist, hist_n = pl_state
@@ -202,16 +231,7 @@ def run_chunk(
                 arrivals[j] = 0.0
         for m in range(n_mon):
             if (n - mon_step0) % mon_every[m] == 0:
-                code = mon_var[m]
-                j = mon_idx[m]
-                if code >= 0:
-                    val = X[code, j]
-                elif code == -1:
-                    val = ie[j]
-                else:
-                    val = ii[j]
-                mon_buf[m, mon_count[m]] = val
-                mon_count[m] += 1
+                record_sample(m, X, ie, ii, mon_var, mon_idx, mon_buf, mon_count)
         # 2. currents of this step
         if has_ext:
             for j in range(n_neurons):
@@ -264,15 +284,7 @@ def run_chunk(
                     r_act1[j] = 0.5 * (r_act0[j] + r_act1[j])
                 graded_advance(gc, v[lo:hi], s[lo:hi], g_tot1[lo:hi], num1[lo:hi], r_act1[lo:hi], v[lo:hi], s[lo:hi])
         # 4. input sources
-        for j in range(src_lo, n_total):
-            spiked[j] = 0
-        while sched_ptr[0] < n_sched and sched_step[sched_ptr[0]] <= n:
-            if sched_step[sched_ptr[0]] == n:
-                spiked[sched_id[sched_ptr[0]]] = 1
-            sched_ptr[0] += 1
-        for q in range(n_pois):
-            if splitmix64(rng_state) < pois_p[q]:
-                spiked[pois_lo + q] = 1
+        fire_sources(n, src_lo, n_total, spiked, sched_step, sched_id, sched_ptr, pois_lo, pois_p, rng_state)
         # 5. collect, record, propagate
         n_spk = 0
         for q in range(words.shape[0]):

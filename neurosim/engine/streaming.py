@@ -149,7 +149,7 @@ def open_streams(spike_monitors, state_monitors, network, dt: float, t_start: fl
     """``{path: Stream}`` for the monitors with a ``file``, not started. Raises
     ``ValueError`` when one population is streamed into two files by two monitors of one kind
     (a monitor records one population)."""
-    from ..monitors import resolve_neurons
+    from ..monitors import StateMonitor, resolve_neurons
 
     streams: dict = {}
     for m in [*spike_monitors, *state_monitors]:
@@ -159,7 +159,7 @@ def open_streams(spike_monitors, state_monitors, network, dt: float, t_start: fl
         s = streams.setdefault(path, Stream(m.file, dt, t_start, duration))
         node = network.node(m.population)
         idx = resolve_neurons(f"{type(m).__name__}({m.population!r})", m.neurons, node.size)
-        if hasattr(m, "variables"):
+        if isinstance(m, StateMonitor):
             s.add_traces(m.population, m.variables, idx, dtype)
         else:
             s.add_spikes(m.population, node.size, idx)

@@ -37,7 +37,7 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .kernels import splitmix64
+from .kernels import fire_sources, record_sample
 
 __all__ = ["eligible", "blocks", "sort_rows", "row_offsets", "ThreadedRunner"]
 
@@ -179,8 +179,6 @@ def thread_chunk(
     L = ring.shape[0]
     n_pops = pop_code.shape[0]
     n_mon = mon_var.shape[0]
-    n_pois = pois_p.shape[0]
-    n_sched = sched_step.shape[0]
     cap = rec_step.shape[1]
     room = (b - a) + (n_total - src_lo if t == 0 else 0)  # the most one step can record here
     n_syn = 0
@@ -200,16 +198,7 @@ def thread_chunk(
             _take(ii[a:b], arrivals[n_neurons + a : n_neurons + b])
         for m in range(n_mon):
             if mon_owner[m] == t and (n - mon_step0) % mon_every[m] == 0:
-                code = mon_var[m]
-                j = mon_idx[m]
-                if code >= 0:
-                    val = X[code, j]
-                elif code == -1:
-                    val = ie[j]
-                else:
-                    val = ii[j]
-                mon_buf[m, mon_count[m]] = val
-                mon_count[m] += 1
+                record_sample(m, X, ie, ii, mon_var, mon_idx, mon_buf, mon_count)
         if has_ext:
             _copy(iext[a:b], bias[a:b])
             if tab.shape[1] > 0:
@@ -243,15 +232,7 @@ def thread_chunk(
                 rec_id[t, r] = j
                 r += 1
         if t == 0:
-            for j in range(src_lo, n_total):
-                spiked[j] = 0
-            while sched_ptr[0] < n_sched and sched_step[sched_ptr[0]] <= n:
-                if sched_step[sched_ptr[0]] == n:
-                    spiked[sched_id[sched_ptr[0]]] = 1
-                sched_ptr[0] += 1
-            for q in range(n_pois):
-                if splitmix64(rng_state) < pois_p[q]:
-                    spiked[pois_lo + q] = 1
+            fire_sources(n, src_lo, n_total, spiked, sched_step, sched_id, sched_ptr, pois_lo, pois_p, rng_state)
             sc = 0
             for j in range(src_lo, n_total):
                 if spiked[j]:
