@@ -296,9 +296,9 @@ class Simulator:
         w_rec = learn.monitors(self.network, monitors, n_steps, step0, self.dt)
         rewards = learn.rewards(reward, n_steps)
         t_hooks = time.perf_counter()
-        hooks = learn.hooks()  # compiled (or loaded from the cache) here: counted as compile time
+        hooks = learn.hooks() if learn.active else None  # compiled (or loaded from the cache) here: counted as compile time
         hooks_time = time.perf_counter() - t_hooks
-        pl_args = [learn.active, learn.arrays, learn.state(), hooks, np.zeros((0, len(learn.mod))), w_rec.arrays()]
+        chunk_rewards = np.zeros((0, len(learn.mod)))  # none for the compiling call; set per chunk
 
         has_ext = bool(self.network.inputs) or lay.gap_i.size > 0 or lay.dyn["ag_i"].size > 0
         spike_list = np.zeros(lay.n_total, np.int64)
@@ -310,28 +310,21 @@ class Simulator:
             self._check_finite(step0)
             return Results({}, rec.traces, step0 * self.dt, n_steps * self.dt, self.dt, wall, compile_time)
 
-        step_kernels = kernel_table(self.dtype)
-        syn_kernels = synapse_table(self.dtype)
-        dyn = lay.dyn
+        step_kernels = kernel_table(self.dtype, lay.pop_code)
+        features = self._features(lay)
 
         def explicit_call(steps, bias, tab, tab_idx, tab_step, at_step):
             return kernels.run_chunk(
                 at_step, steps,
-                lay.pop_code, lay.pop_lo, lay.pop_hi, lay.coef, lay.neuron_coef, step_kernels,
+                lay.pop_code, lay.pop_lo, lay.pop_hi, lay.coef, step_kernels,
                 self.X, self.isyn, self.refrac, self.iext, self.spiked,
                 has_ext, bias, tab, tab_idx, tab_step,
-                lay.gap_i, lay.gap_j, lay.gap_g, lay.g_gap_sum, self.gap_drive,
-                lay.gs_indptr, lay.gs_pre, lay.gs_w, lay.gs_erev, self.g_syn, self.g_syn_e,
                 lay.indptr, lay.indices, lay.weights, lay.delays, lay.uniform_delay, self.ring,
-                dyn["indptr"], dyn["post"], dyn["w"], dyn["delay"], dyn["code"], dyn["row"], dyn["coef"], self.dyn_S,
-                dyn["mod_row"], dyn["mod_col"], dyn["sense"], dyn["sense_w"], syn_kernels, self.dt,
-                dyn["ag_i"], dyn["ag_j"], dyn["ag_row"], dyn["ag_par"], dyn["ag_every"],
                 lay.src_lo, self.sched_step, lay.sched_id, self.sched_ptr, lay.pois_lo, self.pois_p, self.rng_state,
                 rec.rec_mask, rec.rec_step, rec.rec_id, rec.rec_count, step0, rec.mon_var, rec.mon_idx, rec.mon_every,
                 rec.mon_buf, rec.mon_count,
-                self.has_graded, *self.graded_scratch,
-                *pl_args,
                 spike_list, syn_events,
+                *features, learn.step_args(chunk_rewards, hooks, w_rec.arrays(), step0) if learn.active else None,
             )
 
         # per-step solve error accumulates over slow time constants (~tau/dt steps): keep it
@@ -382,7 +375,7 @@ class Simulator:
             while done < n_steps:
                 steps = min(chunk_steps, n_steps - done)
                 if learn.active:
-                    pl_args[4] = rewards.chunk(done, steps, self.t, chunk_spikes(rec, asked, self.network, lay, self.dt)
+                    chunk_rewards = rewards.chunk(done, steps, self.t, chunk_spikes(rec, asked, self.network, lay, self.dt)
                                                if rewards.callback is not None else {})
                     asked = len(rec.got_steps)
                 bias, tab, tab_idx, tab_step, self.restart = external_currents(
@@ -411,6 +404,28 @@ class Simulator:
                        int(syn_events[0]), weights=w_rec.results(), files=files)
 
     # ------------------------------------------------------------------ helpers
+    def _features(self, lay) -> tuple:
+        """The ``coupling``, ``graded``, ``dynamic`` and ``astro`` bundles of
+        ``kernels.run_chunk``, each None where the network lacks the feature (its code is then
+        not compiled)."""
+        dyn = lay.dyn
+        graded = None
+        if self.has_graded:
+            graded = (lay.neuron_coef, *self.graded_scratch)
+        coupling = None
+        if graded is not None or lay.gap_i.size > 0 or lay.gs_indptr.size > 1:
+            coupling = (lay.gap_i, lay.gap_j, lay.gap_g, lay.g_gap_sum, self.gap_drive, lay.gs_indptr, lay.gs_pre, lay.gs_w,
+                        lay.gs_erev, self.g_syn, self.g_syn_e)
+        dynamic = None
+        if dyn["post"].size > 0:
+            dynamic = (self.dt, dyn["indptr"], dyn["post"], dyn["w"], dyn["delay"], dyn["code"], dyn["row"], dyn["coef"],
+                       self.dyn_S, dyn["mod_row"], dyn["mod_col"], dyn["sense"], dyn["sense_w"],
+                       synapse_table(self.dtype, dyn["code"]))
+        astro = None
+        if dyn["ag_i"].size > 0:
+            astro = (dyn["ag_i"], dyn["ag_j"], dyn["ag_row"], dyn["ag_par"], dyn["ag_every"])
+        return coupling, graded, dynamic, astro
+
     def _run_adaptive(self, n_steps, step0, rec: Recording, progress):
         lay, cols = self.layout, rec.cols
         t0 = step0 * self.dt

@@ -6,6 +6,13 @@ table of function pointers of ``neurosim.engine.registry``; graded populations b
 predictor-corrector below. The per-model coefficient rows come from each model's
 ``discretize(dt)`` (see ``neurosim.engine.layout``); nothing here knows a model by name.
 
+What a network may lack (gap junctions and graded synapses, graded populations, dynamic
+synapses, astrocyte coupling, plastic projections) reaches ``run_chunk`` as one tuple per
+feature, or ``None``: Numba prunes ``if feature is not None`` branches on a ``None`` argument
+before typing, so each network compiles only its own features (a CUBA network's cold start
+went from 12.7 s to 2.5 s; ``benchmarks/cold_start.py``). Shared code tests for a feature
+this way, never by model or network type.
+
 Order of work in a step ``n`` (time ``t = n dt``):
 
 1. add the spikes arriving in this step (delay ring buffer row ``n % L``) to the synaptic
@@ -139,13 +146,14 @@ def fire_sources(n, src_lo, n_total, spiked, sched_step, sched_id, sched_ptr, po
 
 
 @njit(**_NJIT)
-def deliver_dynamic(j, n, dt, X, ie, isyn, ring, direct, L, dyn_indptr, dyn_post, dyn_w, dyn_delay, dyn_code, dyn_row,
-                    dyn_coef, dyn_S, dyn_mod_row, dyn_mod_col, dyn_sense, dyn_sense_w, syn_kernels):
+def deliver_dynamic(j, n, X, ie, isyn, ring, direct, L, dynamic):
     """Spike of neuron ``j`` at step ``n`` through its dynamic synapses (the second CSR, see
-    ``layout._dynamic_synapses``): each synapse's model updates its state and returns the
-    fraction it releases, which scales its weight into the target (and, for a sensing
-    astrocyte, into its neurotransmitter input, read from the next step on, as Brian2's
-    summed ``Y_S``). Returns the number of synapses used."""
+    ``layout._dynamic_synapses``; ``dynamic`` is the bundle of ``run_chunk``): each synapse's
+    model updates its state and returns the fraction it releases, which scales its weight
+    into the target (and, for a sensing astrocyte, into its neurotransmitter input, read from
+    the next step on, as Brian2's summed ``Y_S``). Returns the number of synapses used."""
+    (dt, dyn_indptr, dyn_post, dyn_w, dyn_delay, dyn_code, dyn_row, dyn_coef, dyn_S, dyn_mod_row, dyn_mod_col, dyn_sense,
+     dyn_sense_w, syn_kernels) = dynamic
     for q in range(dyn_indptr[j], dyn_indptr[j + 1]):
         col = dyn_mod_col[q]
         mod = X[dyn_mod_row[q], col] if col >= 0 else 0.0
@@ -160,40 +168,88 @@ def deliver_dynamic(j, n, dt, X, ie, isyn, ring, direct, L, dyn_indptr, dyn_post
 
 
 @njit(**_NJIT)
+def couple_at(v, s, coupling, drive, g, g_e):
+    """``couple`` with the network's coupling bundle (``run_chunk``), into ``drive``, ``g``, ``g_e``."""
+    gap_i, gap_j, gap_g, _, _, gs_indptr, gs_pre, gs_w, gs_erev, _, _ = coupling
+    couple(v, s, gap_i, gap_j, gap_g, gs_indptr, gs_pre, gs_w, gs_erev, drive, g, g_e)
+
+
+@njit(**_NJIT)
+def gap_current(coupling, v, iext, lo, hi):
+    """Gap-junction current into spiking neurons ``lo:hi``, sum g (V_j - V_i), from
+    start-of-step voltages (first order), added to ``iext``."""
+    gap_i, _, _, g_gap_sum, gap_drive, _, _, _, _, _, _ = coupling
+    if gap_i.shape[0] > 0:
+        for j in range(lo, hi):
+            iext[j] += gap_drive[j] - g_gap_sum[j] * v[j]
+
+
+@njit(**_NJIT)
+def graded_predict(graded, coupling, pop_code, pop_lo, pop_hi, v, s, iext):
+    """Predictor of the graded populations: an exponential-Euler step of the whole network
+    (``v_pred``, ``s_pred``), then the coupling at the predicted state."""
+    neuron_coef, v_pred, s_pred, drive1, g1, g_e1, g_tot0, num0, r_act0, _, _, _ = graded
+    _, _, _, g_gap_sum, gap_drive, _, _, _, _, g_syn, g_syn_e = coupling
+    v_pred[:] = v
+    s_pred[:] = s
+    for p in range(pop_code.shape[0]):
+        if pop_code[p] == GRADED:
+            lo = pop_lo[p]
+            hi = pop_hi[p]
+            gc = neuron_coef[lo:hi]
+            graded_rates(gc, v[lo:hi], s[lo:hi], iext[lo:hi], g_gap_sum[lo:hi], gap_drive[lo:hi],
+                         g_syn[lo:hi], g_syn_e[lo:hi], g_tot0[lo:hi], num0[lo:hi], r_act0[lo:hi])
+            graded_advance(gc, v[lo:hi], s[lo:hi], g_tot0[lo:hi], num0[lo:hi], r_act0[lo:hi], v_pred[lo:hi], s_pred[lo:hi])
+    couple_at(v_pred, s_pred, coupling, drive1, g1, g_e1)
+
+
+@njit(**_NJIT)
+def graded_correct(graded, coupling, lo, hi, v, s, iext):
+    """Corrector of graded population ``lo:hi``: rates averaged between the start and the
+    predicted state (trapezoidal), then the exact step with them."""
+    neuron_coef, v_pred, s_pred, drive1, g1, g_e1, g_tot0, num0, r_act0, g_tot1, num1, r_act1 = graded
+    g_gap_sum = coupling[3]
+    gc = neuron_coef[lo:hi]
+    graded_rates(gc, v_pred[lo:hi], s_pred[lo:hi], iext[lo:hi], g_gap_sum[lo:hi], drive1[lo:hi],
+                 g1[lo:hi], g_e1[lo:hi], g_tot1[lo:hi], num1[lo:hi], r_act1[lo:hi])
+    for j in range(lo, hi):
+        g_tot1[j] = 0.5 * (g_tot0[j] + g_tot1[j])
+        num1[j] = 0.5 * (num0[j] + num1[j])
+        r_act1[j] = 0.5 * (r_act0[j] + r_act1[j])
+    graded_advance(gc, v[lo:hi], s[lo:hi], g_tot1[lo:hi], num1[lo:hi], r_act1[lo:hi], v[lo:hi], s[lo:hi])
+
+
+@njit(**_NJIT)
 def run_chunk(
     step0, n_steps,
-    # populations
-    pop_code, pop_lo, pop_hi, coef, neuron_coef, step_kernels,
+    # populations: model code, neuron range and coefficient row per population, the kernels
+    pop_code, pop_lo, pop_hi, coef, step_kernels,
     # state matrix X (slots, n_neurons): row 0 v, further rows per model (graded: row 1 s);
     # isyn = [i_e | i_i] (2 n_neurons); spike flags (uint8, n_neurons + n_source_neurons, padded to 8)
     X, isyn, refrac, iext, spiked,
     # external currents: bias (n_neurons,) plus a piecewise-constant table (n_segments,
     # n_cols) into neurons tab_idx; segment g holds from chunk step tab_step[g] on
     has_ext, bias, tab, tab_idx, tab_step,
-    # gap junctions (pairs, both directions applied) and their per-neuron conductance sums
-    gap_i, gap_j, gap_g, g_gap_sum, gap_drive,
-    # graded synapses, CSR over the postsynaptic neuron
-    gs_indptr, gs_pre, gs_w, gs_erev, g_syn, g_syn_e,
     # spike propagation: CSR over presynaptic (global) neurons; index = post + channel * N
     indptr, indices, weights, delays, uniform_delay, ring,
-    # dynamic synapses (second CSR over presynaptic neurons; see layout._dynamic_synapses)
-    dyn_indptr, dyn_post, dyn_w, dyn_delay, dyn_code, dyn_row, dyn_coef, dyn_S, dyn_mod_row, dyn_mod_col,
-    dyn_sense, dyn_sense_w, syn_kernels, dt,
-    # astrocyte gap junctions (IP3 diffusion)
-    ag_i, ag_j, ag_row, ag_par, ag_every,
     # input sources
     src_lo, sched_step, sched_id, sched_ptr, pois_lo, pois_p, rng_state,
     # monitors
     rec_mask, rec_step, rec_id, rec_count, mon_step0, mon_var, mon_idx, mon_every, mon_buf, mon_count,
-    # graded-model scratch (n_neurons each; empty when there is no graded population)
-    has_graded, v_pred, s_pred, gap_drive1, g_syn1, g_syn_e1, g_tot0, num0, r_act0, g_tot1, num1, r_act1,
-    # plastic projections (neurosim.engine.plastic): layout arrays, state (W, S, Tpre, last_pre,
-    # Tpost, last_post, applied, ph_step, ph_val, ph_len, mod, hist, hist_n), hooks (pre, post,
-    # step), rewards of the chunk's steps, weight monitors (synapse positions, their
-    # projections and presynaptic neurons, every, buffer, count)
-    has_plastic, pl_arrays, pl_state, pl_hooks, pl_rewards, pl_monitor,
     # scratch, and the count of synaptic events (spikes delivered through a synapse)
     spike_list, syn_events,
+    # the features a network may lack, each a tuple or None (a network without it then
+    # compiles a kernel without its code: Numba prunes ``if x is not None`` on a None argument):
+    # coupling: gap junctions (pairs, both directions) and graded synapses (CSR over the
+    #   postsynaptic neuron): (gap_i, gap_j, gap_g, g_gap_sum, gap_drive, gs_indptr, gs_pre, gs_w,
+    #   gs_erev, g_syn, g_syn_e); always given with ``graded``
+    # graded: the explicit graded solver's per-neuron coefficients and scratch (neuron_coef,
+    #   v_pred, s_pred, gap_drive1, g_syn1, g_syn_e1, g_tot0, num0, r_act0, g_tot1, num1, r_act1)
+    # dynamic: dynamic synapses (dt, the second CSR of layout._dynamic_synapses, their state
+    #   and kernels), see ``deliver_dynamic``
+    # astro: astrocyte gap junctions (IP3 diffusion): (ag_i, ag_j, ag_row, ag_par, ag_every)
+    # plastic: the arguments of ``plastic.plastic_step`` after ``isyn``
+    coupling, graded, dynamic, astro, plastic,
 ):
     """Advance ``n_steps`` steps from global step ``step0``. Returns the number of steps done
     (fewer when the spike record buffer fills; the caller empties it and calls again)."""
@@ -208,16 +264,10 @@ def run_chunk(
     n_total = spike_list.shape[0]  # neurons + source neurons
     words = spiked.view(np.uint64)  # 8 flags at a time: most steps have few spikes
     n_pops = pop_code.shape[0]
-    n_gap = gap_i.shape[0]
-    n_graded_post = gs_indptr.shape[0] - 1
     L = ring.shape[0]
     rec_cap = rec_step.shape[0]
     n_mon = mon_var.shape[0]
     n_syn_events = 0
-    has_dyn = dyn_post.shape[0] > 0
-    W, S, Tpre, last_pre, Tpost, last_post, applied, ph_step, ph_val, ph_len, mod, hist, hist_n = pl_state
-    pre_hooks, post_hooks, step_hooks = pl_hooks
-    wm_syn, wm_k, wm_i, wm_every, wm_buf, wm_count = pl_monitor
     seg = 0
     n_seg = tab.shape[0]
     for k in range(n_steps):
@@ -241,48 +291,25 @@ def run_chunk(
                     seg += 1
                 for c in range(tab.shape[1]):
                     iext[tab_idx[c]] += tab[seg, c]
-        if ag_i.shape[0] > 0:
-            ip3_coupling(n, X, ag_i, ag_j, ag_row, ag_par, ag_every, iext)
-        if n_gap > 0 or n_graded_post > 0:
-            couple(v, s, gap_i, gap_j, gap_g, gs_indptr, gs_pre, gs_w, gs_erev, gap_drive, g_syn, g_syn_e)
-        if has_graded:
-            # graded populations: exponential-Euler predictor for the whole network first,
-            # then the coupling at the predicted state (trapezoidal corrector below)
-            v_pred[:] = v
-            s_pred[:] = s
-            for p in range(n_pops):
-                if pop_code[p] == GRADED:
-                    lo = pop_lo[p]
-                    hi = pop_hi[p]
-                    gc = neuron_coef[lo:hi]
-                    graded_rates(gc, v[lo:hi], s[lo:hi], iext[lo:hi], g_gap_sum[lo:hi], gap_drive[lo:hi],
-                                 g_syn[lo:hi], g_syn_e[lo:hi], g_tot0[lo:hi], num0[lo:hi], r_act0[lo:hi])
-                    graded_advance(gc, v[lo:hi], s[lo:hi], g_tot0[lo:hi], num0[lo:hi], r_act0[lo:hi],
-                                   v_pred[lo:hi], s_pred[lo:hi])
-            couple(v_pred, s_pred, gap_i, gap_j, gap_g, gs_indptr, gs_pre, gs_w, gs_erev, gap_drive1, g_syn1, g_syn_e1)
+        if astro is not None:
+            ip3_coupling(n, X, *astro, iext)
+        if coupling is not None:
+            couple_at(v, s, coupling, coupling[4], coupling[9], coupling[10])
+            if graded is not None:
+                # graded populations: exponential-Euler predictor for the whole network first,
+                # then the coupling at the predicted state (trapezoidal corrector below)
+                graded_predict(graded, coupling, pop_code, pop_lo, pop_hi, v, s, iext)
         # 3. neuron updates
         for p in range(n_pops):
             code = pop_code[p]
             lo = pop_lo[p]
             hi = pop_hi[p]
-            c = coef[p]
-            if code != GRADED and n_gap > 0:
-                # gap-junction current into spiking neurons, sum g (V_j - V_i), from
-                # start-of-step voltages (first order)
-                for j in range(lo, hi):
-                    iext[j] += gap_drive[j] - g_gap_sum[j] * v[j]
             if code != GRADED:
-                step_kernels[code](c, X, lo, hi, n, ie, ii, refrac, iext, has_ext, spiked)
-            else:
-                # corrector: rates averaged between the start and the predicted state
-                gc = neuron_coef[lo:hi]
-                graded_rates(gc, v_pred[lo:hi], s_pred[lo:hi], iext[lo:hi], g_gap_sum[lo:hi], gap_drive1[lo:hi],
-                             g_syn1[lo:hi], g_syn_e1[lo:hi], g_tot1[lo:hi], num1[lo:hi], r_act1[lo:hi])
-                for j in range(lo, hi):
-                    g_tot1[j] = 0.5 * (g_tot0[j] + g_tot1[j])
-                    num1[j] = 0.5 * (num0[j] + num1[j])
-                    r_act1[j] = 0.5 * (r_act0[j] + r_act1[j])
-                graded_advance(gc, v[lo:hi], s[lo:hi], g_tot1[lo:hi], num1[lo:hi], r_act1[lo:hi], v[lo:hi], s[lo:hi])
+                if coupling is not None:
+                    gap_current(coupling, v, iext, lo, hi)
+                step_kernels[code](coef[p], X, lo, hi, n, ie, ii, refrac, iext, has_ext, spiked)
+            elif graded is not None:
+                graded_correct(graded, coupling, lo, hi, v, s, iext)
         # 4. input sources
         fire_sources(n, src_lo, n_total, spiked, sched_step, sched_id, sched_ptr, pois_lo, pois_p, rng_state)
         # 5. collect, record, propagate
@@ -300,10 +327,8 @@ def run_chunk(
                 rec_id[rec_count[0]] = j
                 rec_count[0] += 1
             n_syn_events += indptr[j + 1] - indptr[j]
-            if has_dyn:  # kept out of line: static-only networks keep the lean loop below
-                n_syn_events += deliver_dynamic(j, n, dt, X, ie, isyn, ring, direct, L, dyn_indptr, dyn_post, dyn_w, dyn_delay,
-                                                dyn_code, dyn_row, dyn_coef, dyn_S, dyn_mod_row, dyn_mod_col, dyn_sense,
-                                                dyn_sense_w, syn_kernels)
+            if dynamic is not None:  # kept out of line: static-only networks keep the lean loop below
+                n_syn_events += deliver_dynamic(j, n, X, ie, isyn, ring, direct, L, dynamic)
             if uniform_delay > 0:
                 target = isyn if direct else ring[(n + uniform_delay) % L]
                 for syn in range(indptr[j], indptr[j + 1]):
@@ -311,10 +336,9 @@ def run_chunk(
             else:
                 for syn in range(indptr[j], indptr[j + 1]):
                     ring[(n + delays[syn]) % L, indices[syn]] += weights[syn]
-        if has_plastic:
-            n_syn_events += plastic_step(n, k, spike_list, n_spk, n_neurons, isyn, hist, hist_n, *pl_arrays, W, S, Tpre, last_pre,
-                                         Tpost, last_post, applied, ph_step, ph_val, ph_len, mod, pl_rewards, pre_hooks,
-                                         post_hooks, step_hooks, wm_syn, wm_k, wm_i, wm_every, mon_step0, wm_buf, wm_count)
+        # 6. plastic projections
+        if plastic is not None:
+            n_syn_events += plastic_step(n, k, spike_list, n_spk, n_neurons, isyn, *plastic)
         if rec_count[0] + n_total > rec_cap:
             syn_events[0] += n_syn_events
             return k + 1

@@ -47,6 +47,14 @@ class PlasticState:
         return (self.W, self.S, self.Tpre, self.last_pre, self.Tpost, self.last_post, self.applied, self.ph_step, self.ph_val,
                 self.ph_len, self.mod, self.hist, self.hist_n)
 
+    def step_args(self, rewards, hooks, monitor_arrays, step0) -> tuple:
+        """``plastic_step``'s arguments after ``isyn`` (the ``plastic`` bundle of
+        ``kernels.run_chunk``): ``rewards`` (chunk steps, P), the compiled ``hooks``, the
+        weight monitors' arrays (``WeightRecording.arrays``) and the run's first step."""
+        wm = monitor_arrays
+        return (self.hist, self.hist_n, *self.arrays, self.W, self.S, self.Tpre, self.last_pre, self.Tpost, self.last_post,
+                self.applied, self.ph_step, self.ph_val, self.ph_len, self.mod, rewards, *hooks, *wm[:4], step0, *wm[4:])
+
     def flush(self, step: int, isyn) -> None:
         """Bring every plastic weight up to date at ``step`` (after a run: ``W`` is then exact)."""
         if self.active:
@@ -54,7 +62,7 @@ class PlasticState:
                       self.Tpost, self.last_post, self.applied, self.ph_step, self.ph_val, self.ph_len, self.hooks()[0])
 
     def hooks(self) -> tuple:
-        return plasticity_tables(self.dtype, self.active)
+        return plasticity_tables(self.dtype, self.active, self.pl["code"])
 
     # ------------------------------------------------------------------ read back
     def slice_of(self, projection: str, network) -> slice:

@@ -123,16 +123,31 @@ def kernel_codes() -> dict[str, int]:
     return {kind: k for k, kind in enumerate(sorted(_PY))}
 
 
-def kernel_table(dtype) -> tuple:
-    """The compiled kernels for state of ``dtype`` (float32/float64), in code order."""
+def _unused_kernel(c, X, lo, hi, n, ie, ii, refrac, iext, has_ext, spiked):
+    """Holds the place of a model the network does not use (never called)."""
+
+
+def _unused_synapse(c, S, q, n, dt, mod):
+    """Holds the place of a synapse model the network does not use (never called)."""
+    return 0.0
+
+
+def _compiled(cache: dict, key, sig, fn):
+    if key not in cache:
+        cache[key] = njit(sig, cache=True, nogil=True, error_model="numpy")(fn)
+    return cache[key]
+
+
+def kernel_table(dtype, used=None) -> tuple:
+    """The compiled kernels for state of ``dtype`` (float32/float64), in code order. With
+    ``used`` (codes, e.g. the layout's ``pop_code``) only those kernels are compiled; the
+    other places hold a no-op (compiling every model would cost seconds at a cold start)."""
     dtype = np.dtype(dtype)
-    out = []
-    for kind in kernel_codes():
-        key = (kind, dtype.name)
-        if key not in _COMPILED:
-            _COMPILED[key] = njit(_signature(dtype), cache=True, nogil=True, error_model="numpy")(_PY[kind])
-        out.append(_COMPILED[key])
-    return tuple(out)
+    sig = _signature(dtype)
+    keep = None if used is None else {int(c) for c in np.asarray(used).ravel()}
+    return tuple(_compiled(_COMPILED, (kind, dtype.name), sig, _PY[kind]) if keep is None or code in keep
+                 else _compiled(_COMPILED, ("", dtype.name), sig, _unused_kernel)
+                 for kind, code in kernel_codes().items())
 
 
 def synapse_codes() -> dict[str, int]:
@@ -141,7 +156,7 @@ def synapse_codes() -> dict[str, int]:
     return {kind: k for k, kind in enumerate(sorted(_SYN_PY))}
 
 
-def synapse_table(dtype) -> tuple:
+def synapse_table(dtype, used=None) -> tuple:
     """The compiled presynaptic-spike kernels of the dynamic synapse models, in code order.
 
     One signature for all, ``on_pre(c, S, q, n, dt, mod) -> r``: coefficient row ``c``,
@@ -149,18 +164,16 @@ def synapse_table(dtype) -> tuple:
     and ``mod``, the value of the modulating astrocyte variable at the synapse (0 where no
     astrocyte covers it). The kernel updates the synapse's state for a presynaptic spike at
     step ``n`` and returns the fraction of resources released, ``r``: the postsynaptic
-    target receives ``weight * r``, a sensing astrocyte ``its link weight * r``.
+    target receives ``weight * r``, a sensing astrocyte ``its link weight * r``. With
+    ``used`` (codes) only those kernels are compiled, as in ``kernel_table``.
     """
     dtype = np.dtype(dtype)
     f = types.float32 if dtype == np.float32 else types.float64
     sig = types.float64(f[::1], f[:, ::1], types.int64, types.int64, types.float64, types.float64)
-    out = []
-    for kind in synapse_codes():
-        key = (kind, dtype.name)
-        if key not in _SYN_COMPILED:
-            _SYN_COMPILED[key] = njit(sig, cache=True, nogil=True, error_model="numpy")(_SYN_PY[kind])
-        out.append(_SYN_COMPILED[key])
-    return tuple(out)
+    keep = None if used is None else {int(c) for c in np.asarray(used).ravel()}
+    return tuple(_compiled(_SYN_COMPILED, (kind, dtype.name), sig, _SYN_PY[kind]) if keep is None or code in keep
+                 else _compiled(_SYN_COMPILED, ("", dtype.name), sig, _unused_synapse)
+                 for kind, code in synapse_codes().items())
 
 
 def plasticity_codes() -> dict[str, int]:
@@ -176,7 +189,7 @@ def plasticity_codes() -> dict[str, int]:
     return {kind: k for k, kind in enumerate(kinds)}
 
 
-def plasticity_tables(dtype, active: bool = True) -> tuple[tuple, tuple, tuple]:
+def plasticity_tables(dtype, active: bool = True, used=None) -> tuple[tuple, tuple, tuple]:
     """The compiled hooks of every learning rule, ``(pre, post, step)``, each a tuple in code
     order, for weights of ``dtype``. Signatures (``c`` the rule's coefficients, ``tab`` its
     decay table (rates, steps) with ``tab[r, m] = exp(-m c[r])``; ``W`` weights (n_syn,) of
@@ -201,7 +214,8 @@ def plasticity_tables(dtype, active: bool = True) -> tuple[tuple, tuple, tuple]:
     ``pre_off + col_pre[q]``; empty for rules with ``deferred`` potentiation, which record
     the spike in the history instead). ``step``: the end of step ``n`` for the projection
     ``k`` (synapses ``lo:hi``, presynaptic trace columns ``pre_off:pre_off + n_pre``), with
-    its modulator state ``mod[k]`` and this step's ``reward``."""
+    its modulator state ``mod[k]`` and this step's ``reward``. With ``used`` (codes) only
+    those rules' hooks are compiled, as in ``kernel_table``."""
     dtype = np.dtype(dtype)
     f = types.float32 if dtype == np.float32 else types.float64
     vec, mat, i32, i64 = f[::1], f[:, ::1], types.int32[::1], types.int64
@@ -213,15 +227,15 @@ def plasticity_tables(dtype, active: bool = True) -> tuple[tuple, tuple, tuple]:
         "step": types.void(vec, i64, i64, i64, vec, mat, types.float64[::1], i64, types.float64, tr, i64, i64),
     }
     none = {"pre": _no_pre, "post": _no_post, "step": _no_step}
+    keep = None if used is None else {int(c) for c in np.asarray(used).ravel()}
     out = []
     for hook in PLASTICITY_HOOKS:
         row = []
-        for kind in plasticity_codes():
-            fn = _PLAST_PY.get((kind, hook), _no_step) if active else none[hook]
+        for kind, code in plasticity_codes().items():
+            wanted = active and (keep is None or code in keep)  # the rules a network does not use: no-ops
+            fn = _PLAST_PY.get((kind, hook), _no_step) if wanted else none[hook]
             key = (kind if fn not in none.values() else "", hook, dtype.name)  # one no-op for all
-            if key not in _PLAST_COMPILED:
-                _PLAST_COMPILED[key] = njit(sigs[hook], cache=True, nogil=True, error_model="numpy")(fn)
-            row.append(_PLAST_COMPILED[key])
+            row.append(_compiled(_PLAST_COMPILED, key, sigs[hook], fn))
         out.append(tuple(row))
     return tuple(out)
 
