@@ -250,9 +250,14 @@ def fit(model, loss_fn, make_train_loader, test_loader, cfg: TrainConfig, n_clas
     every process draws the same batches from the same seeded generator, runs its share
     (``parallel.shard``) through ``DistributedDataParallel``, whose averaged gradients equal
     one process's on the whole batch; training metrics are summed over the processes, and
-    rank 0 alone evaluates and writes (the others return an empty history)."""
-    from . import parallel
+    rank 0 alone evaluates and writes (the others return an empty history).
 
+    Freed memory is kept for the next batch (``neurosim.nn.keep_freed_memory``: the same
+    large tensors every batch, without page faults; the process keeps its peak memory)."""
+    from . import parallel
+    from .nn.memory import keep_freed_memory
+
+    keep_freed_memory()
     main = parallel.is_main()
     # one writer per run folder (rank 0 writes; the others only read the barrier)
     with (folder_lock(cfg.out_dir) if main else contextlib.nullcontext()):

@@ -113,3 +113,34 @@ def test_single_layer_learns_spike_timing():
     hits = sum(abs(f - int(t)) <= 2 and int(s[:, 0, j].sum()) == 1 for j, (f, t) in enumerate(zip(first, targets)))
     assert losses[-1] < 0.1 * losses[0]
     assert hits >= 18, f"only {hits}/20 neurons spike once within 2 steps of their target"
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_kernels_over_several_tiles_equal_the_step_function(dtype):
+    """Layers wider than a tile (``neurosim.nn.kernels.TILE`` neurons; each thread runs its
+    block tile by tile): spikes, membrane and gradients as the per-step function gives them,
+    neuron for neuron, with a tile boundary inside the batch."""
+    from neurosim.nn.kernels import TILE
+
+    torch.manual_seed(1)
+    co = LIFCoefficients(a_e=0.6, a_m=0.8, k=0.5, u_reset=0.0, ref_steps=1, subtract=False)
+    n = TILE + 777  # two samples: 2 TILE + 1554 neurons, the last tile partial
+    x = (torch.rand(12, 2, n, dtype=dtype) * 1.5).requires_grad_(True)
+    w = torch.randn(12, 2, n, dtype=dtype)
+    zeros = torch.zeros(2, n, dtype=dtype)
+    state = LIFState(zeros, zeros, torch.zeros(2, n, dtype=torch.int32))
+    s, m, _ = lif_sequence(x, state, co, "superspike", 5.0)
+    assert s[:, 1, -100:].sum() > 0, "the last tile needs spikes"
+    ((s * w).sum() + (m * w).sum() * 0.1).backward()
+    g_fast = x.grad.clone()
+    x.grad = None
+    st, loss, s_ref, m_ref = state, 0, [], []
+    for t in range(12):
+        st_s, st_m, st = lif_step(x[t], st, co, "superspike", 5.0)
+        s_ref.append(st_s)
+        m_ref.append(st_m)
+        loss = loss + (st_s * w[t]).sum() + (st_m * w[t]).sum() * 0.1
+    loss.backward()
+    assert torch.equal(s.detach(), torch.stack(s_ref).detach())
+    torch.testing.assert_close(m.detach(), torch.stack(m_ref).detach(), rtol=0, atol=1e-6 if dtype == torch.float32 else 1e-12)
+    torch.testing.assert_close(g_fast, x.grad, rtol=1e-4 if dtype == torch.float32 else 1e-9, atol=1e-5 if dtype == torch.float32 else 1e-12)

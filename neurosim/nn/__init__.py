@@ -6,9 +6,10 @@ from .delay import Delay
 from .export import to_network
 from .graph import Graph
 from .lift import Lift
+from .memory import keep_freed_memory
 from .functional import LIFCoefficients, LIFState, coefficients, lif_sequence, lif_step
 from .modules import IF, LI, LIF, CubaLIF, Sequential
 from .surrogate import SURROGATES, spike, surrogate_grad
 
 __all__ = ["CubaLIF", "LIF", "IF", "LI", "spike", "surrogate_grad", "SURROGATES", "lif_step", "lif_sequence", "LIFState",
-           "LIFCoefficients", "coefficients", "to_network", "Lift", "Sequential", "Graph", "Delay"]
+           "LIFCoefficients", "coefficients", "to_network", "Lift", "Sequential", "Graph", "Delay", "keep_freed_memory"]

@@ -11,7 +11,8 @@ neuron (``x`` is the synaptic input current of the step)::
 
 the same update as ``neurosim.engine.neurons.lif.lif_step``. The backward pass is exact BPTT
 through these equations with the surrogate derivative in place of H'.
-Time is the outer loop and neurons the inner one (contiguous, vectorised, parallel).
+Per tile of neurons, time is the outer loop and neurons the inner one (contiguous,
+vectorised, parallel over blocks of tiles).
 """
 from __future__ import annotations
 
@@ -19,6 +20,9 @@ import numpy as np
 from numba import njit, prange
 
 _OPTS = dict(cache=True, nogil=True, parallel=True, error_model="numpy")
+# Neurons per tile: each thread runs its block tile by tile through all time steps, so a
+# tile's carried state (e, u, r forward; the two adjoints backward) stays in cache.
+TILE = 4096
 
 
 @njit(cache=True, inline="always")
@@ -43,30 +47,38 @@ def _blocks(n_m):
     return np.linspace(0, n_m, n_b + 1).astype(np.int64)
 
 
-@njit(**_OPTS)
-def _forward_blocks(x, e, u, r, a_e, a_m, k, u_reset, ref_steps, thr, spikes, mem, held, bounds, subtract):
-    n_t = x.shape[0]
+@njit(inline="always", nogil=True, error_model="numpy")
+def _forward_row(x, e, u, r, a_e, a_m, k, u_reset, ref_steps, thr, spikes, mem, held, subtract):
+    """One time step of one tile: every array a slice over the tile's neurons (0-based
+    loops over slices vectorise; loops over ``range(lo, hi)`` of a whole array do not)."""
     one = x.dtype.type(1.0)
     zero = x.dtype.type(0.0)
     drop = one - u_reset
+    for i in range(e.shape[0]):
+        # branch-free body
+        ei = a_e * e[i] + x[i]
+        ri = r[i]
+        ri = ri - np.int32(ri > 0)
+        hold = ri > 0
+        m = u[i] if hold else a_m * u[i] + k * ei
+        s = m > thr
+        mem[i] = m
+        held[i] = hold
+        spikes[i] = one if s else zero
+        after = m - drop if subtract else u_reset
+        u[i] = after if s else m
+        r[i] = ref_steps if s else ri
+        e[i] = ei
+
+
+@njit(**_OPTS)
+def _forward_blocks(x, e, u, r, a_e, a_m, k, u_reset, ref_steps, thr, spikes, mem, held, bounds, subtract):
     for b in prange(bounds.shape[0] - 1):
-        lo, hi = bounds[b], bounds[b + 1]
-        for t in range(n_t):
-            # branch-free body: it vectorises
-            for i in range(lo, hi):
-                ei = a_e * e[i] + x[t, i]
-                ri = r[i]
-                ri = ri - np.int32(ri > 0)
-                hold = ri > 0
-                m = u[i] if hold else a_m * u[i] + k * ei
-                s = m > thr
-                mem[t, i] = m
-                held[t, i] = hold
-                spikes[t, i] = one if s else zero
-                after = m - drop if subtract else u_reset
-                u[i] = after if s else m
-                r[i] = ref_steps if s else ri
-                e[i] = ei
+        for lo in range(bounds[b], bounds[b + 1], TILE):
+            hi = min(lo + TILE, bounds[b + 1])
+            for t in range(x.shape[0]):
+                _forward_row(x[t, lo:hi], e[lo:hi], u[lo:hi], r[lo:hi], a_e, a_m, k, u_reset, ref_steps, thr,
+                             spikes[t, lo:hi], mem[t, lo:hi], held[t, lo:hi], subtract)
 
 
 def lif_forward(x, e, u, r, a_e, a_m, k, u_reset, ref_steps, threshold_on, spikes, mem, held, subtract=False):
@@ -80,6 +92,33 @@ def lif_forward(x, e, u, r, a_e, a_m, k, u_reset, ref_steps, threshold_on, spike
                     _blocks(x.shape[1]), bool(subtract))
 
 
+@njit(inline="always", nogil=True, error_model="numpy")
+def _backward_row(grad_s, grad_m, mem, held, spikes, gu, ge, a_e, a_m, k, u_reset, kind, slope, detach_reset, threshold_on,
+                  grad_x, subtract):
+    """One time step of one tile, backwards (slices, as ``_forward_row``); ``gu`` dL/du_t
+    from the future and ``ge`` a_e dL/de_{t+1}, carried per neuron."""
+    for i in range(gu.shape[0]):
+        m = mem[i]
+        if threshold_on:
+            sg = _sg(m - 1.0, kind, slope)
+            s = spikes[i]
+            if subtract:  # u = m - (1 - u_reset) s
+                du_dm = 1.0 - (0.0 if detach_reset else (1.0 - u_reset) * sg)
+            else:  # u = m (1 - s) + u_reset s
+                du_dm = (1.0 - s) + (0.0 if detach_reset else (u_reset - m) * sg)
+            gm = grad_s[i] * sg + gu[i] * du_dm + grad_m[i]
+        else:
+            gm = gu[i] + grad_m[i]
+        if held[i]:
+            gu[i] = gm
+            ge_t = ge[i]
+        else:
+            gu[i] = gm * a_m
+            ge_t = gm * k + ge[i]
+        grad_x[i] = ge_t
+        ge[i] = ge_t * a_e
+
+
 @njit(**_OPTS)
 def _backward_blocks(grad_s, grad_m, mem, held, spikes, a_e, a_m, k, u_reset, kind, slope, detach_reset, threshold_on, grad_x, bounds,
                      subtract):
@@ -87,28 +126,12 @@ def _backward_blocks(grad_s, grad_m, mem, held, spikes, a_e, a_m, k, u_reset, ki
     gu = np.zeros(n_m, mem.dtype)  # dL/du_t from the future
     ge = np.zeros(n_m, mem.dtype)  # a_e dL/de_{t+1}
     for b in prange(bounds.shape[0] - 1):
-        lo, hi = bounds[b], bounds[b + 1]
-        for t in range(n_t - 1, -1, -1):
-            for i in range(lo, hi):
-                m = mem[t, i]
-                if threshold_on:
-                    sg = _sg(m - 1.0, kind, slope)
-                    s = spikes[t, i]
-                    if subtract:  # u = m - (1 - u_reset) s
-                        du_dm = 1.0 - (0.0 if detach_reset else (1.0 - u_reset) * sg)
-                    else:  # u = m (1 - s) + u_reset s
-                        du_dm = (1.0 - s) + (0.0 if detach_reset else (u_reset - m) * sg)
-                    gm = grad_s[t, i] * sg + gu[i] * du_dm + grad_m[t, i]
-                else:
-                    gm = gu[i] + grad_m[t, i]
-                if held[t, i]:
-                    gu[i] = gm
-                    ge_t = ge[i]
-                else:
-                    gu[i] = gm * a_m
-                    ge_t = gm * k + ge[i]
-                grad_x[t, i] = ge_t
-                ge[i] = ge_t * a_e
+        for lo in range(bounds[b], bounds[b + 1], TILE):
+            hi = min(lo + TILE, bounds[b + 1])
+            for t in range(n_t - 1, -1, -1):
+                _backward_row(grad_s[t, lo:hi], grad_m[t, lo:hi], mem[t, lo:hi], held[t, lo:hi], spikes[t, lo:hi], gu[lo:hi],
+                              ge[lo:hi], a_e, a_m, k, u_reset, kind, slope, detach_reset, threshold_on, grad_x[t, lo:hi],
+                              subtract)
 
 
 def lif_backward(grad_s, grad_m, mem, held, spikes, a_e, a_m, k, u_reset, kind, slope, detach_reset, threshold_on, grad_x,
