@@ -1,7 +1,7 @@
 """Brian2's ``examples/CUBA.py`` (Brette et al. 2007 benchmark 2), the reference the CUBA
 benchmark compares neurosim with. Run one mode per process::
 
-    python -m circuits.reference.cuba_brian2 --mode runtime|standalone|numpy --n 4000 --duration 1
+    python -m circuits.reference.cuba_brian2 --mode runtime|standalone|numpy --n 4000 --duration 1 [--threads 2]
 
 prints one JSON line: loop time (Brian2's own measure of the simulation loop), total time,
 their difference (code generation + compilation + set-up), spike count and mean rate.
@@ -16,10 +16,12 @@ import tempfile
 import time
 
 
-def run_brian2_cuba(n=4000, p=None, n_inputs=80, duration=1.0, mode="runtime", seed=0, build_dir=None) -> dict:
+def run_brian2_cuba(n=4000, p=None, n_inputs=80, duration=1.0, mode="runtime", seed=0, build_dir=None, threads=1) -> dict:
     """Run Brian2's CUBA example with ``n`` neurons (connection probability ``p``, or
     ``n_inputs`` / n) for ``duration`` s in ``mode`` (runtime = Cython, standalone = C++,
-    numpy); returns loop time, total time, spikes and rate (see the module docstring)."""
+    numpy), standalone on ``threads`` OpenMP threads (Brian2's
+    ``devices.cpp_standalone.openmp_threads``; 1: no OpenMP); returns loop time, total
+    time, spikes and rate (see the module docstring)."""
     import brian2 as b2
 
     if p is None:
@@ -28,6 +30,8 @@ def run_brian2_cuba(n=4000, p=None, n_inputs=80, duration=1.0, mode="runtime", s
     if mode == "standalone":
         build_dir = build_dir or tempfile.mkdtemp(prefix="brian2_cuba_")
         b2.set_device("cpp_standalone", directory=build_dir, build_on_run=True)
+        if threads > 1:
+            b2.prefs.devices.cpp_standalone.openmp_threads = threads
     else:
         b2.prefs.codegen.target = {"runtime": "cython", "numpy": "numpy"}[mode]
     b2.seed(seed)
@@ -58,7 +62,7 @@ def run_brian2_cuba(n=4000, p=None, n_inputs=80, duration=1.0, mode="runtime", s
     loop = float(b2.device._last_run_time)
     n_spikes = int(s_mon.num_spikes)
     n_syn = int(len(Ce) + len(Ci))
-    return {"mode": mode, "n": n, "duration": duration, "loop_time": loop, "total_time": total,
+    return {"mode": mode, "threads": threads, "n": n, "duration": duration, "loop_time": loop, "total_time": total,
             "setup_time": total - loop, "n_spikes": n_spikes, "rate": n_spikes / (n * duration), "n_synapses": n_syn}
 
 
@@ -69,8 +73,11 @@ def main(argv=None):
     ap.add_argument("--n-inputs", type=float, default=80.0)
     ap.add_argument("--duration", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=1, help="OpenMP threads (standalone only)")
     a = ap.parse_args(argv)
-    out = run_brian2_cuba(a.n, None, a.n_inputs, a.duration, a.mode, a.seed)
+    if a.threads > 1 and a.mode != "standalone":
+        ap.error("--threads > 1 needs --mode standalone (Brian2's OpenMP is a C++ standalone feature)")
+    out = run_brian2_cuba(a.n, None, a.n_inputs, a.duration, a.mode, a.seed, threads=a.threads)
     sys.stdout.write("BRIAN2_RESULT " + json.dumps(out) + "\n")
 
 
