@@ -1,12 +1,13 @@
 """The multi-threaded engine (``Simulator(threads=N)``, ``neurosim.engine.threads``) against
 one thread, same process, same networks: CUBA (Brette et al. 2007) with 4000 neurons and
 with 32,000 neurons (80 inputs each), 10 s, and the 100,000-neuron scale network
-(``benchmarks/scale.py``: 10 M synapses, delays of 1-16 steps), 1 s; dt = 0.1 ms, float32.
+(``benchmarks/scale.py``: 10 M synapses, delays of 1-16 steps), 1 s; and 256 unconnected
+neurons for 10 s, whose step is almost all synchronisation; dt = 0.1 ms, float32.
 Loop time only (``Results.wall_time``; JIT excluded by a warm-up run), medians of
 ``--repeats`` runs with the thread counts alternating; the spikes of every thread count are
 checked to be identical to one thread's.
 
-    python benchmarks/threads.py [--threads 1 2] [--repeats 3] [--cases cuba4000 cuba32000 scale100k]
+    python benchmarks/threads.py [--threads 1 2] [--repeats 3] [--cases cuba4000 cuba32000 scale100k sync256]
 """
 from __future__ import annotations
 
@@ -20,12 +21,15 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from circuits.reference.cuba import cuba_network  # noqa: E402
-from neurosim import Simulator, SpikeMonitor  # noqa: E402
+from neurosim import CubaLIF, Network, Population, Simulator, SpikeMonitor  # noqa: E402
 
 CASES = {
     "cuba4000": ("CUBA 4000 neurons, 10 s", lambda: (cuba_network(4000), "cuba"), 10.0),
     "cuba32000": ("CUBA 32,000 neurons (80 inputs each), 10 s", lambda: (cuba_network(32000, n_inputs=80), "cuba"), 10.0),
     "scale100k": ("100,000 neurons, 10 M synapses, delays 1-16 steps, 1 s", None, 1.0),
+    # no synapses, no spikes: what a step costs beyond the work, i.e. the threads' exchange
+    "sync256": ("256 unconnected neurons, 10 s (the cost of synchronising)",
+                lambda: (Network(populations=[Population("p", CubaLIF(), 256)]), "p"), 10.0),
 }
 
 
