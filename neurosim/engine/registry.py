@@ -138,16 +138,24 @@ def _compiled(cache: dict, key, sig, fn):
     return cache[key]
 
 
+def _used(used) -> set | None:
+    return None if used is None else {int(c) for c in np.asarray(used).ravel()}
+
+
+def _table(cache: dict, codes: dict, py: dict, sig, dtype, unused, used) -> tuple:
+    """The compiled kernels of ``codes`` in code order; with ``used``, a shared no-op
+    (``unused``) in the places of the others."""
+    keep = _used(used)
+    return tuple(_compiled(cache, (kind, dtype.name), sig, py[kind]) if keep is None or code in keep
+                 else _compiled(cache, ("", dtype.name), sig, unused) for kind, code in codes.items())
+
+
 def kernel_table(dtype, used=None) -> tuple:
     """The compiled kernels for state of ``dtype`` (float32/float64), in code order. With
     ``used`` (codes, e.g. the layout's ``pop_code``) only those kernels are compiled; the
     other places hold a no-op (compiling every model would cost seconds at a cold start)."""
     dtype = np.dtype(dtype)
-    sig = _signature(dtype)
-    keep = None if used is None else {int(c) for c in np.asarray(used).ravel()}
-    return tuple(_compiled(_COMPILED, (kind, dtype.name), sig, _PY[kind]) if keep is None or code in keep
-                 else _compiled(_COMPILED, ("", dtype.name), sig, _unused_kernel)
-                 for kind, code in kernel_codes().items())
+    return _table(_COMPILED, kernel_codes(), _PY, _signature(dtype), dtype, _unused_kernel, used)
 
 
 def synapse_codes() -> dict[str, int]:
@@ -170,10 +178,7 @@ def synapse_table(dtype, used=None) -> tuple:
     dtype = np.dtype(dtype)
     f = types.float32 if dtype == np.float32 else types.float64
     sig = types.float64(f[::1], f[:, ::1], types.int64, types.int64, types.float64, types.float64)
-    keep = None if used is None else {int(c) for c in np.asarray(used).ravel()}
-    return tuple(_compiled(_SYN_COMPILED, (kind, dtype.name), sig, _SYN_PY[kind]) if keep is None or code in keep
-                 else _compiled(_SYN_COMPILED, ("", dtype.name), sig, _unused_synapse)
-                 for kind, code in synapse_codes().items())
+    return _table(_SYN_COMPILED, synapse_codes(), _SYN_PY, sig, dtype, _unused_synapse, used)
 
 
 def plasticity_codes() -> dict[str, int]:
@@ -227,7 +232,7 @@ def plasticity_tables(dtype, active: bool = True, used=None) -> tuple[tuple, tup
         "step": types.void(vec, i64, i64, i64, vec, mat, types.float64[::1], i64, types.float64, tr, i64, i64),
     }
     none = {"pre": _no_pre, "post": _no_post, "step": _no_step}
-    keep = None if used is None else {int(c) for c in np.asarray(used).ravel()}
+    keep = _used(used)
     out = []
     for hook in PLASTICITY_HOOKS:
         row = []
