@@ -145,15 +145,15 @@ def train(name: str, data, epochs: int, seed: int) -> dict:
     seconds, losses = [], []
     for _ in range(epochs):
         t0 = time.perf_counter()
-        total = 0.0
+        batch_losses = []
         for x, y in _Loader(frames, labels, train_idx, 25, gen, max_shift=2):
             loss = torch.nn.functional.cross_entropy(model(x), y)
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss)
+            batch_losses.append(float(loss))
         seconds.append(time.perf_counter() - t0)
-        losses.append(total / len(_Loader(frames, labels, train_idx, 25)))
+        losses.append(sum(batch_losses) / len(batch_losses))
     t0 = time.perf_counter()
     acc = accuracy(model, frames, labels, test_idx)
     return {"epoch_seconds": seconds, "eval_seconds": time.perf_counter() - t0, "test_accuracy": acc, "train_loss": losses}

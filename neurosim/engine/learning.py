@@ -43,10 +43,6 @@ class PlasticState:
         self.hist = np.zeros((H, pl["n_total"] if self.active else 0), np.int32)
         self.hist_n = np.zeros(H, np.int64)
 
-    def state(self) -> tuple:
-        return (self.W, self.S, self.Tpre, self.last_pre, self.Tpost, self.last_post, self.applied, self.ph_step, self.ph_val,
-                self.ph_len, self.mod, self.hist, self.hist_n)
-
     def step_args(self, rewards, hooks, monitor_arrays, step0) -> tuple:
         """``plastic_step``'s arguments after ``isyn`` (the ``plastic`` bundle of
         ``kernels.run_chunk``): ``rewards`` (chunk steps, P), the compiled ``hooks``, the
