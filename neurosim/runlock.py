@@ -30,6 +30,7 @@ from .atomic import check_output_path
 
 __all__ = ["OutputLockedError", "folder_lock", "file_lock", "locks_folder", "LOCK_NAME"]
 
+#: The lock file an output folder holds while a process writes to it.
 LOCK_NAME = ".neurosim.lock"
 
 _held: dict[str, list] = {}  # real path of the lock file -> [fd, depth]
@@ -93,12 +94,25 @@ def _lock(lock: Path, what: str):
         os.close(fd)
 
 
+def _not_the_writer() -> bool:
+    """Whether this process is a rank other than 0 of a ``torch.distributed`` group (data-
+    parallel training, ``neurosim.parallel``): rank 0 alone writes a run's outputs. Looked
+    up without importing torch."""
+    dist = sys.modules.get("torch.distributed")
+    return bool(dist is not None and dist.is_available() and dist.is_initialized() and dist.get_rank() != 0)
+
+
 @contextmanager
 def folder_lock(folder):
     """Hold the exclusive lock of output folder ``folder`` (created if missing) while the
     block runs. Raises ``OutputLockedError`` when another process holds it and
-    ``NotADirectoryError`` when ``folder`` (or a folder above it) is a file."""
+    ``NotADirectoryError`` when ``folder`` (or a folder above it) is a file. In a
+    data-parallel process group only rank 0 (the one that writes) takes the lock; the
+    other ranks run the block without it and write nothing there."""
     folder = check_output_path(folder, folder=True)
+    if _not_the_writer():
+        yield folder
+        return
     folder.mkdir(parents=True, exist_ok=True)
     with _lock(folder / LOCK_NAME, f"output folder {folder}"):
         yield folder

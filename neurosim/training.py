@@ -6,7 +6,6 @@ Checkpoints hold only tensors and plain values and are read with
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import random
 import time
@@ -37,7 +36,9 @@ class TrainConfig:
     progress bars, stop early after an epoch, class names, ``run_config``: the settings
     that define the run (the task's data and model settings; they are stored in every
     checkpoint, and a resume with different ones is refused), and ``decide``: how the
-    model's output becomes class scores (see ``predictions``; labels -1 are ignored)."""
+    model's output becomes class scores (see ``predictions``; labels -1 are ignored);
+    ``batch_axis``: the samples' axis of a batch's inputs (1 for (T, B, ...), 0 for (B, ...);
+    the labels' is 0), along which data-parallel training splits it."""
 
     epochs: int = 20
     lr: float = 2e-3
@@ -51,6 +52,7 @@ class TrainConfig:
     class_names: list = field(default_factory=list)
     run_config: dict = field(default_factory=dict)
     decide: Callable | None = None  # model output -> scores (N, n_classes); see ``predictions``
+    batch_axis: int = 1  # the axis of a batch's inputs that data-parallel training splits: (T, B, ...)
 
     def defining(self) -> dict:
         """The settings a resumed run must share with the checkpoint (JSON-comparable)."""
@@ -258,23 +260,17 @@ def fit(model, loss_fn, make_train_loader, test_loader, cfg: TrainConfig, n_clas
     from .nn.memory import keep_freed_memory
 
     keep_freed_memory()
-    main = parallel.is_main()
-    # one writer per run folder (rank 0 writes; the others only read the barrier)
-    with (folder_lock(cfg.out_dir) if main else contextlib.nullcontext()):
-        return _fit(model, loss_fn, make_train_loader, test_loader, cfg, n_classes, main)
+    # one writer per run folder (in a process group only rank 0 locks it and writes)
+    with folder_lock(cfg.out_dir):
+        return _fit(model, loss_fn, make_train_loader, test_loader, cfg, n_classes, parallel.is_main())
 
 
 def _fit(model, loss_fn, make_train_loader, test_loader, cfg: TrainConfig, n_classes: int, main: bool):
     from . import parallel
 
-    if main:
-        out = prepare_run_dir(cfg)
-    if parallel.rank_world()[1] > 1:  # the others wait until rank 0 has checked (or cleared) the folder
-        torch.distributed.barrier()
-        out = Path(cfg.out_dir)
-        step_model = torch.nn.parallel.DistributedDataParallel(model)  # averages gradients over the processes
-    else:
-        step_model = model
+    out = prepare_run_dir(cfg) if main else Path(cfg.out_dir)
+    parallel.barrier()  # the others wait until rank 0 has checked (or cleared) the folder
+    step_model = parallel.wrap(model)  # in a process group: averages the gradients over the processes
     gen = seed_everything(cfg.seed)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.epochs, 1))
@@ -293,7 +289,7 @@ def _fit(model, loss_fn, make_train_loader, test_loader, cfg: TrainConfig, n_cla
         total, correct, loss_sum = 0, 0, 0.0
         bar = tqdm(loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", leave=False, disable=not (cfg.progress and main))
         for x, y in bar:
-            x, y, weight = parallel.shard(x, y)  # this process's share of the batch (all of it without DDP)
+            x, y, weight = parallel.shard(x, y, cfg.batch_axis)  # this process's share of the batch (all of it without DDP)
             logits = step_model(x)
             loss = loss_fn(logits, y)
             opt.zero_grad(set_to_none=True)

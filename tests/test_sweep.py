@@ -137,6 +137,34 @@ def test_sweep_command(tmp_path, capsys):
     assert "--resume" in capsys.readouterr().err
 
 
+def test_the_worm_sweep_runs_on_the_fitted_parameters(tmp_path, capsys):
+    """``--params fitted`` (or base ``params``): every point starts from the shipped fit, its
+    grid values overriding the fit's; the same point as a direct simulation of
+    ``build_worm(params="fitted", g_syn=...)``, and not Kunert et al.'s result."""
+    from circuits.worm.sweep import worm_point
+    from neurosim.cli import main
+
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"task": "worm", "base": {"duration": 0.3, "stop": 0.3}, "grid": {"g_syn": [80e-12]}}))
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "fitted"), "--workers", "1", "--no-progress",
+                 "--params", "fitted"]) == 0
+    fitted = pd.read_parquet(tmp_path / "fitted" / "results.parquet").iloc[0]
+    assert fitted["params"] == "fitted"
+    direct = worm_point({"duration": 0.3, "stop": 0.3, "g_syn": 80e-12, "params": "fitted"})
+    kunert = worm_point({"duration": 0.3, "stop": 0.3, "g_syn": 80e-12})
+    assert fitted["stim_peak_mV"] == pytest.approx(direct["stim_peak_mV"], rel=1e-12)
+    assert fitted["AVAL_dv_mV"] == pytest.approx(direct["AVAL_dv_mV"], rel=1e-12)
+    assert abs(direct["stim_peak_mV"] - kunert["stim_peak_mV"]) > 0.1  # a different model
+    capsys.readouterr()
+    assert main(["sweep", str(spec), "--out", str(tmp_path / "bad"), "--workers", "1", "--params", str(tmp_path / "no.json")]) == 2
+    assert "no such parameter file" in capsys.readouterr().err
+    cuba = tmp_path / "cuba.json"
+    cuba.write_text(json.dumps({"task": "cuba", "grid": {"n": [100]}}))
+    with pytest.raises(SystemExit):
+        main(["sweep", str(cuba), "--out", str(tmp_path / "c"), "--params", "fitted"])
+    assert "--params sets the worm's parameter set" in capsys.readouterr().err
+
+
 def test_the_readme_spec_is_valid(tmp_path):
     """The sweep spec shown in the README parses and gives its 100 points."""
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()

@@ -18,6 +18,7 @@ from neurosim.atomic import atomic_write_json, atomic_write_text
 from neurosim.integrity import save_torch
 from neurosim.models import CubaLIF as CubaLIFModel
 from neurosim.plotting import pyplot, save_figure
+from neurosim import parallel
 from neurosim.runlock import locks_folder
 
 from .amsu import SequenceModel, count_parameters, hidden_for_budget
@@ -120,7 +121,10 @@ def train_language(text_path, out_dir="runs/astro_lm", models=("amsu", "lif", "l
     uses them all). Raises ``ValueError`` for unknown models or settings out of range,
     ``FileExistsError`` for a folder with results (unless ``resume``/``overwrite``), and
     ``ValueError`` from a resume whose settings differ from a run's checkpoint. Returns the
-    results dict (``"complete": True`` once every model finished)."""
+    results dict (``"complete": True`` once every model finished). Runs data-parallel
+    inside a ``torch.distributed`` process group (``neurosim.parallel.spawn(train_language,
+    n, ...)``, see ``circuits.astro.tasks.train_model``); rank 0 alone writes and returns the
+    results."""
     models = check_models(models)
     check_counts(n_hidden=n_hidden, iterations=iterations, batch_size=batch_size, seq_len=seq_len)
     out = prepare_task_dir(out_dir, resume, overwrite)
@@ -150,9 +154,11 @@ def train_language(text_path, out_dir="runs/astro_lm", models=("amsu", "lif", "l
         history = train_model(model, lambda g: _text_batch(train_ids, seq_len, batch_size, V, g), loss_fn,
                               lambda m: {"test_bpc": bits_per_character(m, test_ids, V, max_chars=eval_chars)}, folder,
                               iterations, lr, seed, max(1, iterations // 10), settings, resume=resume_this(folder, resume),
-                              overwrite=overwrite, progress=progress, desc=kind, stop_after=stop_after)
+                              overwrite=overwrite, progress=progress, desc=kind, stop_after=stop_after, y_axis=1)
         if not history or not history[-1].get("done"):
             return results
+        if not parallel.is_main():  # data-parallel: rank 0 alone evaluates and writes
+            continue
         save_torch(folder / "model_state.pt", model.state_dict())
         bpc = bits_per_character(model, test_ids, V)
         results["runs"].append({"model": kind, "hidden": hidden, "parameters": count_parameters(model), "test_bpc": bpc,
@@ -160,8 +166,9 @@ def train_language(text_path, out_dir="runs/astro_lm", models=("amsu", "lif", "l
         samples.append(f"=== {MODEL_NAMES[kind]} (held-out {bpc:.3f} bits/char) ===\n"
                        f"{generate(model, vocab, 'ROMEO:', sample_length, seed=seed)}\n")
         atomic_write_json(out / "results.json", results)
-    atomic_write_text(out / "samples.txt", "\n".join(samples))
-    plot_language(results, out / "bpc.png")
+    if parallel.is_main():
+        atomic_write_text(out / "samples.txt", "\n".join(samples))
+        plot_language(results, out / "bpc.png")
     results["complete"] = True
     return results
 

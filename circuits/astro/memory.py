@@ -17,6 +17,7 @@ import torch
 
 from neurosim.atomic import atomic_write_json
 from neurosim.plotting import pyplot, save_figure
+from neurosim import parallel
 from neurosim.runlock import locks_folder
 
 from .amsu import SequenceModel, count_parameters, hidden_for_budget
@@ -79,7 +80,9 @@ def train_memory(out_dir="runs/astro_memory", models=("amsu", "lif", "lstm"), de
     range, ``FileExistsError`` for a folder with results (unless ``resume``/``overwrite``),
     and ``ValueError`` from a resume whose settings differ from a run's checkpoint. Returns
     the results dict (``"complete": True`` once every run finished; without it the task
-    stopped early, see ``stop_after``)."""
+    stopped early, see ``stop_after``). Runs data-parallel inside a ``torch.distributed``
+    process group (``neurosim.parallel.spawn(train_memory, n, ...)``, see
+    ``circuits.astro.tasks.train_model``); rank 0 alone writes and returns the results."""
     models = check_models(models)
     check_counts(n_hidden=n_hidden, iterations=iterations, batch_size=batch_size, n_test=n_test,
                     **{f"delay {d}": d for d in delays})
@@ -114,10 +117,13 @@ def train_memory(out_dir="runs/astro_memory", models=("amsu", "lif", "lstm"), de
                                   desc=f"{kind} D={delay}", stop_after=stop_after)
             if not history or not history[-1].get("done"):
                 return results  # stopped early (stop_after): resume later
+            if not parallel.is_main():  # data-parallel: rank 0 alone evaluates and writes
+                continue
             results["runs"].append({"model": kind, "delay": delay, "hidden": hidden, "parameters": count_parameters(model),
                                     "test_accuracy": history[-1]["test_accuracy"], "seconds": history[-1]["seconds"]})
             atomic_write_json(out / "results.json", results)
-    plot_memory(results, out / "memory.png")
+    if parallel.is_main():
+        plot_memory(results, out / "memory.png")
     results["complete"] = True
     return results
 

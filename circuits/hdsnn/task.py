@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from neurosim import parallel
 from neurosim.integrity import (CorruptFileError, brief, check_finite_tensors, load_torch, read_checked_json, save_torch,
                                 write_checked_json)
 from neurosim.runlock import folder_lock
@@ -34,7 +35,7 @@ DEFAULTS = dict(n_train=400, n_test=30, n_steps=96, size=40, test_size=64, n_del
 (40 x 40 for training, 64 x 64 held out, 96 ms) so that training fits 2 CPU cores. Two
 subunits per class (the paper has one): at the same training budget they raised the
 held-out accuracy on steps in one motion from 68% to 75% (200 movies, 5 epochs). ``l1``:
-the coefficient of an L1 penalty, ``l1`` x sum |K| over the effective kernel, added to
+the coefficient of an L1 penalty, ``l1`` x sum ``|K|`` over the effective kernel, added to
 the loss (Han et al. 2015, section 3.1: it leaves more weights near zero, for pruning
 without retraining; not in the paper, off by default)."""
 
@@ -81,6 +82,7 @@ def movies_of(settings: dict, split: str, progress: bool = False, one_motion: di
 
 
 def new_layer(settings: dict) -> HDSNN:
+    """An untrained HD-SNN layer with the ``settings`` of a run."""
     return HDSNN(MotionClasses().n_classes, settings["n_delays"], settings["kernel_size"], train_stride=settings["train_stride"],
                  subunits=settings.get("subunits", 1))  # runs written before subunits existed had one
 
@@ -95,7 +97,10 @@ def train_hdsnn(out_dir="runs/hdsnn", resume=False, overwrite=False, progress=Tr
     (``neurosim.training.prepare_run_dir``: ``FileExistsError`` for an existing run without
     ``resume``/``overwrite``, ``ValueError`` for a resume with other settings,
     ``FileNotFoundError`` for a resume without a checkpoint). Raises ``ValueError`` for
-    unknown settings and a negative (or NaN) ``l1``."""
+    unknown settings and a negative (or NaN) ``l1``. Runs data-parallel inside a
+    ``torch.distributed`` process group (``neurosim.parallel.spawn(train_hdsnn, n, ...)``):
+    each process generates the same movies and trains on its share of every batch; rank 0
+    alone writes and returns the history."""
     unknown = set(overrides) - set(DEFAULTS)
     if unknown:
         raise ValueError(f"unknown HD-SNN settings {sorted(unknown)}; known: {sorted(DEFAULTS)}")
@@ -107,19 +112,22 @@ def train_hdsnn(out_dir="runs/hdsnn", resume=False, overwrite=False, progress=Tr
     cfg = TrainConfig(epochs=settings["epochs"], lr=settings["lr"], seed=settings["seed"], out_dir=str(out_dir), resume=resume,
                       overwrite=overwrite, progress=progress, stop_after=stop_after, decide=decide,
                       class_names=[str(k) for k in range(MotionClasses().n_classes)],
-                      run_config={"task": "hdsnn", **defining})
+                      run_config={"task": "hdsnn", **defining}, batch_axis=0)
+    main = parallel.is_main()  # data-parallel (neurosim.parallel): rank 0 alone writes
     with folder_lock(out_dir):
-        out = prepare_run_dir(cfg)
-        write_checked_json(out / "settings.json", settings)
-        train, test = movies_of(settings, "train", progress), movies_of(settings, "test", progress)
+        out = prepare_run_dir(cfg) if main else Path(out_dir)
+        if main:
+            write_checked_json(out / "settings.json", settings)
+        train, test = movies_of(settings, "train", progress and main), movies_of(settings, "test", progress and main)
         torch.manual_seed(settings["seed"])
         model = new_layer(settings)
         d = settings["n_delays"]
         history = fit(model, training_loss(model, settings["l1"]),
                       lambda g: MovieBatches(train, train.targets(d), settings["batch_size"], g),
                       MovieBatches(test, test.targets(d), 5), cfg, MotionClasses().n_classes)
-        save_torch(out / "model_state.pt", model.state_dict())
-        plot_kernels(model, out / "kernels.png")
+        if main:
+            save_torch(out / "model_state.pt", model.state_dict())
+            plot_kernels(model, out / "kernels.png")
     return history
 
 

@@ -182,6 +182,10 @@ def subspace_sizes(task: int, first=(80, 200, 100), step=(70, 70, 70), shrink: i
 
 
 # ------------------------------------------------------------------ the network
+INPUT_BATCH_AXES = (0, 1, 0)
+"""The batch axis of each of ``SpikingMLP.inputs``."""
+
+
 class SpikingMLP(torch.nn.Module):
     """Spiking MLP (Xiao et al. 2024, permuted MNIST): ``sizes`` = (784, 800, 800, 10),
     two layers of LIF neurons (``neurosim.nn.LIF`` on ``neurosim.models.CubaLIF`` with
@@ -194,7 +198,8 @@ class SpikingMLP(torch.nn.Module):
     steps; output logits (B, 10) = head(firing rate of layer 2). ``forward(x, bases)`` with
     ``bases`` (one orthonormal basis per layer, or None) projects the weight gradients;
     ``inputs`` (set when ``record``) holds each layer's presynaptic activity for the lateral
-    neurons: pixels (B, 784), layer-1 spikes (steps·B, 800), layer-2 rates (B, 800)."""
+    neurons: pixels (B, 784), layer-1 spikes (steps, B, 800), layer-2 rates (B, 800)
+    (``INPUT_BATCH_AXES``: their batch axes)."""
 
     def __init__(self, sizes=(784, 800, 800, 10), steps: int = 6, tau_mem: float = 2e-3, dt: float = 1e-3,
                  slope: float = 5.0, init_gain: float = 12.0):
@@ -220,7 +225,7 @@ class SpikingMLP(torch.nn.Module):
         s2, _ = self.lif2(self.fc2(s1, b2))
         rate = s2.mean(0)
         if record:
-            self.inputs = (x.detach(), s1.detach().reshape(-1, s1.shape[-1]), rate.detach())
+            self.inputs = (x.detach(), s1.detach(), rate.detach())
         return self.head(rate, b3)
 
 

@@ -30,6 +30,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from neurosim import parallel
 from neurosim.atomic import atomic_write_json
 from neurosim.integrity import CorruptFileError, brief, check_finite_tensors, load_torch, save_torch
 from neurosim.plasticity import HebbianSubspace
@@ -37,12 +38,13 @@ from neurosim.runlock import locks_folder
 from neurosim.training import TrainConfig, prepare_run_dir, seed_everything
 
 from .data import DEFAULT_ROOT, permuted_tasks
-from .layers import HLOPLayer, SpikingMLP, ewc_proximal_step, fisher_diagonal, subspace_sizes
+from .layers import INPUT_BATCH_AXES, HLOPLayer, SpikingMLP, ewc_proximal_step, fisher_diagonal, subspace_sizes
 from .plots import plot_accuracy_matrix
 
 __all__ = ["METHODS", "ContinualConfig", "acc_bwt", "train_continual", "train_all"]
 
 
+#: The continual-learning methods: fine-tuning, EWC, HLOP and joint training on every task (the upper bound).
 METHODS = ("baseline", "ewc", "hlop", "multitask")
 
 
@@ -118,10 +120,12 @@ class ContinualConfig:
             raise ValueError(f"ContinualConfig.ewc_lambda = {self.ewc_lambda!r} is invalid: must be a finite number >= 0")
 
 
-def _learn_lateral(model, lateral) -> None:
-    """One rule update of every layer's lateral neurons on the inputs the model recorded."""
-    for layer, inp in zip(lateral, model.inputs):
-        layer.learn(inp)
+def _learn_lateral(model, lateral, sharded: bool = False) -> None:
+    """One rule update of every layer's lateral neurons on the inputs the model recorded
+    (``sharded``: on a data-parallel process's share of the batch, gathered whole first, so
+    that every process makes the update one process makes on the whole batch)."""
+    for layer, inp, axis in zip(lateral, model.inputs, INPUT_BATCH_AXES):
+        layer.learn(parallel.gather_batch(inp, axis) if sharded else inp)
 
 
 @torch.no_grad()
@@ -183,17 +187,27 @@ def train_continual(method: str, out_dir, cfg: ContinualConfig | None = None, da
     training seconds) and ``accuracy_matrix.png``. ``resume`` continues an interrupted run
     with the same settings (``prepare_run_dir`` refuses others); ``stop_after`` stops after
     that many epochs in all (as an interruption would). Returns the results dict (``complete``
-    False when stopped early). Raises ``ValueError`` for an unknown method."""
+    False when stopped early). Raises ``ValueError`` for an unknown method.
+
+    Data-parallel inside a ``torch.distributed`` process group (``neurosim.parallel.spawn(
+    train_all, n, ...)``): every process draws the same batches and backpropagates its share
+    through ``DistributedDataParallel``; the lateral neurons learn from the whole batch's
+    activity (gathered from the shares), and EWC's Fisher information and the lateral
+    neurons' settling run on the whole data in every process, so all processes keep the
+    weights one process would have. Rank 0 alone writes."""
     if method not in METHODS:
         raise ValueError(f"unknown continual-learning method {method!r}; choose one of {', '.join(METHODS)}")
     cfg = cfg or ContinualConfig()
     settings = {"method": method, **asdict(cfg)}
     tcfg = TrainConfig(epochs=cfg.epochs, lr=cfg.lr, seed=cfg.seed, out_dir=str(out_dir), resume=resume, overwrite=overwrite,
                        run_config=settings)
-    out = prepare_run_dir(tcfg)
-    if not resume:  # an earlier run's results must not outlive it (prepare_run_dir clears the rest)
+    main = parallel.is_main()  # data-parallel: rank 0 alone writes
+    out = prepare_run_dir(tcfg) if main else Path(out_dir)
+    if main and not resume:  # an earlier run's results must not outlive it (prepare_run_dir clears the rest)
         for name in ("results.json", "accuracy_matrix.png"):
             (out / name).unlink(missing_ok=True)
+    parallel.barrier()  # the others wait until rank 0 has checked (or cleared) the folder
+    progress = progress and main
     tasks = permuted_tasks(cfg.n_tasks, cfg.n_train, cfg.seed, data_root)
     data = [{k: torch.from_numpy(t[k]) for k in ("x_train", "y_train", "x_test", "y_test")} for t in tasks]
     if method == "multitask":  # one "task": every task's training data at once
@@ -202,6 +216,7 @@ def train_continual(method: str, out_dir, cfg: ContinualConfig | None = None, da
         stages = data
     gen = seed_everything(cfg.seed)
     model, lateral = _build(cfg)
+    step_model = parallel.wrap(model)  # in a process group: averages the gradients over the processes
     n_stages, T = len(stages), cfg.n_tasks
     state = {"stage": 0, "epoch": 0, "R": [], "history": [], "seconds": 0.0, "lateral_started": False}
     ewc = {}
@@ -252,21 +267,23 @@ def train_continual(method: str, out_dir, cfg: ContinualConfig | None = None, da
         batches = range(0, len(x), cfg.batch_size)
         for i in tqdm(batches, desc=f"task {k + 1}/{n_stages} epoch {state['epoch'] + 1}", leave=False, disable=not progress):
             idx = order[i: i + cfg.batch_size]
-            logits = model(x[idx], bases, record=use_lateral)
-            loss = F.cross_entropy(logits, y[idx])
+            xb, yb, weight = parallel.shard(x[idx], y[idx], 0)  # this process's share (all of it without a group)
+            logits = step_model(xb, bases, record=use_lateral)
+            loss = F.cross_entropy(logits, yb)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
+            (loss * weight).backward()
             opt.step()
             if method == "ewc" and ewc:
                 ewc_proximal_step(model, ewc, cfg.lr * cfg.ewc_lambda)
             if use_lateral:
-                _learn_lateral(model, lateral)
-            loss_sum += loss.item() * len(idx)
-            correct += int((logits.argmax(1) == y[idx]).sum())
+                _learn_lateral(model, lateral, sharded=True)
+            loss_sum += loss.item() * len(yb) if len(yb) else 0.0  # a share may be empty (a short last batch)
+            correct += int((logits.argmax(1) == yb).sum())
+        loss_sum, correct = parallel.all_sum([loss_sum, correct])
         state["seconds"] += time.perf_counter() - t0
         state["epoch"] += 1
         state["history"].append({"task": k + 1, "epoch": state["epoch"], "train_loss": loss_sum / len(x),
-                                 "train_accuracy": correct / len(x), "seconds": time.perf_counter() - t0})
+                                 "train_accuracy": int(correct) / len(x), "seconds": time.perf_counter() - t0})
         if state["epoch"] == cfg.epochs:  # the task is learned: evaluate, consolidate, next task
             last = T - 1 if method == "multitask" else k
             state["R"].append([_accuracy(model, data[j]["x_test"], data[j]["y_test"]) for j in range(last + 1)])
@@ -285,8 +302,9 @@ def train_continual(method: str, out_dir, cfg: ContinualConfig | None = None, da
             if progress:
                 row = " ".join(f"{a:.3f}" for a in state["R"][-1])
                 tqdm.write(f"{method}: after task {k + 1}/{n_stages}: held-out accuracy per task {row}")
-        atomic_write_json(out / "metrics.json", state["history"])
-        _save(ckpt, model, lateral, opt, gen, state, ewc, tcfg.defining())
+        if main:
+            atomic_write_json(out / "metrics.json", state["history"])
+            _save(ckpt, model, lateral, opt, gen, state, ewc, tcfg.defining())
         bar.update(1)
         if budget is not None:
             budget -= 1
@@ -298,8 +316,9 @@ def train_continual(method: str, out_dir, cfg: ContinualConfig | None = None, da
         acc, bwt = acc_bwt(R) if method != "multitask" else (float(np.mean(R[-1])), None)
         results.update({"accuracy_matrix": np.where(np.isnan(R), None, R).tolist(), "ACC": acc, "BWT": bwt,
                         "lateral_neurons": [layer.weight.shape[0] for layer in lateral] if method == "hlop" else None})
-        atomic_write_json(out / "results.json", results)
-        plot_accuracy_matrix(R, out / "accuracy_matrix.png", method, acc, bwt)
+        if main:
+            atomic_write_json(out / "results.json", results)
+            plot_accuracy_matrix(R, out / "accuracy_matrix.png", method, acc, bwt)
     return results
 
 

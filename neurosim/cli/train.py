@@ -28,6 +28,10 @@ def _common(p, epochs_help=None, batch_help=None, lr_help=None) -> None:
     p.add_argument("--lr", type=POSITIVE, default=None, help=lr_help)
     p.add_argument("--seed", type=INT0, default=0)
     p.add_argument("--threads", type=INT1, default=2)
+    p.add_argument("--ddp", type=INT1, default=1, metavar="N",
+                   help="train data-parallel in N local processes (torch.distributed, gloo), the same steps as one process "
+                        "on the whole batches; on several machines start this command with torchrun instead "
+                        "(docs/guide/distributed.md)")
     p.add_argument("--out", default=None, help="run folder (default runs/<task>)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt (with the same settings)")
     p.add_argument("--overwrite", action="store_true", help="replace a run already in OUT (without it, an existing run is refused)")
@@ -35,6 +39,7 @@ def _common(p, epochs_help=None, batch_help=None, lr_help=None) -> None:
 
 
 def add(sub) -> None:
+    """Add ``neurosim train TASK`` and ``neurosim eval hdsnn`` to the subcommands ``sub``."""
     p = add_group(sub, "train", help="train: " + ", ".join(TASKS), description="Train a model family; see neurosim train TASK --help.",
                   dest="task", choices=TASKS)
     n = p["nmnist"]
@@ -43,9 +48,6 @@ def add(sub) -> None:
     _common(n, "epochs (default 30)", "default 25", "Adam learning rate (default 2e-3)")
     n.add_argument("--time-bins", type=INT1, default=20, help="frames per ~300 ms sample (the layers' dt is the bin width)")
     n.add_argument("--limit", type=INT1, default=None, help="use only this many training samples (quick checks)")
-    n.add_argument("--ddp", type=INT1, default=1, metavar="N",
-                   help="train data-parallel in N local processes (torch.distributed, gloo); on several machines start "
-                        "`neurosim train nmnist` with torchrun instead (README)")
     n.add_argument("--stop-after", type=INT1, default=None, help="stop after this epoch and resume later with --resume")
     h = p["hdsnn"]
     _common(h, "epochs (default 12)", "default 8", "Adam learning rate (default 2e-3)")
@@ -113,6 +115,7 @@ def add(sub) -> None:
 
 
 def check_train(a) -> None:
+    """Checks of ``neurosim train`` that involve several options (``parser.error`` on failure)."""
     if a.resume and a.overwrite:
         a.parser.error("--resume and --overwrite exclude each other")
     a.out = a.out or f"runs/{a.task}"
@@ -123,6 +126,7 @@ def check_train(a) -> None:
 
 
 def run_train(a) -> int:
+    """``neurosim train TASK``: train (in ``--ddp`` processes) and print the results; returns the exit status (130 when interrupted)."""
     import torch
 
     torch.set_num_threads(a.threads)
@@ -135,14 +139,30 @@ def run_train(a) -> int:
             return _train_hlop(a)
         from circuits.hdsnn.task import train_hdsnn
 
-        history = train_hdsnn(a.out, resume=a.resume, overwrite=a.overwrite, progress=not a.no_progress, stop_after=a.stop_after,
-                              seed=a.seed, **given(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, n_train=a.movies,
-                                                   n_test=a.test_movies, l1=a.l1))
+        history = _distributed(a, train_hdsnn, a.out, resume=a.resume, overwrite=a.overwrite, progress=not a.no_progress,
+                               stop_after=a.stop_after, seed=a.seed,
+                               **given(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr, n_train=a.movies, n_test=a.test_movies,
+                                       l1=a.l1))
+        if history is None:
+            return 0
         files = "settings.json, metrics.json, checkpoint.pt, model_state.pt, kernels.png, confusion.png, accuracy.png"
     except KeyboardInterrupt:
         print(f"\nneurosim train: interrupted. {_resume_hint(a)}", file=sys.stderr)
         return 130
     return _report(a, history, files)
+
+
+def _distributed(a, fn, *args, **kwargs):
+    """``fn(*args, **kwargs)`` as ``--ddp`` asks: in ``a.ddp`` local processes (rank 0's
+    result), or in this process, which joins the process group torchrun describes when it
+    started it (``None`` on ranks other than 0: they print nothing)."""
+    from .. import parallel
+
+    if a.ddp > 1:
+        return parallel.spawn(fn, a.ddp, *args, **kwargs)
+    parallel.init_from_env()
+    result = fn(*args, **kwargs)
+    return result if parallel.is_main() else None
 
 
 def _report(a, history, files) -> int:
@@ -154,8 +174,6 @@ def _report(a, history, files) -> int:
 def _train_nmnist(a) -> int:
     from circuits.nmnist.classifier import train_nmnist
 
-    from .. import parallel
-
     root = Path(a.data)
     if not (root / "train1K.txt").is_file():
         print(f"neurosim train: error: --data {root}: no train1K.txt there (the N-MNIST subset: root/train1K.txt, "
@@ -163,14 +181,9 @@ def _train_nmnist(a) -> int:
         return 2
     kw = dict(time_bins=a.time_bins, seed=a.seed, resume=a.resume, progress=not a.no_progress, limit=a.limit,
               stop_after=a.stop_after, overwrite=a.overwrite, **given(epochs=a.epochs, batch_size=a.batch_size, lr=a.lr))
-    if a.ddp > 1:  # N local processes; rank 0 writes metrics.json
-        parallel.spawn(train_nmnist, a.ddp, root, a.out, **kw)
-        history = json.loads((Path(a.out) / "metrics.json").read_text())
-    else:
-        parallel.init_from_env()  # started by torchrun: join its process group
-        history = train_nmnist(root, a.out, **kw)
-        if not parallel.is_main():
-            return 0
+    history = _distributed(a, train_nmnist, root, a.out, **kw)
+    if history is None:
+        return 0
     return _report(a, history, "metrics.json, checkpoint.pt, model_state.pt, confusion.png, accuracy.png")
 
 
@@ -182,7 +195,9 @@ def _train_astro(a) -> int:
                   **given(models=a.models, n_hidden=a.hidden, iterations=a.iterations, batch_size=a.batch_size, lr=a.lr,
                           tau_astro=a.tau_astro))
     if a.task == "astro-memory":
-        r = memory.train_memory(a.out, **common, **given(delays=a.delays))
+        r = _distributed(a, memory.train_memory, a.out, **common, **given(delays=a.delays))
+        if r is None:
+            return 0
         if not r.get("complete"):
             print(f"stopped early; continue with --resume. {len(r['runs'])} runs finished in {a.out}")
             return 0
@@ -194,7 +209,9 @@ def _train_astro(a) -> int:
             print(f"| {d} | " + " | ".join(f"{x['test_accuracy']:.3f}" for x in row) + " |")
         print(f"wrote results.json, memory.png and one folder per model and delay to {a.out}")
     else:
-        r = language.train_language(a.text, a.out, **common, **given(seq_len=a.seq_len))
+        r = _distributed(a, language.train_language, a.text, a.out, **common, **given(seq_len=a.seq_len))
+        if r is None:
+            return 0
         if not r.get("complete"):
             print(f"stopped early; continue with --resume. {len(r['runs'])} models finished in {a.out}")
             return 0
@@ -215,11 +232,13 @@ def _train_hlop(a) -> int:
                                **given(n_tasks=a.tasks, n_train=a.train_size, epochs=a.epochs, lr=a.lr,
                                        batch_size=a.batch_size, ewc_lambda=a.ewc_lambda))
     methods = hlop.METHODS if a.method in (None, "all") else (a.method,)
-    runs = hlop.train_all(a.out, methods, cfg, data_root=a.data, resume=a.resume, overwrite=a.overwrite,
-                          progress=not a.no_progress, stop_after=a.stop_after)
+    runs = _distributed(a, hlop.train_all, a.out, methods, cfg, data_root=a.data, resume=a.resume, overwrite=a.overwrite,
+                        progress=not a.no_progress, stop_after=a.stop_after)
+    if runs is None:
+        return 0
     done = [r for r in runs if r["complete"]]
     print(f"permuted MNIST, {cfg.n_tasks} tasks, {cfg.n_train} training / {10000 - cfg.n_train} held-out images per task, "
-          f"{cfg.epochs} epoch(s) per task, {torch.get_num_threads()} threads")
+          f"{cfg.epochs} epoch(s) per task, " + (f"{a.ddp} processes" if a.ddp > 1 else f"{torch.get_num_threads()} threads"))
     print("| method | ACC (%) | BWT (%) | training time (s) |\n|---|---|---|---|")
     for r in done:
         bwt = "-" if r["BWT"] is None else f"{100 * r['BWT']:+.2f}"
@@ -244,6 +263,7 @@ def _resume_hint(a) -> str:
 
 
 def run_eval(a) -> int:
+    """``neurosim eval hdsnn``: the pruning sweep and the core-simulator run of a trained HD-SNN; returns the exit status."""
     import torch
 
     from circuits.hdsnn.evaluate import evaluate_hdsnn
