@@ -4,23 +4,25 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-boundscheck install bench clean
+.PHONY: demo test test-boundscheck docs install bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 
-# Reinstall when the dependencies change.
-$(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e ".[all]" > $(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
+# Reinstall when the dependencies change. pyproject.toml states floors; constraints.txt pins
+# the exact versions this project is tested with (torch 2.13.0 among them).
+CONSTRAINTS := -c constraints.txt
+$(STAMP): pyproject.toml constraints.txt | $(PY)
+	$(PY) -m pip install -q $(CONSTRAINTS) -e ".[all]" > $(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
 	# norse's own dependencies are in [bench]; itself without torchvision (broken with torch 2.13.0)
-	$(PY) -m pip install -q --no-deps norse==1.1.0 >> $(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
+	$(PY) -m pip install -q $(CONSTRAINTS) --no-deps norse >> $(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
 	# Lava 0.10.0 declares Python < 3.11 and numpy < 2 but runs here (hardware/loihi/lava_compat.py
 	# gets it past its one import-time error); its other dependencies are in [loihi]
-	$(PY) -m pip install -q --no-deps --ignore-requires-python lava-nc==0.10.0 "asteval>=0.9.31,<0.10" >> $(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
+	$(PY) -m pip install -q $(CONSTRAINTS) --no-deps --ignore-requires-python lava-nc "asteval>=0.9.31,<0.10" >> $(VENV)/pip.log 2>&1 || (cat $(VENV)/pip.log; exit 1)
 	$(PY) -c "import importlib.util as u; assert u.find_spec('torchvision') is None, 'torchvision must stay out of .venv'"
 	$(PY) -c "import neurosim, brian2, torch, tonic, snntorch, norse.torch, spynnaker, pyNN.spiNNaker; assert torch.__version__.startswith('2.13.0'), torch.__version__"
-	$(PY) -c "from hardware.loihi import import_lava; import_lava(); import lava.proc.lif.models"
+	$(PY) -c "import hardware.loihi, lava.proc.lif.models"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -39,6 +41,14 @@ test-boundscheck: $(STAMP)
 	rm -rf $(BC_CACHE)
 	NUMBA_BOUNDSCHECK=1 NUMBA_CACHE_DIR=$(BC_CACHE) $(PY) -c "import numba; assert numba.config.BOUNDSCHECK, 'bounds checks are off'"
 	NUMBA_BOUNDSCHECK=1 NUMBA_CACHE_DIR=$(BC_CACHE) $(PY) -m pytest -q -p no:cacheprovider tests
+
+# The documentation site: Sphinx with every warning an error (-W), the notebooks executed
+# (cached in runs/docs/jupyter_cache), then a check that the API reference has every
+# public name with its docstring. NEUROSIM_DOCS_EXECUTE=off skips executing the notebooks.
+docs: $(STAMP)
+	$(PY) -m sphinx -W --keep-going -q -b html docs runs/docs/html
+	$(PY) docs/check_api.py runs/docs/html
+	@echo "documentation: runs/docs/html/index.html"
 
 bench: $(STAMP)
 	$(PY) benchmarks/cuba.py --standalone --sizes 4000 32000

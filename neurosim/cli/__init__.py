@@ -20,7 +20,10 @@ GROUPS = (simulate, worm, train, deploy, sweep, bench, plasticity)
 
 def parser() -> Parser:
     """The whole command line."""
+    from .. import __version__
+
     ap = Parser(prog="neurosim", description="Spiking and neuromorphic simulation on one neuron/synapse core.")
+    ap.add_argument("--version", action="version", version=f"neurosim {__version__}")
     sub = ap.add_subparsers(dest="command", required=True)
     for group in GROUPS:
         group.add(sub)
