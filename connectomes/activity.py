@@ -25,6 +25,7 @@ from neurosim.atomic import atomic_write
 __all__ = ["Recording", "read_flavell", "read_labels", "read_homogenized", "write_homogenized", "causal_zscore",
            "HOMOGENIZED_COLUMNS", "LABEL_COLUMNS"]
 
+#: The columns of the homogenised whole-brain activity dataset (Simeon et al. 2024) that ``read_homogenized`` needs.
 HOMOGENIZED_COLUMNS = ("source_dataset", "worm", "neuron", "slot", "is_labeled_neuron", "calcium_data", "time_in_seconds")
 
 

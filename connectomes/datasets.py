@@ -25,6 +25,7 @@ class _Dataset:
     citation: str
 
 
+#: The connectome datasets ``load`` knows: name -> its cect reader and description.
 DATASETS: dict[str, _Dataset] = {
     "cook2019_herm": _Dataset("Cook2019HermReader", "Cook et al. 2019, Nature 571:63-71, adult hermaphrodite whole-animal connectome"),
     **{f"witvliet2021_{k}": _Dataset(f"WitvlietDataReader{k}", f"Witvliet et al. 2021, Nature 596:257-261, dataset {k} "

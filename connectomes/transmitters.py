@@ -20,6 +20,7 @@ from .names import neurons, normalize_name, quiet_cect
 
 __all__ = ["transmitters", "synapse_sign", "TRANSMITTER_SOURCE"]
 
+#: Where the neurons' transmitters come from.
 TRANSMITTER_SOURCE = "Wang et al. 2024, eLife 13:RP95402 (neurotransmitter atlas), via cect Wang2024HermReader"
 
 

@@ -106,10 +106,12 @@ def atomic_write(path, write: Callable[[Path], None]) -> Path:
 
 
 def atomic_write_text(path, text: str) -> Path:
+    """Write ``text`` to ``path`` atomically (``atomic_write``); returns the path."""
     return atomic_write(path, lambda p: p.write_text(text))
 
 
 def atomic_write_json(path, obj) -> Path:
+    """Write ``obj`` as JSON to ``path`` atomically (``atomic_write``); returns the path."""
     return atomic_write_text(path, json.dumps(obj, indent=1))
 
 

@@ -1,4 +1,4 @@
-"""The layer rules of the house (README, "Layout"), checked on every import of every module,
+"""The layer rules of the house (docs/guide/architecture.md, "Layout"), checked on every import of every module,
 including those inside functions:
 
 * the core (``neurosim``) imports no wing (``circuits``, ``connectomes``, ``hardware``),

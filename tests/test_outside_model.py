@@ -1,5 +1,5 @@
 """A neuron model defined in this file only, as a user outside the package would write one
-(README, "Adding a neuron model"): a frozen dataclass of SI parameters with ``discretize``,
+(docs/guide/extending.md, "Adding a neuron model"): a frozen dataclass of SI parameters with ``discretize``,
 registered by its ``kind`` (``register_model``), and a Numba step kernel registered under the
 same kind (``neuron_kernel``). Nothing in the package changes: the Simulator runs it (checked
 against an independent loop), a Network using it saves and loads, and every backend's

@@ -34,8 +34,8 @@ Beyond the paper, ``subunits`` S > 1 gives each class S kernels and the complex 
 the maximum over all of them (and their ON/OFF swaps): a max-out of S logistic regressions,
 more capacity for the same delays (``neurosim train hdsnn`` uses S = 2; see its DEFAULTS).
 
-**Pruning** keeps the k largest |K| (the paper's "Accuracy efficiency trade-off"; or,
-``per_class``, the same number of largest |K| in every class), and the surviving
+**Pruning** keeps the k largest ``|K|`` (the paper's "Accuracy efficiency trade-off"; or,
+``per_class``, the same number of largest ``|K|`` in every class), and the surviving
 synapses of each (class, polarity, delay) are re-centred to sum to zero, as the whole
 kernel does (``HDSNN.kernel``); ``finetune`` then optionally retrains the surviving
 weights (beyond the paper). A pruned layer exports to a core ``Network``
@@ -110,8 +110,8 @@ class HDSNN(torch.nn.Module):
         polarity, delay). A zero-sum kernel ignores uniform activity: otherwise the easiest
         thing to learn is the overall event rate, which says nothing about the direction.
         The sum is taken over the surviving synapses, so a pruned layer stays blind to the
-        event rate too: keeping the largest |K| alone leaves each slice's sum nonzero, and
-        the pruned layer then loses much more accuracy (README, HD-SNN pruning). A slice
+        event rate too: keeping the largest ``|K|`` alone leaves each slice's sum nonzero, and
+        the pruned layer then loses much more accuracy (docs/guide/delays.md, pruning). A slice
         left with one synapse is zero."""
         present = self.delay_mask * self.mask
         k = self.weight * present
@@ -155,7 +155,7 @@ def motion_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 def training_loss(model: HDSNN, l1: float = 0.0):
     """The loss (logits (B, C, T, H', W'), y (B, T)) -> scalar that training minimises:
-    ``motion_loss`` plus, when ``l1`` > 0, ``l1`` x sum |K| over the layer's effective
+    ``motion_loss`` plus, when ``l1`` > 0, ``l1`` x sum ``|K|`` over the layer's effective
     kernel (dimensionless; L1 regularization, Han et al. 2015, section 3.1: more weights
     near zero before pruning; not in the paper). ``l1`` is not checked here: ``finetune``
     and ``train_hdsnn`` refuse a negative one with ``ValueError``."""
@@ -187,7 +187,7 @@ def decide_movie(logits: torch.Tensor, y: torch.Tensor, bias: torch.Tensor | Non
     Bayes does (the sum of their evidence plus the prior once) gives sum C_c + beta_c, whose
     argmax is that of mean C_c + beta_c / N, and N (positions x steps) is ~10^5 here.
     Beyond the paper; it matters most for pruned layers, whose evidence shrinks while beta
-    stays as trained (README, HD-SNN pruning)."""
+    stays as trained (docs/guide/delays.md, pruning)."""
     keep = (y >= 0).to(logits.dtype)  # (B, T)
     per_step = logits.mean((-2, -1))  # (B, C, T)
     scores = (per_step * keep[:, None]).sum(-1) / keep.sum(-1, keepdim=True).clamp(min=1)
@@ -196,15 +196,15 @@ def decide_movie(logits: torch.Tensor, y: torch.Tensor, bias: torch.Tensor | Non
 
 def prune(model: HDSNN, fraction: float, per_class: bool = False) -> HDSNN:
     """A copy of ``model`` keeping only the ``fraction`` (0 < fraction <= 1, of the dense
-    kernel's S C x P x D x ks x ks entries) of largest |K|; the rest is masked out, and
+    kernel's S C x P x D x ks x ks entries) of largest ``|K|``; the rest is masked out, and
     ``kernel()`` re-centres the survivors of each slice to zero sum.
 
-    ``per_class`` False (the paper's pruning): the largest |K| of the whole layer.
-    ``per_class`` True: every class keeps the same number of synapses, the largest |K|
+    ``per_class`` False (the paper's pruning): the largest ``|K|`` of the whole layer.
+    ``per_class`` True: every class keeps the same number of synapses, the largest ``|K|``
     among its own S x P x D x ks x ks entries (a fan-in budget per output neuron; beyond
     the paper). On the trained layer the whole-layer ranking keeps 2-6 times more
     synapses for some classes than for others, and balancing them loses much less
-    accuracy (README, HD-SNN pruning). Raises ``ValueError`` for a fraction outside (0, 1]."""
+    accuracy (docs/guide/delays.md, pruning). Raises ``ValueError`` for a fraction outside (0, 1]."""
     import copy
 
     if not 0 < fraction <= 1:
@@ -228,7 +228,7 @@ def prune(model: HDSNN, fraction: float, per_class: bool = False) -> HDSNN:
 FINETUNE_LR = 3e-4
 """Default retraining rate of ``finetune``: in a check on an early training checkpoint,
 one epoch at 1e-3 lowered the held-out accuracy of the layer pruned to 3%, 3e-4 raised it;
-on the trained layer 1e-4 was no better overall (README, HD-SNN pruning)."""
+on the trained layer 1e-4 was no better overall (docs/guide/delays.md, pruning)."""
 
 
 def finetune(model: HDSNN, batches, epochs: int = 1, lr: float = FINETUNE_LR, progress: bool = False,
@@ -241,11 +241,11 @@ def finetune(model: HDSNN, batches, epochs: int = 1, lr: float = FINETUNE_LR, pr
     y (B, T) int64 targets, -1 ignored), iterated once per epoch; the loss is
     ``motion_loss`` (the training loss), Adam with a learning rate decaying from ``lr`` to
     0 over the epochs (cosine). Masked-out weights stay out of ``kernel()`` whatever their
-    raw values, so the active weights never grow. ``l1`` > 0 adds ``l1`` x sum |K| over the
+    raw values, so the active weights never grow. ``l1`` > 0 adds ``l1`` x sum ``|K|`` over the
     effective kernel to the loss: L1 regularization, which Han et al. (2015, section 3.1)
     found to leave more weights near zero and so to lose less accuracy when pruned without
     retraining; on the trained dense layer it does concentrate the weight mass, at a cost
-    in accuracy (README, HD-SNN pruning). Returns ``model`` in eval mode; raises
+    in accuracy (docs/guide/delays.md, pruning). Returns ``model`` in eval mode; raises
     ``ValueError`` for ``epochs`` < 1, ``lr`` <= 0 or ``l1`` < 0 (or NaN)."""
     from tqdm.auto import tqdm
 

@@ -27,6 +27,7 @@ px/ms the whitened texture moves a quarter pixel per step and the layer found th
 direction only 28% of the time, against ~68% at 0.5 and 1 px/ms."""
 
 
+#: The scikit-image photographs the training movies are made of (``TEST_IMAGES`` are held out).
 TRAIN_IMAGES = ("camera", "astronaut", "coffee", "rocket", "grass", "gravel", "brick", "moon", "hubble_deep_field",
                 "immunohistochemistry")
 

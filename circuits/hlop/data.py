@@ -18,6 +18,7 @@ from circuits import SHARED_DATA
 
 __all__ = ["DEFAULT_ROOT", "read_idx", "load_mnist", "permuted_tasks"]
 
+#: The MNIST folder (``t10k-*-ubyte.gz``) in ``../shared/data``.
 DEFAULT_ROOT = SHARED_DATA / "mnist"
 _IDX_TYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 

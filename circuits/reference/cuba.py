@@ -18,6 +18,7 @@ from neurosim import CubaLIF, Network, Population, Projection
 
 __all__ = ["CUBA_PARAMS", "cuba_model", "cuba_network", "cuba_connectivity", "run_cuba"]
 
+#: The CUBA neuron of Brette et al. (2007), SI units.
 CUBA_PARAMS = dict(
     tau_mem=20e-3, tau_syn_e=5e-3, tau_syn_i=10e-3, v_th=-50e-3, v_reset=-60e-3, v_rest=-49e-3,
     t_ref=5e-3, c_mem=200e-12,

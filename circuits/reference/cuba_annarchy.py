@@ -65,6 +65,7 @@ def run_annarchy_cuba(n=4000, p=None, n_inputs=80, duration=1.0, threads=1, seed
 
 
 def main(argv=None):
+    """The command line of this module (``python -m circuits.reference.cuba_annarchy --help``); prints the run's figures as JSON."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--n", type=int, default=4000)
     ap.add_argument("--n-inputs", type=float, default=80.0, help="inputs per neuron (p = n_inputs / n)")

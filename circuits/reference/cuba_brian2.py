@@ -67,6 +67,7 @@ def run_brian2_cuba(n=4000, p=None, n_inputs=80, duration=1.0, mode="runtime", s
 
 
 def main(argv=None):
+    """The command line of this module (``python -m circuits.reference.cuba_brian2 --help``); prints the run's figures as JSON."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--mode", choices=["runtime", "standalone", "numpy"], default="runtime")
     ap.add_argument("--n", type=int, default=4000)

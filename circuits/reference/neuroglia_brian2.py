@@ -60,6 +60,7 @@ y : meter (constant)
 
 
 def run(duration: float, seed: int, mode: str = "runtime") -> dict:
+    """Stimberg et al. (2019) example 6 in Brian2 (``mode`` runtime: Cython, or numpy) for ``duration`` s with ``seed``; returns the timings, rates and astrocyte release events."""
     import brian2 as b2
     from brian2 import mmeter, mmolar, ms, mV, nS, pA, pF, second, umeter, umolar
 

@@ -14,7 +14,7 @@ NeuroPAL identities for about 100 traces each (``neuropal_labels.csv``): the cla
 comparison is ``class_pairs``. ``correlation_summary`` gives label-free statistics of a
 correlation matrix, which every trace enters: the fraction of variance in the first
 and first three principal components, the participation ratio (sum lambda)^2 / sum lambda^2
-divided by the number of neurons, and the mean |r| over pairs.
+divided by the number of neurons, and the mean ``|r|`` over pairs.
 """
 from __future__ import annotations
 

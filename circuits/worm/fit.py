@@ -51,6 +51,7 @@ BOUNDS = {"gain": (0.05, 20.0), "e_rev": (-60e-3, 10e-3), "beta": (0.25, 4.0), "
 """Ranges of the fitted parameters (gains and the beta and g_gap scales relative to Kunert)."""
 
 
+#: V: responses are compared on a log scale above 0.1 mV.
 RESPONSE_SCALE = 1e-4  # V: responses are compared on a log scale above 0.1 mV
 
 
@@ -162,7 +163,7 @@ def params_from_theta(theta: dict, info: dict | None = None) -> dict:
 
 
 EXTRA_BOUND = 0.2
-"""|g_extra| <= 0.2 g_syn per extrasynaptic pathway (after scaling to the chemical total)."""
+"""``|g_extra|`` <= 0.2 g_syn per extrasynaptic pathway (after scaling to the chemical total)."""
 
 
 READOUT_PENALTY = 1e-3
@@ -218,6 +219,7 @@ def _loss(pred: torch.Tensor, ranks: torch.Tensor) -> torch.Tensor:
 
 
 def training_pairs(con, atlas, train_stimulated, q_max):
+    """The atlas pairs (responding ``r``, stimulated ``s``) with q < ``q_max`` whose stimulated neuron is among ``train_stimulated``; ``ValueError`` for fewer than 10."""
     r, s = atlas_pairs(con, atlas, q_max)
     train = np.isin(s, np.asarray(train_stimulated))
     r, s = r[train], s[train]
@@ -373,5 +375,6 @@ def cross_validate(connectome="cook2019_herm", strain: str = "wt", folds: int = 
 
 
 def mean_sd(values) -> dict:
+    """``{"mean", "sd"}`` of ``values`` (sample standard deviation; 0 for one value)."""
     v = np.asarray(values, float)
     return {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if v.size > 1 else 0.0}

@@ -65,6 +65,7 @@ VARIANTS = {
 """Model variants of ``held_out``: ``weight`` of the recordings' loss (default 1),
 ``receptors`` (``LinearWorm``), ``noise`` per class, shared ``inputs`` (module docstring)."""
 
+#: Weight of the penalty on the per-class noise amplitudes in the joint fit.
 NOISE_PENALTY = 1e-2
 
 

@@ -22,6 +22,7 @@ from .quantize import LoihiNetwork
 
 __all__ = ["run_lava", "TAGS"]
 
+#: The Lava process-model tags ``run_lava`` runs: Loihi's fixed-point arithmetic or floating point.
 TAGS = ("fixed_pt", "floating_pt")
 DENSE_ABOVE = 0.25  # connection density from which a projection becomes a Dense process
 

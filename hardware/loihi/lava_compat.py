@@ -24,6 +24,7 @@ import sys
 
 __all__ = ["TARGET", "patch_source", "install", "import_lava", "LavaUnavailable"]
 
+#: The one Lava module the import hook patches.
 TARGET = "lava.magma.compiler.var_model"
 # ``name: ByteEncoder = ByteEncoder()`` (any indentation) -> default_factory
 _MUTABLE_DEFAULT = re.compile(r"^(\s+\w+\s*:\s*ByteEncoder\s*=\s*)ByteEncoder\(\)\s*$", re.MULTILINE)

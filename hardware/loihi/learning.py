@@ -33,9 +33,11 @@ import numpy as np
 
 __all__ = ["STDPMapping", "LoihiSTDP", "LearningState", "TRACE_MAX", "ACC_LIMIT", "stdp_reasons", "RULE_REASONS"]
 
+#: Largest value of Loihi's 7-bit learning traces.
 TRACE_MAX = 127          # 7-bit traces
 ACC_SHIFT = 7            # weights accumulate as w << 7 (16-bit signed accumulator, 9-bit signed weights)
 S_EXP_OFFSET = 7         # Lava stores a product's scaling exponent e as e + 7 and shifts by it
+#: Largest value of the 16-bit signed weight accumulator.
 ACC_LIMIT = 2**15 - 1
 WEIGHT_MAX = 255         # excitatory 8-bit weights
 CONN_SEED = 2            # Lava's seed of the weights' stochastic rounding (ConnVarRandom's default)

@@ -44,13 +44,16 @@ from .learning import STDPMapping
 __all__ = ["LoihiPopulation", "LoihiProjection", "LoihiSource", "LoihiNetwork", "map_network", "quantize",
            "one_spike_per_step", "QuantizationReport", "DECAY_UNITY", "MAX_DELAY", "WEIGHT_EXP_RANGE"]
 
+#: Loihi's 12-bit decays: ``du``/``dv`` = 4096 clears the state in one step.
 DECAY_UNITY = 4096          # 12-bit decays
 ACT_SHIFT = 6               # activation and threshold are MSB-aligned by 6 bits
 UV_LIMIT = 2**23            # u and v are 24-bit signed
 VTH_MAX = 2**17 - 1         # 17-bit threshold mantissa
 BIAS_MANT_LIMIT = 4095      # 13-bit signed bias mantissa
 BIAS_EXP_MAX = 7
+#: Loihi 2's weight exponents (smallest, largest).
 WEIGHT_EXP_RANGE = (-8, 7)  # Loihi 2 weight exponents
+#: Longest synaptic delay in steps (6 bits; Lava's DelayDense/DelaySparse).
 MAX_DELAY = 63              # 6-bit synaptic delays (Lava's DelayDense/DelaySparse)
 MAX_INPUT_ENTRIES = 2**28   # spike-input table (neurons x steps) of one source: 1 GiB of int32
 
@@ -147,7 +150,7 @@ class LoihiNetwork:
 class QuantizationReport:
     """Quantisation error of every projection (``projections``: name -> dict with
     ``weight_exp``, ``sign_mode``, ``n_weights``, ``max_abs_error`` and ``rms_error`` relative
-    to the projection's largest |weight|, ``n_zeroed``: nonzero weights that became 0,
+    to the projection's largest ``|weight|``, ``n_zeroed``: nonzero weights that became 0,
     ``n_clipped``) and population (``populations``: name -> dict with the float and
     effective fixed-point ``du``, ``dv``, ``vth`` and their errors, and the largest bias
     error in V)."""

@@ -4,7 +4,7 @@ for comparison with neurosim.
 
 Both importers turn NIR's ``Flatten`` dimensions into ``torch.nn.Flatten`` dimensions
 unchanged, which is right only for inputs without a batch axis, so samples run one at a
-time, (T, *input shape) each.
+time, (T, input shape...) each.
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def _sanitize(name: str) -> str:
 
 
 def run_snntorch(graph, samples) -> dict:
-    """Run ``graph`` in snnTorch on ``samples`` (N, T, *input shape), each from rest.
+    """Run ``graph`` in snnTorch on ``samples`` (N, T, input shape...), each from rest.
     Returns ``{node: {"spikes": (N, T, ...), "v": (N, T, ...)}}`` for every neuron node;
     ``v`` is the membrane in the graph's units (snnTorch divides the threshold by its input
     scale ``w_in dt / tau_syn`` instead of scaling the input; this undoes it)."""
@@ -65,7 +65,7 @@ def run_snntorch(graph, samples) -> dict:
 
 def run_norse(graph, samples, dt: float, reset: str = "hard", rest_recurrent: bool = False) -> dict:
     """Run ``graph`` in Norse (``from_nir(graph, dt=dt)``, with ``reset_method=reset_subtract``
-    for ``reset="subtract"``) on ``samples`` (N, T, *input shape), each from rest. Returns
+    for ``reset="subtract"``) on ``samples`` (N, T, input shape...), each from rest. Returns
     ``{node: {"spikes": (N, T, ...), "v": (N, T, ...)}}`` for every neuron node (``LI``
     nodes: no spikes, zeros).
 

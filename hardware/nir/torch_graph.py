@@ -110,8 +110,8 @@ def from_nir(graph, dt: float | None = None, euler_dt: float | None = None, rese
     ``Linear``, ``Conv1d``, ``Conv2d``, ``AvgPool2d``, ``SumPool2d``, ``Flatten``, ``Scale`` and the
     neuron nodes ``CubaLIF``, ``LIF``, ``IF``, ``LI``, ``CubaLI`` (``hardware.nir.neurons``; ``IF``
     becomes ``neurosim.nn.IF``, read per step as Sinabs and Norse read it).
-    Stateless layers are wrapped in ``neurosim.nn.Lift``; the model maps (T, B, *input
-    shape) to the last layer's output (T, B, ...); ``model.outputs(x)`` gives every layer's.
+    Stateless layers are wrapped in ``neurosim.nn.Lift``; the model maps (T, B, input
+    shape...) to the last layer's output (T, B, ...); ``model.outputs(x)`` gives every layer's.
 
     Graphs written by neurosim carry their discretisation and are restored exactly. For
     others, give the discretisation their writer used: ``euler_dt`` (snnTorch:

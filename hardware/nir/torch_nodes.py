@@ -12,6 +12,7 @@ from .neurons import NIRConversionError, layer_to_nir, meta_str, neuron_from_nir
 
 __all__ = ["stateless_module", "fold_gain", "neuron_layer", "layer_node", "Scale", "Threshold", "NEURON_LAYERS", "SKIP"]
 
+#: The ``neurosim.nn`` layers that hold neuron state.
 NEURON_LAYERS = (snn.CubaLIF, snn.LIF, snn.IF, snn.LI)
 SKIP = (torch.nn.Identity, torch.nn.Dropout)
 """Layers export passes over."""
@@ -97,6 +98,7 @@ def _tensor(a) -> torch.Tensor:
 
 
 def stateless_module(node, where: str):
+    """The torch module of a stateless NIR ``node`` (``Affine``, ``Linear``, ``Conv1d``, ``Conv2d``, ``AvgPool2d``, ``SumPool2d``, ``Flatten``); ``NIRConversionError`` naming ``where`` for what it cannot express."""
     if isinstance(node, (nir.Affine, nir.Linear)):
         w = np.asarray(node.weight)
         if w.ndim != 2:

@@ -18,6 +18,7 @@ import numpy as np
 
 __all__ = ["Machine", "LINKS", "opposite"]
 
+#: The six chip-to-chip link directions (dx, dy) of SpiNNaker's triangular mesh, in link order 0-5.
 LINKS = ((1, 0), (1, 1), (0, 1), (-1, 0), (-1, -1), (0, -1))
 # neighbour order for shortest-path trees: diagonal links first, then the axes, so that
 # paths take diagonal steps first ("dimension order" on the triangular mesh)

@@ -39,7 +39,9 @@ from .machine import Machine, opposite
 __all__ = ["Slice", "Mapping", "partition", "place", "route", "compress_table", "walk", "deliver", "map_network", "TableOverflow",
            "BYTES_PER_NEURON", "BYTES_PER_SYNAPSE"]
 
+#: DTCM bytes per neuron: parameters, state and input buffers in s16.15 words.
 BYTES_PER_NEURON = 64   # neuron parameters, state and input buffers in DTCM (s16.15 words)
+#: SDRAM bytes per synapse: one 32-bit synaptic word (weight, delay, target index).
 BYTES_PER_SYNAPSE = 4   # one 32-bit synaptic word in SDRAM (weight, delay, target index)
 N_LINKS = 6
 

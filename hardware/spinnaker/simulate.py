@@ -38,6 +38,7 @@ from .mapping import Mapping, walk
 
 __all__ = ["FRAC_BITS", "to_fixed", "simulate_fixed", "LoadModel"]
 
+#: Fraction bits of SpiNNaker's s16.15 fixed point.
 FRAC_BITS = 15
 ONE = 1 << FRAC_BITS
 MAX_RECORDED_SPIKES = 50_000_000
@@ -49,7 +50,7 @@ ACCUM_MIN, ACCUM_MAX = -(1 << 31), (1 << 31) - 1  # s16.15 in 32 bits: -65536 ..
 def to_fixed(x, what: str = "value") -> np.ndarray:
     """``x`` (any shape, in the unit wanted: mV, nA, MOhm or a plain factor) as s16.15
     integers of the same shape (round to nearest). Raises ``ValueError`` naming ``what``
-    for a value outside s16.15's range (|x| < 65536 in its unit), which the 32-bit
+    for a value outside s16.15's range (``|x|`` < 65536 in its unit), which the 32-bit
     ``accum`` of the board cannot hold."""
     with np.errstate(over="ignore", invalid="ignore"):
         scaled = np.round(np.asarray(x, np.float64) * ONE)

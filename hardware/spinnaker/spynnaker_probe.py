@@ -125,6 +125,7 @@ def collect(timings: dict) -> tuple[dict, dict]:
 
 
 def main(argv: list[str]) -> int:
+    """``python -m hardware.spinnaker.spynnaker_probe run.py probe.json probe.npz [spikes.npz]`` (module docstring); returns the exit status."""
     script, out_json, out_npz, *spikes = argv  # spikes: where the script saves them (a real board)
     import pyNN.spiNNaker as sim
 

@@ -77,7 +77,12 @@ def given(**options) -> dict:
 
 
 INT1 = number(int, 1)
+INT1.__doc__ = "argparse type: an integer >= 1."
 INT0 = number(int, 0)
+INT0.__doc__ = "argparse type: an integer >= 0."
 POSITIVE = number(float, 0, lo_open=True)
+POSITIVE.__doc__ = "argparse type: a finite number > 0."
 NONNEG = number(float, 0)
+NONNEG.__doc__ = "argparse type: a finite number >= 0."
 FINITE = number(float)
+FINITE.__doc__ = "argparse type: a finite number."

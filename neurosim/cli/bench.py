@@ -12,6 +12,7 @@ BENCHMARKS = ["cuba", "scale", "worm", "train_lif", "astro_coba", "loihi_fixed_p
 
 
 def add(sub) -> None:
+    """Add ``neurosim bench`` to the subcommands ``sub``."""
     b = sub.add_parser("bench", help="run a benchmark against its peer (benchmarks/<name>.py)")
     b.add_argument("name", choices=BENCHMARKS)
     b.add_argument("args", nargs=argparse.REMAINDER, help="arguments passed to the benchmark (see its --help)")
@@ -19,6 +20,7 @@ def add(sub) -> None:
 
 
 def run(a) -> int:
+    """Run the benchmark ``neurosim bench NAME`` names; returns its exit status."""
     script = Path(__file__).resolve().parents[2] / "benchmarks" / f"{a.name}.py"
     if not script.is_file():
         print(f"error: benchmark script {script} not found; benchmarks run from a source checkout "

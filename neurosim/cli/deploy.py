@@ -22,6 +22,7 @@ NETWORK_HELP = "'cuba' (the 4000-neuron CUBA network, default) or a network save
 
 
 def add(sub) -> None:
+    """Add ``neurosim deploy nir|loihi|spinnaker|pynn`` to the subcommands ``sub``."""
     p = add_group(sub, "deploy", help="deploy: " + ", ".join(TARGETS), description="Deploy a model; see neurosim deploy TARGET --help.",
                   dest="target", choices=TARGETS)
     n = p["nir"]
@@ -156,6 +157,7 @@ def _run_nir_classifier(a, target: str, settings: dict) -> int:
 
 
 def run_spinnaker(a) -> int:
+    """``neurosim deploy spinnaker``: sPyNNaker's mapping beside ours, the s16.15 run, the PyNN export; returns the exit status."""
     from hardware.spinnaker import Machine
     from hardware.spinnaker.report import mapping_table, plot_machine_load
 
@@ -256,6 +258,7 @@ def _simulate_spinnaker(a, backend, deployment, tool) -> dict:
 
 
 def run_pynn(a) -> int:
+    """``neurosim deploy pynn``: write the PyNN script of a network; returns the exit status."""
     try:
         # written for SpiNNaker (sPyNNaker): delays unshifted (PyNNBackend, export_pynn)
         backend = _backend("pynn", dt=a.dt, folder=a.out or "runs/pynn", simulator="pyNN.spiNNaker")
@@ -268,6 +271,7 @@ def run_pynn(a) -> int:
 
 
 def run_nir(a) -> int:
+    """``neurosim deploy nir``: write (and check) the NIR graph of a trained model or a network; returns the exit status."""
     from hardware import nir as hnir
 
     from ..runlock import file_lock
@@ -315,6 +319,7 @@ def run_nir(a) -> int:
 
 
 def run_loihi(a) -> int:
+    """``neurosim deploy loihi``: the trained N-MNIST model or a network on Loihi 2's arithmetic; returns the exit status."""
     if _is_network(a.model):
         return _run_loihi_network(a)
     if _is_nir(a.model):

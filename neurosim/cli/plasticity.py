@@ -14,6 +14,7 @@ CHOICES = {
 
 
 def add(sub) -> None:
+    """Add ``neurosim stdp song|triplet|conditioning`` to the subcommands ``sub``."""
     p = add_group(sub, "stdp", help="spike-timing-dependent plasticity experiments (figures in --out)",
                   description="Plasticity experiments of neurosim's learning rules.", dest="experiment", choices=CHOICES)
     s = p["song"]
@@ -36,6 +37,7 @@ def add(sub) -> None:
 
 
 def run(a) -> int:
+    """Run the plasticity experiment ``neurosim stdp`` names and print its figures; returns the exit status."""
     return {"song": _song, "triplet": _triplet, "conditioning": _conditioning}[a.experiment](a)
 
 

@@ -5,6 +5,7 @@ from .args import INT0, INT1, POSITIVE, number
 
 
 def add(sub) -> None:
+    """Add ``neurosim cuba`` to the subcommands ``sub``."""
     c = sub.add_parser("cuba", help="simulate the Brette et al. (2007) CUBA network and plot a raster")
     c.add_argument("--n", type=number(int, 80), default=4000,
                    help="number of neurons, >= 80 (default 4000; other sizes keep 80 inputs per neuron)")
@@ -25,6 +26,7 @@ def add(sub) -> None:
 
 
 def run(a) -> int:
+    """``neurosim cuba``: simulate the CUBA network (resumable with checkpoints); returns the exit status."""
     from circuits.reference.cuba import run_cuba
 
     if a.resume and a.checkpoint_every is None:

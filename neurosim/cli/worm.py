@@ -9,6 +9,7 @@ from .args import FINITE, INT0, INT1, NONNEG, POSITIVE, SHARED_DATA
 
 
 def add(sub) -> None:
+    """Add ``neurosim worm``, ``fit worm``, ``activity`` and ``atlas`` to the subcommands ``sub``."""
     w = sub.add_parser("worm", help="simulate the whole C. elegans worm (Kunert et al. 2014) and compare with the Randi 2023 atlas")
     w.add_argument("--connectome", default="cook2019_herm", help="dataset (default cook2019_herm; see connectomes.available())")
     w.add_argument("--stimulus", default="touch-anterior",
@@ -96,16 +97,19 @@ def _check_connectomes(parser, names, flag) -> None:
 
 
 def check_worm(a) -> None:
+    """Checks of ``neurosim worm`` that involve several options (``parser.error`` on failure)."""
     _check_connectomes(a.parser, [a.connectome], "--connectome")
     if a.stim_start >= a.duration:
         a.parser.error(f"--stim-start {a.stim_start:g} s is not before the end of the run (--duration {a.duration:g} s)")
 
 
 def check_atlas(a) -> None:
+    """Checks of ``neurosim atlas`` that involve several options (``parser.error`` on failure)."""
     _check_connectomes(a.parser, a.connectomes, "--connectomes")
 
 
 def run_worm(a) -> int:
+    """``neurosim worm``: simulate the whole worm, compare it with the atlas and the recordings; returns the exit status."""
     from circuits.worm.experiment import run_worm
 
     s = run_worm(a.connectome, a.stimulus, a.depolarization, a.stim_start, a.stim_duration, a.duration, a.dt, a.fixed_step,
@@ -141,6 +145,7 @@ def run_worm(a) -> int:
 
 
 def run_fit(a) -> int:
+    """``neurosim fit worm``: fit the worm model to the atlas (or compare model terms, or fit jointly); returns the exit status."""
     import torch
 
     torch.set_num_threads(2)
@@ -218,6 +223,7 @@ def _run_joint(a, what: str) -> int:
 
 
 def run_activity(a) -> int:
+    """``neurosim activity``: the worm's spontaneous activity against whole-brain recordings; returns the exit status."""
     import connectomes
     from circuits.worm import plots
     from circuits.worm.activity import activity_check, model_correlations
@@ -284,6 +290,7 @@ def _class_pairs(recordings, labels, out: Path, con, models) -> dict:
 
 
 def run_atlas(a) -> int:
+    """``neurosim atlas``: the signal-propagation table over connectomes; returns the exit status."""
     from circuits.worm.atlas import signal_propagation
 
     rows = []

@@ -26,6 +26,7 @@ import numpy as np
 
 __all__ = ["FORMAT", "state_arrays", "fingerprint", "save_state", "load_state"]
 
+#: The format tag written into every simulation checkpoint (``meta/format``); ``load_state`` refuses others.
 FORMAT = "neurosim-checkpoint-1"
 
 _SIMULATOR = ("X", "isyn", "refrac", "iext", "spiked", "ring", "gap_drive", "g_syn", "g_syn_e", "dyn_S", "sched_ptr",

@@ -53,7 +53,7 @@ def _apply_k(d, gap_i, gap_j, gap_g, x, out):
 @njit(**_NJIT)
 def pcg(d, gap_i, gap_j, gap_g, rhs, x, r, z, p, q, tol_v, max_iter):
     """Solve K x = rhs (K SPD: diag(d) minus symmetric gap couplings) in place, Jacobi
-    preconditioned. Stops when every |residual_i| / d_i < tol_v (volts). Returns the number
+    preconditioned. Stops when every ``|residual_i|`` / d_i < tol_v (volts). Returns the number
     of iterations, or -1 if ``max_iter`` was reached."""
     n = x.shape[0]
     _apply_k(d, gap_i, gap_j, gap_g, x, q)

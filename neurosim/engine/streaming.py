@@ -34,6 +34,7 @@ import numpy as np
 
 __all__ = ["FORMAT", "Stream", "open_streams", "read_recording"]
 
+#: The format tag of a streamed HDF5 recording (its ``format`` attribute); ``read_recording`` refuses others.
 FORMAT = "neurosim-recording-1"
 _CHUNK_ROWS = 1 << 16  # HDF5 chunk of the spike datasets (512 KiB of steps)
 

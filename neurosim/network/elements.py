@@ -379,4 +379,5 @@ class GapJunctions:
 
 
 
+#: What a projection may connect: a population or a spike source.
 Node = Union[Population, SpikeSource, PoissonSource]

@@ -90,6 +90,7 @@ class AstrocyteGapJunctions:
         object.__setattr__(self, "j", j)
 
 
+#: The glia link types a ``Network`` accepts in ``glia``.
 GLIA = (SynapseToAstrocyte, AstrocyteToSynapse, AstrocyteGapJunctions)
 
 

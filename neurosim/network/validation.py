@@ -34,12 +34,14 @@ def check_name(kind: str, name, rule: str = "node") -> str:
 
 
 def check_size(kind: str, name: str, size) -> int:
+    """``size`` as an int; ``ValueError`` naming the ``kind`` and ``name`` unless it is an integer >= 1."""
     if isinstance(size, (bool, np.bool_)) or not isinstance(size, (int, np.integer)) or size < 1:
         raise ValueError(f"{kind} {name!r}: size = {size!r} is invalid: must be an integer >= 1")
     return int(size)
 
 
 def float_array(where: str, what: str, values, dtype=np.float64) -> np.ndarray:
+    """``values`` as an array of ``dtype``; ``ValueError`` naming ``where`` and ``what`` for non-numeric or non-finite values (with the first bad index)."""
     arr = np.asarray(values)
     if arr.dtype.kind not in "iuf":
         raise ValueError(f"{where}: {what} must be numeric, got dtype {arr.dtype}")
@@ -52,6 +54,7 @@ def float_array(where: str, what: str, values, dtype=np.float64) -> np.ndarray:
 
 
 def int_array(where: str, what: str, values) -> np.ndarray:
+    """``values`` as an int64 array (whole floats accepted); ``ValueError`` naming ``where`` and ``what`` otherwise."""
     arr = np.asarray(values)
     if arr.size and arr.dtype.kind not in "iu":
         if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
@@ -149,6 +152,7 @@ def validate_network(net) -> None:
 
 
 def check_glia(net, pops) -> None:
+    """The checks of a network's glia links (``SynapseToAstrocyte``, ``AstrocyteToSynapse``, ``AstrocyteGapJunctions``) against its populations ``pops`` and projections; ``ValueError`` naming the link."""
     from .glia import GLIA, AstrocyteGapJunctions, AstrocyteToSynapse
 
     projs = {pr.name: pr for pr in net.projections}

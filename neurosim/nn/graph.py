@@ -52,7 +52,7 @@ class Graph(torch.nn.Module):
     NIR importer uses, starts a recurrent edge at zero instead: the one first-step
     difference (``hardware.nir.peers.run_norse(..., rest_recurrent=True)`` removes it).
 
-    ``forward(x)`` maps ``x`` (T, B, *input shape) to the ``output`` node's (T, B, ...);
+    ``forward(x)`` maps ``x`` (T, B, input shape...) to the ``output`` node's (T, B, ...);
     ``outputs(x)`` gives every node's. Without cycles each node runs on the whole sequence at
     once (as ``Sequential``); with cycles the graph steps one time step at a time.
     Gradients flow through both. Raises ``ValueError`` for edges naming unknown nodes,

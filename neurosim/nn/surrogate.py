@@ -15,6 +15,7 @@ import torch
 
 __all__ = ["SURROGATES", "surrogate_grad", "spike"]
 
+#: Surrogate-gradient names -> kernel code (``superspike`` and ``fast_sigmoid`` are the same function).
 SURROGATES = {"superspike": 0, "fast_sigmoid": 0, "atan": 1, "triangle": 2}
 
 

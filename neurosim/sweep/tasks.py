@@ -9,7 +9,9 @@ __all__ = ["register_task", "registered_tasks", "resolve_task", "TASK_NAME", "MO
 
 _TASKS: dict = {}  # name -> callable, or "module:function" imported when first used
 
+#: What a registered sweep task name may look like.
 TASK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+#: What a ``module:function`` sweep task path may look like (run only with ``allow_module_tasks``).
 MODULE_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*")
 
 
