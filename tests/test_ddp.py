@@ -53,19 +53,23 @@ def test_ddp_command_reports_an_occupied_folder(shared_data, tmp_path, capsys):
         main(["train", "hdsnn", "--ddp", "0"])
 
 
-def _gather_in_group(n, axis):
-    x = torch.arange(float(n * 6)).reshape(n, 2, 3).movedim(0, axis)
-    y = torch.arange(n)
-    share, labels, weight = parallel.shard(x, y, axis)
-    whole = parallel.gather_batch(share, axis)
-    return {"equal": bool(torch.equal(whole, x)), "labels": labels.tolist(), "weight": weight}
+CASES = ((5, 0), (4, 1), (1, 0))  # (batch size, batch axis): unequal shares, another axis, an empty share
+
+
+def _gather_in_group():
+    out = []
+    for n, axis in CASES:
+        x = torch.arange(float(n * 6)).reshape(n, 2, 3).movedim(0, axis)
+        share, labels, weight = parallel.shard(x, torch.arange(n), axis)
+        whole = parallel.gather_batch(share, axis)
+        out.append({"equal": bool(torch.equal(whole, x)), "labels": labels.tolist(), "weight": weight})
+    return out
 
 
 def test_gather_batch_undoes_shard():
     """Every rank gets the whole batch back, in order, also when the shares differ in size
-    and along another axis."""
-    for n, axis in ((5, 0), (4, 1), (1, 0)):
-        r = parallel.spawn(_gather_in_group, 2, n, axis)
+    and along another axis (rank 0's view)."""
+    for (n, _), r in zip(CASES, parallel.spawn(_gather_in_group, 2), strict=True):
         assert r["equal"] and r["labels"] == list(range(0, n, 2)) and r["weight"] == pytest.approx(len(r["labels"]) * 2 / n)
 
 
@@ -114,7 +118,7 @@ def test_hlop_trains_in_two_processes_as_in_one(shared_data, tmp_path, capsys):
     from circuits.hlop.train import ContinualConfig, train_continual
     from neurosim.cli import main
 
-    tiny = dict(n_tasks=2, n_train=1000, epochs=1, hidden=64, steps=3, batch_size=10, fisher_samples=20)
+    tiny = dict(n_tasks=2, n_train=600, epochs=1, hidden=32, steps=3, batch_size=10, fisher_samples=20)
     for method in ("hlop", "ewc"):
         one = train_continual(method, tmp_path / f"{method}1", ContinualConfig(**tiny), data_root=shared_data / "mnist",
                               progress=False)
