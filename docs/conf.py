@@ -2,7 +2,8 @@
 
 The user guide is Markdown (MyST), the tutorials are the notebooks of ``notebooks/``, copied
 in at build time and executed (myst-nb), and the API reference is generated from the
-docstrings of ``neurosim``, ``connectomes``, ``circuits`` and ``hardware`` (autosummary).
+docstrings of ``neurosim``, ``connectomes``, ``circuits`` and ``hardware`` (autodoc, one
+page per module written by ``_write_api_pages``).
 """
 from __future__ import annotations
 
@@ -32,7 +33,6 @@ extensions = [
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "myst-nb", ".ipynb": "myst-nb"}
 exclude_patterns = ["_build", "**.ipynb_checkpoints", "figures/README*"]
-templates_path = ["_templates"]
 
 html_theme = "furo"
 html_title = f"neurosim {release}"
