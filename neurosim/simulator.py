@@ -9,6 +9,7 @@ import numpy as np
 from .engine import kernels
 from .engine.external import external_currents, input_chunk, input_segments
 from .engine.graded_implicit import run_graded_adaptive, run_graded_bdf2
+from .engine.interrupts import deferred_sigint
 from .engine.layout import build_layout
 from .engine.learning import PlasticState, chunk_spikes
 from .engine.recording import Recording, check_monitors, flush_monitors
@@ -354,48 +355,52 @@ class Simulator:
         if self._runner is not None:
             call = threaded_call
 
-        # Compile (or load from cache) with a zero-step call, timed apart from the run.
-        t0 = time.perf_counter()
-        call(0, np.zeros(lay.n_neurons, self.dtype), empty_tab, np.zeros(0, np.int64), np.zeros(1, np.int64), self.step)
-        compile_time = time.perf_counter() - t0 + hooks_time
+        # Ctrl-C is taken between chunks: raised inside Numba's call or compile it would be
+        # lost there (neurosim.engine.interrupts)
+        with deferred_sigint() as check_interrupt:
+            # Compile (or load from cache) with a zero-step call, timed apart from the run.
+            t0 = time.perf_counter()
+            call(0, np.zeros(lay.n_neurons, self.dtype), empty_tab, np.zeros(0, np.int64), np.zeros(1, np.int64), self.step)
+            compile_time = time.perf_counter() - t0 + hooks_time
 
-        bar = None
-        if progress:
-            from tqdm.auto import tqdm
+            bar = None
+            if progress:
+                from tqdm.auto import tqdm
 
-            bar = tqdm(total=n_steps, unit="step", desc="simulating", leave=False)
-        wall = 0.0
-        done = 0
-        asked = 0  # chunks of recorded spikes the reward callback has seen
-        started, completed = [], False
-        try:
-            for stream in streams.values():
-                stream.start()
-                started.append(stream)
-            while done < n_steps:
-                steps = min(chunk_steps, n_steps - done)
-                if learn.active:
-                    chunk_rewards = rewards.chunk(done, steps, self.t, chunk_spikes(rec, asked, self.network, lay, self.dt)
-                                               if rewards.callback is not None else {})
-                    asked = len(rec.got_steps)
-                bias, tab, tab_idx, tab_step, self.restart = external_currents(
-                    self.network, lay, self.dt, self.dtype, self.step, steps, self.graded_method == "bdf2")
-                t0 = time.perf_counter()
-                ran = call(steps, bias, tab, tab_idx, tab_step, self.step)
-                wall += time.perf_counter() - t0
-                self.step += ran
-                done += ran
-                rec.collect(done)  # before the finiteness check: a streamed file keeps the chunk that went wrong
-                self._check_finite(self.step - ran)
+                bar = tqdm(total=n_steps, unit="step", desc="simulating", leave=False)
+            wall = 0.0
+            done = 0
+            asked = 0  # chunks of recorded spikes the reward callback has seen
+            started, completed = [], False
+            try:
+                for stream in streams.values():
+                    stream.start()
+                    started.append(stream)
+                while done < n_steps:
+                    steps = min(chunk_steps, n_steps - done)
+                    if learn.active:
+                        chunk_rewards = rewards.chunk(done, steps, self.t, chunk_spikes(rec, asked, self.network, lay, self.dt)
+                                                   if rewards.callback is not None else {})
+                        asked = len(rec.got_steps)
+                    bias, tab, tab_idx, tab_step, self.restart = external_currents(
+                        self.network, lay, self.dt, self.dtype, self.step, steps, self.graded_method == "bdf2")
+                    t0 = time.perf_counter()
+                    ran = call(steps, bias, tab, tab_idx, tab_step, self.step)
+                    wall += time.perf_counter() - t0
+                    self.step += ran
+                    done += ran
+                    rec.collect(done)  # before the finiteness check: a streamed file keeps the chunk that went wrong
+                    self._check_finite(self.step - ran)
+                    if bar is not None:
+                        bar.update(ran)
+                    check_interrupt()  # Ctrl-C: here, with the state consistent and the chunk recorded
+                completed = True
+            finally:
                 if bar is not None:
-                    bar.update(ran)
-            completed = True
-        finally:
-            if bar is not None:
-                bar.close()
-            learn.flush(self.step, self.isyn)  # deferred weight updates applied: weights() and the state are current
-            for stream in started:
-                stream.close(finished=completed)
+                    bar.close()
+                learn.flush(self.step, self.isyn)  # deferred weight updates applied: weights() and the state are current
+                for stream in started:
+                    stream.close(finished=completed)
 
         traces = {pop: tr for pop, tr in rec.traces.items() if pop not in rec.streamed_traces}
         files = {pop: str(st.path) for pop, st in [*rec.streamed_spikes.items(), *(
