@@ -16,7 +16,28 @@ from neurosim.engine.interrupts import deferred_sigint
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_sigint_is_deferred_to_the_check_and_the_handler_restored():
+@pytest.fixture
+def default_sigint():
+    """Python's own SIGINT handler for the test (an imported library may have put its own
+    in place: Brian2 does, and deferred_sigint then leaves SIGINT alone), restored after."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_a_handler_of_the_application_is_left_alone():
+    def own(signum, frame):
+        pass
+
+    previous = signal.signal(signal.SIGINT, own)
+    try:
+        with deferred_sigint():
+            assert signal.getsignal(signal.SIGINT) is own
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def test_sigint_is_deferred_to_the_check_and_the_handler_restored(default_sigint):
     with deferred_sigint() as check:
         os.kill(os.getpid(), signal.SIGINT)
         time.sleep(0.01)  # delivered: no exception here
