@@ -80,7 +80,14 @@ def prepare_run_dir(cfg: TrainConfig) -> Path:
     * ``NotADirectoryError`` / ``PermissionError`` (``OSError``) when the folder cannot be
       created or written to (tested by writing a probe file: permission bits do not tell
       for root or ACLs).
+
+    In a data-parallel process group only rank 0 checks (and clears) the folder; the other
+    ranks get its path and touch nothing (they wait for rank 0 at the caller's barrier).
     """
+    from . import parallel
+
+    if not parallel.is_main():
+        return Path(cfg.out_dir)
     out = check_output_path(cfg.out_dir, folder=True)
     ckpt = out / "checkpoint.pt"
     if cfg.resume:
@@ -268,7 +275,7 @@ def fit(model, loss_fn, make_train_loader, test_loader, cfg: TrainConfig, n_clas
 def _fit(model, loss_fn, make_train_loader, test_loader, cfg: TrainConfig, n_classes: int, main: bool):
     from . import parallel
 
-    out = prepare_run_dir(cfg) if main else Path(cfg.out_dir)
+    out = prepare_run_dir(cfg)
     parallel.barrier()  # the others wait until rank 0 has checked (or cleared) the folder
     step_model = parallel.wrap(model)  # in a process group: averages the gradients over the processes
     gen = seed_everything(cfg.seed)

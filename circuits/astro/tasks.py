@@ -52,7 +52,7 @@ def train_model(model, batch_fn, loss_fn, evaluate_fn, out_dir, iterations: int,
     cfg = TrainConfig(epochs=iterations, lr=lr, seed=seed, out_dir=str(out_dir), resume=resume, overwrite=overwrite,
                       progress=progress, run_config=settings)
     main = parallel.is_main()
-    out = prepare_run_dir(cfg) if main else Path(out_dir)
+    out = prepare_run_dir(cfg)  # rank 0 checks it; the other ranks get its path
     parallel.barrier()  # the others wait until rank 0 has checked (or cleared) the folder
     step_model = parallel.wrap(model)
     gen = seed_everything(seed)

@@ -115,7 +115,7 @@ def train_hdsnn(out_dir="runs/hdsnn", resume=False, overwrite=False, progress=Tr
                       run_config={"task": "hdsnn", **defining}, batch_axis=0)
     main = parallel.is_main()  # data-parallel (neurosim.parallel): rank 0 alone writes
     with folder_lock(out_dir):
-        out = prepare_run_dir(cfg) if main else Path(out_dir)
+        out = prepare_run_dir(cfg)  # rank 0 checks it; the other ranks get its path
         if main:
             write_checked_json(out / "settings.json", settings)
         train, test = movies_of(settings, "train", progress and main), movies_of(settings, "test", progress and main)

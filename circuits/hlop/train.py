@@ -202,7 +202,7 @@ def train_continual(method: str, out_dir, cfg: ContinualConfig | None = None, da
     tcfg = TrainConfig(epochs=cfg.epochs, lr=cfg.lr, seed=cfg.seed, out_dir=str(out_dir), resume=resume, overwrite=overwrite,
                        run_config=settings)
     main = parallel.is_main()  # data-parallel: rank 0 alone writes
-    out = prepare_run_dir(tcfg) if main else Path(out_dir)
+    out = prepare_run_dir(tcfg)  # rank 0 checks it; the other ranks get its path
     if main and not resume:  # an earlier run's results must not outlive it (prepare_run_dir clears the rest)
         for name in ("results.json", "accuracy_matrix.png"):
             (out / name).unlink(missing_ok=True)
